@@ -1,0 +1,84 @@
+# gongzhi — the commands a newcomer runs. See README.md.
+#
+#   make run     install missing Debian packages, build, start a 4-validator devnet
+#   make test    the whole suite: unit tests (also under ASan+UBSan), simulation, end-to-end
+#   make build   release build into build/
+#   make sim SEEDS=N    N simulation seeds
+#   make fuzz    each libFuzzer target for FUZZ_SECONDS
+#   make bench   throughput and latency benchmark
+
+SHELL := /bin/bash
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+SEEDS ?= 200
+FUZZ_SECONDS ?= 30
+JOBS ?= 2
+
+DEB_PACKAGES := build-essential cmake pkg-config libuv1-dev libsecp256k1-dev librocksdb-dev \
+                libmsgpack-dev libcriterion-dev libssl-dev libhttp-parser-dev libjansson-dev \
+                clang libclang-rt-14-dev jq iproute2 procps
+
+.PHONY: all deps build build-asan test unit unit-asan sim e2e run fuzz bench clean
+
+all: build
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "deps: installing$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	  else \
+	    echo "deps: missing Debian packages:$$missing"; \
+	    echo "deps: run as root: apt-get install$$missing"; exit 1; \
+	  fi; \
+	fi
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j$(JOBS)
+
+build-asan: deps
+	@[ -f $(ASAN_BUILD)/CMakeCache.txt ] || cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DGZ_SANITIZE=ON >/dev/null
+	cmake --build $(ASAN_BUILD) -j$(JOBS)
+
+unit: build
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+unit-asan: build-asan
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j$(JOBS)
+
+sim: build
+	./$(BUILD)/gz_sim --seeds $(SEEDS)
+
+e2e: build
+	@set -e; for t in tests/e2e/test_*.sh; do echo "== $$t"; bash $$t $(BUILD)/gongzhi; done
+
+test: unit unit-asan sim e2e
+	@echo "make test: all suites passed"
+
+run: build
+	./$(BUILD)/gongzhi devnet
+
+fuzz: deps
+	@[ -f $(FUZZ_BUILD)/CMakeCache.txt ] || CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug \
+	  -DGZ_FUZZ=ON -DGZ_TESTS=OFF -DCMAKE_C_FLAGS='-fsanitize=fuzzer-no-link,address,undefined' >/dev/null
+	cmake --build $(FUZZ_BUILD) -j$(JOBS) --target fuzz_tx_decode fuzz_rpc_request
+	@set -e; for t in tx_decode:tx rpc_request:rpc; do name=$${t%%:*}; corpus=tests/fuzz/corpus/$${t##*:}; \
+	  work=$$(mktemp -d); cp -r $$corpus/. $$work/; \
+	  echo "== fuzz_$$name for $(FUZZ_SECONDS)s"; \
+	  ./$(FUZZ_BUILD)/fuzz_$$name -max_total_time=$(FUZZ_SECONDS) -max_len=20000 $$work $$corpus >/dev/null 2>$$work.log || { tail -30 $$work.log; exit 1; }; \
+	  tail -1 $$work.log; rm -rf $$work $$work.log; done
+
+bench: deps
+	@[ -f build-release/CMakeCache.txt ] || cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DGZ_TESTS=OFF >/dev/null
+	cmake --build build-release -j$(JOBS)
+	./build-release/gongzhi bench
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) build-release

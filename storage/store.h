@@ -1,0 +1,61 @@
+/* Storage: an ordered key/value store behind a small interface, with two
+ * backends: RocksDB (durable) and memory (tests and simulation). Everything the
+ * node keeps goes through here; the key layout is in storage/keys.h.
+ *
+ * Writes happen only in batches: one synced batch per committed block, so a
+ * crash leaves either the whole block or none of it. */
+#ifndef GZ_STORAGE_STORE_H
+#define GZ_STORAGE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/bytes.h"
+#include "core/err.h"
+
+typedef struct store store;
+
+/* Opens (creating if missing) a RocksDB store in directory path.
+ * Returns GZ_OK, or GZ_ESTORAGE with msg holding RocksDB's reason. */
+GZ_WUR int store_open_rocksdb(store **out, const char *path, gz_msg *msg);
+/* Opens an empty in-memory store. */
+GZ_WUR int store_open_memory(store **out);
+/* Closes and frees s (NULL is fine). */
+void store_close(store *s);
+/* The engine's one-line reason for the most recent GZ_ESTORAGE on s, or "". */
+const char *store_errmsg(const store *s);
+
+/* Reads key into val (replacing its contents).
+ * Returns GZ_OK, GZ_ENOTFOUND, GZ_ENOMEM or GZ_ESTORAGE. */
+GZ_WUR int store_get(store *s, const uint8_t *key, size_t key_len, gz_buf *val);
+
+/* A write batch: caller-owned, applied atomically by store_write. Keys and
+ * values are at most UINT32_MAX bytes each (GZ_EARG otherwise); keys are not
+ * empty. */
+typedef struct store_batch {
+    gz_buf ops; /* internal encoding: op, key, value */
+    size_t count;
+} store_batch;
+
+void store_batch_init(store_batch *b);
+void store_batch_free(store_batch *b);
+void store_batch_clear(store_batch *b);
+GZ_WUR int store_batch_put(store_batch *b, const uint8_t *key, size_t key_len, const uint8_t *val,
+                           size_t val_len);
+GZ_WUR int store_batch_del(store_batch *b, const uint8_t *key, size_t key_len);
+/* Applies every op of b atomically, in order; with sync, the batch is on disk
+ * (the engine's log fsynced) before this returns. An empty batch is a no-op.
+ * Returns GZ_OK, GZ_ENOMEM or GZ_ESTORAGE; on failure nothing was applied. */
+GZ_WUR int store_write(store *s, const store_batch *b, bool sync);
+
+/* Ordered iteration over keys starting with prefix, from the first key >= start
+ * (start may be NULL for the beginning of the prefix). cb returns true to go on.
+ * The key/value pointers are valid only during the callback, which must not
+ * write to s. Returns GZ_OK (also when cb stopped early), GZ_ESTORAGE. */
+typedef bool (*store_iter_cb)(const uint8_t *key, size_t key_len, const uint8_t *val,
+                              size_t val_len, void *data);
+GZ_WUR int store_scan(store *s, const uint8_t *prefix, size_t prefix_len, const uint8_t *start,
+                      size_t start_len, store_iter_cb cb, void *data);
+
+#endif
