@@ -2,7 +2,16 @@
  * codec. Decoders reject non-canonical bytes, trailing bytes, over-long strings
  * and arrays, and wrong types, with GZ_EENCODING and a message naming the field
  * (e.g. "payload.options[3]: string longer than 64 bytes"). Structures are plain
- * data with fixed-size fields: decoding never allocates. */
+ * data with fixed-size fields: decoding never allocates, and out-structures are
+ * zeroed on failure.
+ *
+ * Encoders append to a caller-owned gz_buf and return GZ_OK, GZ_ENOMEM, or
+ * GZ_EARG when the structure could not be decoded back (a string over its bound
+ * or not valid UTF-8 / containing NUL, an array count out of its SPEC range, an
+ * unknown tx type, a vote type other than 1 or 2); on failure the buffer is left
+ * as it was. Strings in SPEC §3 without an explicit bound (controller_id in
+ * CREDIT_ADJUST, issuer_id in RELEASE_ANNOUNCE, split_id in REVENUE) are ids and
+ * take the id bound, GZ_ID_MAX. */
 #ifndef GZ_CORE_CODEC_H
 #define GZ_CORE_CODEC_H
 
@@ -176,21 +185,28 @@ typedef struct gz_tx {
 } gz_tx;
 
 /* Decodes Tx bytes (at most GZ_TX_BYTES_MAX, else GZ_ELIMIT) and computes txid.
- * Does not check the signature or the chain id. An unknown type is GZ_EARG.
+ * Does not check the signature or the chain id. An unknown type is GZ_EARG; a
+ * Body version other than 1 is GZ_EENCODING.
  * Returns GZ_OK or the error with msg naming the field; *tx zeroed on failure. */
 GZ_WUR int core_tx_decode(gz_tx *tx, const uint8_t *bytes, size_t len, gz_msg *msg);
 
-/* Encodes the Body of tx (chain_id, type, signer, nonce, payload) into out. */
+/* Appends the Body of tx ([1, chain_id, type, signer, nonce, payload]) to out. */
 GZ_WUR int core_tx_body_encode(const gz_tx *tx, gz_buf *out);
+/* Appends Tx = [body, tx->sig] to out and sets tx->txid from the body.
+ * GZ_ELIMIT if the Tx would exceed GZ_TX_BYTES_MAX. */
+GZ_WUR int core_tx_encode(gz_tx *tx, gz_buf *out);
 /* Computes tx->txid from the body, signs it with seckey (tx->signer must be its
- * public key) and writes the Tx bytes into out. */
+ * public key, else GZ_EARG), sets tx->sig and appends the Tx bytes to out.
+ * Signatures are deterministic (BIP-340 with all-zero aux_rand).
+ * GZ_ELIMIT if the Tx would exceed GZ_TX_BYTES_MAX. */
 GZ_WUR int core_tx_sign_encode(gz_tx *tx, const uint8_t seckey[32], gz_buf *out);
 
 /* The stateless checks of SPEC §2 after decoding: chain id equals chain_id
  * (GZ_ECHAIN) and the signature is valid for txid and signer (GZ_ESIG). */
 GZ_WUR int core_tx_check(const gz_tx *tx, const char *chain_id, gz_msg *msg);
 
-/* Header (SPEC §4). */
+/* Header (SPEC §4). The leading version 1 is implied: decoding any other is
+ * GZ_EENCODING ("header.version: must be 1"). */
 typedef struct gz_header {
     char chain_id[GZ_CHAIN_ID_MAX + 1];
     uint64_t height;
@@ -223,6 +239,7 @@ typedef struct gz_vote {
 } gz_vote;
 
 GZ_WUR int core_vote_encode(const gz_vote *v, gz_buf *out);
+/* Also rejects a type other than 1 or 2 (GZ_EENCODING). */
 GZ_WUR int core_vote_decode(gz_vote *v, const uint8_t *bytes, size_t len, gz_msg *msg);
 /* The 32 bytes a validator signs: TH("gongzhi/vote", Vote bytes). */
 GZ_WUR int core_vote_sighash(uint8_t out[32], const gz_vote *v);
@@ -236,6 +253,8 @@ typedef struct gz_proposal {
 } gz_proposal;
 
 GZ_WUR int core_proposal_encode(const gz_proposal *p, gz_buf *out);
+/* pol_round: -1 is the int encoding 0xff; values >= 0 are uints; below -1 is
+ * GZ_EENCODING. */
 GZ_WUR int core_proposal_decode(gz_proposal *p, const uint8_t *bytes, size_t len, gz_msg *msg);
 /* TH("gongzhi/proposal", Proposal bytes). */
 GZ_WUR int core_proposal_sighash(uint8_t out[32], const gz_proposal *p);
@@ -266,10 +285,12 @@ typedef struct gz_validator {
 /* validators_hash = SHA256(canonical array of [pub_key bin32, power uint]). */
 GZ_WUR int core_validators_hash(uint8_t out[32], const gz_validator *vals, size_t n);
 
-/* Checks a commit (SPEC §4): for block_id at height, sig indexes in range and
- * distinct, every signature valid over Vote(chain_id, 2, height, round, block_id,
- * time), and the signers' power > 2/3 of the total. GZ_OK or GZ_EVERIFY (msg says
- * which signature or that the power is short). */
+/* Checks a commit (SPEC §4): c->height == height, c->block_id == block_id, sig
+ * validator indexes in range and strictly ascending (hence distinct), every
+ * signature valid over TH("gongzhi/vote", Vote(chain_id, 2, height, round,
+ * block_id, time)), and signed power * 3 > total power * 2. GZ_OK or GZ_EVERIFY
+ * (msg names the failing "commit.sigs[i]" or says the power is short); GZ_EARG
+ * if chain_id is longer than GZ_CHAIN_ID_MAX. */
 GZ_WUR int core_commit_verify(const gz_commit *c, const char *chain_id, const uint8_t block_id[32],
                               uint64_t height, const gz_validator *vals, size_t n, gz_msg *msg);
 
@@ -288,8 +309,7 @@ typedef struct gz_anchor_leaf {
 GZ_WUR int core_anchor_leaf_encode(const gz_anchor_leaf *l, gz_buf *out);
 GZ_WUR int core_anchor_leaf_decode(gz_anchor_leaf *l, const uint8_t *bytes, size_t len, gz_msg *msg);
 
-/* Encoders of single payloads (used by the CLI and tests to build txs). The
- * payload is the union member selected by tx->type. */
+/* Encodes the payload alone (the union member selected by tx->type). */
 GZ_WUR int core_payload_encode(const gz_tx *tx, gz_buf *out);
 
 #endif

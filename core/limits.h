@@ -10,6 +10,9 @@
 #define GZ_CHAIN_ID_MAX 64
 /* SPEC §1: canonical MessagePack nests at most 8 deep. */
 #define GZ_MP_DEPTH_MAX 8
+/* The general (non-canonical) MessagePack decoder reads unsigned data only;
+ * this bounds its explicit stack. */
+#define GZ_MP_ANY_DEPTH_MAX 64
 /* SPEC §3 string bounds. */
 #define GZ_ID_MAX 64          /* issuer, controller, release, split, pool, work ids */
 #define GZ_NAME_MAX 128       /* issuer name, release title, sale/payout refs */

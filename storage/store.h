@@ -17,7 +17,8 @@
 typedef struct store store;
 
 /* Opens (creating if missing) a RocksDB store in directory path.
- * Returns GZ_OK, or GZ_ESTORAGE with msg holding RocksDB's reason. */
+ * Returns GZ_OK, GZ_EARG (empty path), GZ_ENOMEM, or GZ_ESTORAGE with msg
+ * holding RocksDB's reason; *out is NULL on failure. */
 GZ_WUR int store_open_rocksdb(store **out, const char *path, gz_msg *msg);
 /* Opens an empty in-memory store. */
 GZ_WUR int store_open_memory(store **out);
@@ -26,8 +27,8 @@ void store_close(store *s);
 /* The engine's one-line reason for the most recent GZ_ESTORAGE on s, or "". */
 const char *store_errmsg(const store *s);
 
-/* Reads key into val (replacing its contents).
- * Returns GZ_OK, GZ_ENOTFOUND, GZ_ENOMEM or GZ_ESTORAGE. */
+/* Reads key into val (replacing its contents; emptied on failure).
+ * Returns GZ_OK, GZ_ENOTFOUND, GZ_EARG (empty key), GZ_ENOMEM or GZ_ESTORAGE. */
 GZ_WUR int store_get(store *s, const uint8_t *key, size_t key_len, gz_buf *val);
 
 /* A write batch: caller-owned, applied atomically by store_write. Keys and

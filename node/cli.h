@@ -1,0 +1,44 @@
+/* The gongzhi command line: one binary, one subcommand each (SPEC §9). Every
+ * subcommand has --help, exits 0 on success, 1 on a failed check or rejected tx,
+ * 2 on bad usage, and prints errors as one line on stderr naming the problem. */
+#ifndef GZ_NODE_CLI_H
+#define GZ_NODE_CLI_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+enum { CLI_EXIT_OK = 0, CLI_EXIT_FAIL = 1, CLI_EXIT_USAGE = 2 };
+
+#define CLI_DEFAULT_RPC "http://127.0.0.1:26657"
+
+int cli_keygen(int argc, char **argv);
+int cli_tx(int argc, char **argv);
+int cli_query(int argc, char **argv);
+int cli_devnet(int argc, char **argv);
+int cli_node(int argc, char **argv);
+int cli_init(int argc, char **argv);
+int cli_verify(int argc, char **argv);
+int cli_verify_tx(int argc, char **argv);
+int cli_verify_log(int argc, char **argv);
+int cli_anchor_proof(int argc, char **argv);
+int cli_audit(int argc, char **argv);
+int cli_bench(int argc, char **argv);
+
+/* Prints "gongzhi: <text>" on stderr and returns code. */
+int cli_die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Parses a decimal u64 (no sign, no junk). */
+GZ_WUR int cli_parse_u64(const char *s, uint64_t *out);
+GZ_WUR int cli_parse_i64(const char *s, int64_t *out);
+
+/* One JSON-RPC call; on success *result is a new reference. On a transport or
+ * JSON-RPC error returns an error with msg set. params is borrowed. */
+GZ_WUR int cli_rpc(const char *url, const char *method, json_t *params, json_t **result, gz_msg *msg);
+
+/* Prints JSON to stdout, indented. */
+void cli_print_json(const json_t *j);
+
+#endif

@@ -1,0 +1,52 @@
+/* A node's home directory (docs/operations.md):
+ *
+ *   HOME/config.json    listen addresses, peers, data directory, key file
+ *   HOME/genesis.json   the chain's genesis (SPEC §7)
+ *   HOME/node.key       the node's secret key (64 hex chars, mode 0600)
+ *   HOME/data/          RocksDB store, signing state, consensus WAL
+ *
+ * config.json is parsed strictly: unknown keys and bad values are errors that
+ * name the field. Relative paths are relative to HOME. */
+#ifndef GZ_NODE_CONFIG_H
+#define GZ_NODE_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "core/limits.h"
+
+#define NODE_PATH_MAX 1024
+#define NODE_HOST_MAX 64
+
+typedef struct node_config {
+    char home[NODE_PATH_MAX];
+    char rpc_host[NODE_HOST_MAX];
+    uint16_t rpc_port;
+    char p2p_host[NODE_HOST_MAX];
+    uint16_t p2p_port;
+    char peers[GZ_PEERS_MAX][NODE_HOST_MAX + 8];
+    size_t n_peers;
+    char data_dir[NODE_PATH_MAX];
+    char key_file[NODE_PATH_MAX];
+    char genesis_file[NODE_PATH_MAX];
+} node_config;
+
+/* Fills defaults for a home: RPC 127.0.0.1:26657, p2p 127.0.0.1:26757, no peers. */
+void node_config_default(node_config *c, const char *home);
+/* Reads HOME/config.json into c (paths resolved against home). */
+GZ_WUR int node_config_load(node_config *c, const char *home, gz_msg *msg);
+/* Writes c as HOME/config.json (paths written as given at creation: relative). */
+GZ_WUR int node_config_save(const node_config *c, gz_msg *msg);
+/* Parses "host:port" into host and port. */
+GZ_WUR int node_parse_hostport(const char *s, char *host, size_t host_cap, uint16_t *port);
+
+/* Joins dir and name into out ("dir/name", or name when absolute). */
+void node_path_join(char *out, size_t cap, const char *dir, const char *name);
+/* mkdir -p with mode 0700. */
+GZ_WUR int node_mkdirs(const char *path);
+/* Writes data to path atomically (temp file, fsync, rename) with mode. */
+GZ_WUR int node_write_file(const char *path, const void *data, size_t len, int mode);
+
+#endif

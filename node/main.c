@@ -1,0 +1,42 @@
+/* gongzhi: one binary, one subcommand each (SPEC §9). */
+#include <stdio.h>
+#include <string.h>
+
+#include "node/cli.h"
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *help;
+} command;
+
+static const command COMMANDS[] = {
+    {"devnet", cli_devnet, "run a local network of validators (default 4)"},
+    {"node", cli_node, "run one node from its home directory"},
+    {"init", cli_init, "make a node home for a real deployment"},
+    {"keygen", cli_keygen, "create a secret key file, print its public key"},
+    {"tx", cli_tx, "build, sign and submit a transaction"},
+    {"query", cli_query, "call one JSON-RPC method, print JSON"},
+};
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: gongzhi COMMAND [flags]   (gongzhi COMMAND --help for each)\n\n");
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
+        fprintf(f, "  %-14s %s\n", COMMANDS[i].name, COMMANDS[i].help);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++) {
+        if (strcmp(argv[1], COMMANDS[i].name) == 0) return COMMANDS[i].run(argc - 1, argv + 1);
+    }
+    fprintf(stderr, "gongzhi: unknown command '%s' (see gongzhi --help)\n", argv[1]);
+    return CLI_EXIT_USAGE;
+}

@@ -1,0 +1,161 @@
+/* State shared by the node's files: node.c (loop, consensus wiring, commit),
+ * gossip.c (peer messages, block sync) and rpc_methods.c (JSON-RPC). */
+#ifndef GZ_NODE_NODE_INTERNAL_H
+#define GZ_NODE_NODE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "consensus/cons.h"
+#include "core/codec.h"
+#include "ledger/genesis.h"
+#include "ledger/ledger.h"
+#include "node/chain.h"
+#include "node/config.h"
+#include "node/mempool.h"
+#include "node/p2p.h"
+#include "node/signstate.h"
+#include "node/wal.h"
+#include "rpc/rpc.h"
+#include "storage/store.h"
+
+/* Consensus timers in flight at once: propose, prevote and precommit of the
+ * current round plus stale ones still pending; more are refused loudly. */
+#define NODE_TIMERS_MAX 32
+/* submit_tx_commit calls waiting for their tx at once. */
+#define NODE_WAITERS_MAX 4096
+/* Txs gossiped in one message, and how long a batch may wait to fill. */
+#define NODE_TX_BATCH_MAX 512
+#define NODE_TX_BATCH_MS 5
+/* Blocks a syncing node asks one peer for at once. */
+#define NODE_SYNC_WINDOW 16
+/* Votes of one height kept for re-sending: a few rounds of every validator. */
+#define NODE_HEIGHT_VOTES_MAX 1024
+/* With no consensus progress for this long, a node re-sends its votes. */
+#define NODE_REBROADCAST_MS 1000
+
+/* Node messages over p2p (docs/p2p.md, "Gossip"). */
+enum node_msg {
+    NODE_MSG_TXS = 16,        /* [tx bin, ...] */
+    NODE_MSG_PROPOSAL = 17,   /* [Proposal bin, sig bin64, Block bin] */
+    NODE_MSG_VOTE = 18,       /* [Vote bin, validator uint, sig bin64] */
+    NODE_MSG_STATUS = 19,     /* [height uint] committed height of the sender */
+    NODE_MSG_BLOCK_REQ = 20,  /* [height uint] */
+    NODE_MSG_BLOCK = 21       /* [height uint, Block bin, Commit bin] */
+};
+
+/* WAL record types (node/wal.h): what was fed to consensus in this height. */
+enum node_wal_rec {
+    NODE_WAL_PROPOSAL = 1, /* payload of a NODE_MSG_PROPOSAL */
+    NODE_WAL_VOTE = 2,     /* payload of a NODE_MSG_VOTE */
+    NODE_WAL_TIMEOUT = 3   /* [height, round, step] */
+};
+
+typedef struct node_timer {
+    uv_timer_t h;
+    struct node *n;
+    uint64_t height, round;
+    uint8_t step;
+    bool busy;
+} node_timer;
+
+typedef struct node_waiter {
+    uint8_t txid[32];
+    rpc_call *call;
+    uint64_t deadline_ms;
+    bool used;
+} node_waiter;
+
+typedef struct node_peer {
+    int id;
+    uint8_t pubkey[32];
+    uint64_t height;    /* its committed height, from NODE_MSG_STATUS */
+    bool up;
+} node_peer;
+
+typedef struct node {
+    uv_loop_t *loop;
+    node_config cfg;
+    gz_genesis g;
+    uint8_t sk[32];
+    uint8_t pk[32];
+    int32_t my_index; /* -1: not a validator */
+    store *st;
+    ledger *lg;
+    chain ch;
+    mempool mp;
+    cons cs;
+    node_signstate ss;
+    node_wal wal;
+    bool replaying;   /* feeding the WAL back into consensus */
+    rpc_server rpc;
+    p2p net;
+    bool net_on;
+    node_peer peers[GZ_PEERS_MAX];
+    node_timer timers[NODE_TIMERS_MAX];
+    node_waiter waiters[NODE_WAITERS_MAX];
+    size_t n_waiters;
+    uv_timer_t tick;          /* waiters' deadlines, rebroadcast, sync */
+    uv_timer_t tx_flush;      /* batched tx gossip */
+    gz_buf tx_out;            /* txs waiting to be gossiped (encoded bins) */
+    uint32_t tx_out_n;
+    uv_signal_t sigint, sigterm;
+    bool decided;             /* current height decided, start of next pending */
+    uv_idle_t next_height;    /* starts the next height outside consensus callbacks */
+    uint64_t sync_target;     /* highest height a peer reported */
+    uint64_t last_progress_ms;
+    uint64_t started_ms;
+    bool stopping;
+    /* The current height's consensus messages, encoded, to re-send to peers
+     * that missed them (a new peer, or no progress for a while). */
+    gz_buf height_votes[NODE_HEIGHT_VOTES_MAX];
+    size_t n_height_votes;
+    gz_buf height_prop;       /* the latest proposal payload of this height */
+    gz_buf future_prop;       /* a proposal for height + 1 that came early */
+    uint64_t sync_req_ms;     /* when the last block request went out */
+    uint64_t sync_req_height;
+    bool opened_rpc, opened_wal, opened_ss, opened_cons, opened_mp, opened_chain;
+} node;
+
+/* Wall clock in ms since the epoch. */
+uint64_t node_now_ms(void);
+/* Log one line to stderr with a timestamp. */
+void node_log(node *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Admission (SPEC §2): decode, chain id, signature, nonce not already used,
+ * then the mempool. Returns GZ_OK or the error with msg; *txid set when the
+ * bytes decoded. Gossips the tx when gossip is true. */
+int node_admit_tx(node *n, const uint8_t *bytes, size_t len, uint8_t txid[32], gz_msg *msg,
+                  bool gossip);
+
+/* gossip.c */
+void node_gossip_tx(node *n, const uint8_t *bytes, size_t len);
+/* Broadcast an encoded own proposal / vote (and keep the vote for re-sends). */
+void node_gossip_proposal(node *n, const gz_buf *payload);
+void node_gossip_vote(node *n, const gz_buf *payload);
+void node_gossip_status(node *n);
+void node_gossip_resend(node *n, int peer_id);
+void node_on_peer_up(void *ctx, int peer_id, const uint8_t pubkey[32]);
+void node_on_peer_down(void *ctx, int peer_id, const char *reason);
+void node_on_message(void *ctx, int peer_id, uint8_t type, const uint8_t *payload, size_t len);
+void node_sync_tick(node *n);
+int node_handle_proposal(node *n, const uint8_t *payload, size_t len, gz_msg *msg);
+int node_handle_vote(node *n, const uint8_t *payload, size_t len, gz_msg *msg);
+GZ_WUR int node_encode_vote(node *n, const cons_vote *v, gz_buf *out);
+GZ_WUR int node_encode_proposal(node *n, const cons_proposal *p, gz_buf *out);
+
+/* node.c: after a block is committed (by consensus or by sync). */
+void node_after_commit(node *n, const chain_block *b);
+/* Commits a block learnt through sync after checking its commit. */
+int node_apply_synced(node *n, const uint8_t *block, size_t block_len, const uint8_t *commit,
+                      size_t commit_len, gz_msg *msg);
+
+/* rpc_methods.c */
+extern const rpc_method node_rpc_methods[];
+extern const size_t node_rpc_methods_n;
+/* Answers waiting submit_tx_commit calls for the txs of a committed block. */
+void node_waiters_notify(node *n, const chain_block *b);
+void node_waiters_expire(node *n, uint64_t now_ms);
+
+#endif

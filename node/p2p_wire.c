@@ -1,0 +1,124 @@
+#include "node/p2p_wire.h"
+
+#include <assert.h>
+#include <string.h>
+
+#include "core/hash.h"
+#include "core/mp.h"
+
+static void be32_store(uint8_t *p, uint32_t v) {
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+uint32_t p2p_frame_len(const uint8_t in[P2P_LEN_BYTES]) {
+    return (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 | (uint32_t)in[2] << 8 | in[3];
+}
+
+/* The body is written by hand rather than through mp_put_bin so the payload
+ * is copied once, straight after these bytes; the forms are the canonical
+ * (shortest) ones mp.h writes. */
+size_t p2p_frame_head(uint8_t out[P2P_FRAME_HEAD_MAX], uint8_t type, size_t payload_len) {
+    assert(payload_len <= P2P_PAYLOAD_BYTES_MAX);
+    size_t n = P2P_LEN_BYTES;
+    out[n++] = 0x92;
+    if (type >= 0x80) out[n++] = 0xcc;
+    out[n++] = type;
+    if (payload_len <= 0xff) {
+        out[n++] = 0xc4;
+        out[n++] = (uint8_t)payload_len;
+    } else if (payload_len <= 0xffff) {
+        out[n++] = 0xc5;
+        out[n++] = (uint8_t)(payload_len >> 8);
+        out[n++] = (uint8_t)payload_len;
+    } else {
+        out[n++] = 0xc6;
+        be32_store(out + n, (uint32_t)payload_len);
+        n += 4;
+    }
+    size_t body_len = n - P2P_LEN_BYTES + payload_len;
+    assert(body_len <= GZ_FRAME_BYTES_MAX);
+    be32_store(out, (uint32_t)body_len);
+    return n;
+}
+
+int p2p_body_decode(const uint8_t *body, size_t len, uint8_t *type, const uint8_t **payload,
+                    size_t *payload_len, gz_msg *msg) {
+    mp_rd rd;
+    uint64_t t = 0;
+    mp_rd_init(&rd, body, len, msg);
+    *type = 0;
+    *payload = NULL;
+    *payload_len = 0;
+    int rc = mp_get_array_n(&rd, "frame", 2);
+    if (rc == GZ_OK) rc = mp_get_uint(&rd, "frame.type", &t);
+    if (rc == GZ_OK && t > 0xff) rc = gz_fail(msg, GZ_EENCODING, "frame.type: %llu is over 255",
+                                              (unsigned long long)t);
+    if (rc == GZ_OK) rc = mp_get_bin(&rd, "frame.payload", payload, payload_len, len);
+    if (rc == GZ_OK) rc = mp_rd_end_field(&rd, "frame");
+    if (rc != GZ_OK) {
+        *payload = NULL;
+        *payload_len = 0;
+        return rc;
+    }
+    *type = (uint8_t)t;
+    return GZ_OK;
+}
+
+int p2p_hello_encode(gz_buf *out, const p2p_hello *h) {
+    size_t chain_len = strlen(h->chain_id);
+    int rc = mp_put_array(out, 4);
+    if (rc == GZ_OK) rc = mp_put_uint(out, h->version);
+    if (rc == GZ_OK) rc = mp_put_str(out, h->chain_id, chain_len);
+    if (rc == GZ_OK) rc = mp_put_bin(out, h->pubkey, 32);
+    if (rc == GZ_OK) rc = mp_put_bin(out, h->challenge, 32);
+    return rc;
+}
+
+int p2p_hello_decode(p2p_hello *h, const uint8_t *p, size_t len, gz_msg *msg) {
+    mp_rd rd;
+    uint32_t n = 0;
+    memset(h, 0, sizeof *h);
+    mp_rd_init(&rd, p, len, msg);
+    int rc = mp_get_array(&rd, "hello", &n, 1, 16);
+    if (rc == GZ_OK) rc = mp_get_uint(&rd, "hello.version", &h->version);
+    if (rc == GZ_OK && h->version != P2P_VERSION)
+        rc = gz_fail(msg, GZ_EPROTO, "hello.version: %llu is not supported (this node speaks %d)",
+                     (unsigned long long)h->version, P2P_VERSION);
+    if (rc == GZ_OK && n != 4)
+        rc = gz_fail(msg, GZ_EENCODING, "hello: array of %u elements, expected 4", (unsigned)n);
+    if (rc == GZ_OK) rc = mp_get_str(&rd, "hello.chain_id", h->chain_id, GZ_CHAIN_ID_MAX);
+    if (rc == GZ_OK) rc = mp_get_bin_fixed(&rd, "hello.pubkey", h->pubkey, 32);
+    if (rc == GZ_OK) rc = mp_get_bin_fixed(&rd, "hello.challenge", h->challenge, 32);
+    if (rc == GZ_OK) rc = mp_rd_end_field(&rd, "hello");
+    if (rc != GZ_OK) memset(h, 0, sizeof *h);
+    return rc;
+}
+
+int p2p_auth_encode(gz_buf *out, const uint8_t sig[64]) {
+    int rc = mp_put_array(out, 1);
+    if (rc == GZ_OK) rc = mp_put_bin(out, sig, 64);
+    return rc;
+}
+
+int p2p_auth_decode(uint8_t sig[64], const uint8_t *p, size_t len, gz_msg *msg) {
+    mp_rd rd;
+    mp_rd_init(&rd, p, len, msg);
+    int rc = mp_get_array_n(&rd, "auth", 1);
+    if (rc == GZ_OK) rc = mp_get_bin_fixed(&rd, "auth.sig", sig, 64);
+    if (rc == GZ_OK) rc = mp_rd_end_field(&rd, "auth");
+    if (rc != GZ_OK) memset(sig, 0, 64);
+    return rc;
+}
+
+void p2p_auth_digest(uint8_t out[32], const uint8_t challenge[32], const char *chain_id,
+                     size_t chain_id_len, const uint8_t pubkey[32]) {
+    uint8_t m[32 + GZ_CHAIN_ID_MAX + 32];
+    assert(chain_id_len <= GZ_CHAIN_ID_MAX);
+    memcpy(m, challenge, 32);
+    memcpy(m + 32, chain_id, chain_id_len);
+    memcpy(m + 32 + chain_id_len, pubkey, 32);
+    core_tagged_hash(out, P2P_AUTH_TAG, m, 64 + chain_id_len);
+}

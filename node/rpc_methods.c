@@ -1,0 +1,432 @@
+/* The node's JSON-RPC methods (SPEC §8). Handlers read params with the rpc
+ * module's checked readers, which answer -32602 naming the field. A query for
+ * something that does not exist answers RPC_NOT_FOUND (docs/rpc.md). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/hash.h"
+#include "core/merkle.h"
+#include "node/node_internal.h"
+#include "storage/keys.h"
+
+/* Server-defined JSON-RPC errors (the -32000..-32099 range). */
+#define RPC_NOT_FOUND (-32001)
+#define RPC_TIMEOUT (-32002)
+#define RPC_SERVER_ERROR (-32003)
+/* submit_tx_commit waits at most this long. */
+#define NODE_COMMIT_WAIT_MS_MAX 120000u
+#define NODE_COMMIT_WAIT_MS_DEFAULT 10000u
+
+static json_t *hex_json(const uint8_t *p, size_t n) {
+    char *s = malloc(2 * n + 1);
+    if (s == NULL) return NULL;
+    gz_hex_encode(s, p, n);
+    json_t *j = json_string(s);
+    free(s);
+    return j;
+}
+
+static void reply_query(rpc_call *call, int rc, json_t *out, const char *what) {
+    if (rc == GZ_OK) rpc_reply_result(call, out);
+    else if (rc == GZ_ENOTFOUND) rpc_reply_error(call, RPC_NOT_FOUND, "%s: not found", what);
+    else rpc_reply_error(call, RPC_SERVER_ERROR, "%s: %s", what, gz_strerror(rc));
+}
+
+static json_t *validators_json(const gz_genesis *g) {
+    json_t *a = json_array();
+    for (uint32_t i = 0; i < g->n_validators; i++) {
+        const gz_validator *v = &g->validators[i];
+        json_array_append_new(a, json_pack("{s:s,s:o,s:I}", "name", v->name, "pub_key", hex_json(v->pub_key, 32),
+                                           "power", (json_int_t)v->power));
+    }
+    return a;
+}
+
+static void m_status(void *ctx, json_t *params, rpc_call *call) {
+    node *n = ctx;
+    (void)params;
+    cons_state st;
+    cons_state_get(&n->cs, &st);
+    size_t peers = 0;
+    for (size_t i = 0; i < GZ_PEERS_MAX; i++) peers += n->peers[i].up;
+    json_t *r = json_pack("{s:s,s:o,s:I,s:o,s:I,s:b,s:o,s:I,s:I,s:I,s:I,s:s,s:I}", "chain_id", n->g.chain_id,
+                          "node_id", hex_json(n->pk, 32), "height", (json_int_t)n->ch.height, "block_id",
+                          hex_json(n->ch.last_block_id, 32), "time", (json_int_t)n->ch.time, "catching_up",
+                          n->sync_target > n->ch.height + 1, "validators", validators_json(&n->g), "peers",
+                          (json_int_t)peers, "mempool_txs", (json_int_t)mempool_count(&n->mp), "validator_index",
+                          (json_int_t)n->my_index, "round", (json_int_t)st.round, "step",
+                          cons_step_name(st.step), "sync_target", (json_int_t)n->sync_target);
+    rpc_reply_result(call, r);
+}
+
+static json_t *admission_json(const uint8_t txid[32], bool have_txid, int rc, const gz_msg *msg) {
+    return json_pack("{s:o,s:i,s:s}", "txid", have_txid ? hex_json(txid, 32) : json_null(), "code",
+                     gz_err_code(rc), "message", rc == GZ_OK ? "" : msg->text);
+}
+
+/* Reads and admits params.tx; replies to refusals itself. Returns GZ_OK when
+ * the tx is in the mempool. */
+static int admit_param(node *n, json_t *params, rpc_call *call, uint8_t txid[32]) {
+    gz_buf tx;
+    gz_buf_init(&tx);
+    /* Allow twice the limit through so an oversized tx gets code 9, not -32602. */
+    if (rpc_param_hex_buf(params, "tx", 2 * GZ_TX_BYTES_MAX, &tx, call) != GZ_OK) return GZ_EARG;
+    gz_msg msg = {{0}};
+    int rc = node_admit_tx(n, tx.data, tx.len, txid, &msg, true);
+    gz_buf_free(&tx);
+    if (rc != GZ_OK) rpc_reply_result(call, admission_json(txid, !gz_is_zero32(txid), rc, &msg));
+    return rc;
+}
+
+static void m_submit_tx(void *ctx, json_t *params, rpc_call *call) {
+    uint8_t txid[32];
+    gz_msg ok = {{0}};
+    if (admit_param(ctx, params, call, txid) == GZ_OK) rpc_reply_result(call, admission_json(txid, true, GZ_OK, &ok));
+}
+
+static void m_submit_tx_commit(void *ctx, json_t *params, rpc_call *call) {
+    node *n = ctx;
+    uint64_t timeout;
+    if (rpc_param_u64_opt(params, "timeout_ms", NODE_COMMIT_WAIT_MS_DEFAULT, &timeout, call) != GZ_OK) return;
+    if (timeout > NODE_COMMIT_WAIT_MS_MAX) {
+        rpc_reply_error(call, RPC_INVALID_PARAMS, "params.timeout_ms: at most %u", NODE_COMMIT_WAIT_MS_MAX);
+        return;
+    }
+    if (n->n_waiters == NODE_WAITERS_MAX) {
+        rpc_reply_error(call, RPC_SERVER_ERROR, "busy: %d submit_tx_commit calls are waiting", NODE_WAITERS_MAX);
+        return;
+    }
+    uint8_t txid[32];
+    if (admit_param(n, params, call, txid) != GZ_OK) return;
+    for (size_t i = 0; i < NODE_WAITERS_MAX; i++) {
+        node_waiter *w = &n->waiters[i];
+        if (w->used) continue;
+        w->used = true;
+        memcpy(w->txid, txid, 32);
+        w->call = call;
+        w->deadline_ms = node_now_ms() + timeout;
+        n->n_waiters++;
+        return;
+    }
+}
+
+static int cmp_waiter(const void *a, const void *b) {
+    return memcmp((*(node_waiter *const *)a)->txid, (*(node_waiter *const *)b)->txid, 32);
+}
+
+void node_waiters_notify(node *n, const chain_block *b) {
+    if (n->n_waiters == 0 || b->n_txs == 0) return;
+    static node_waiter *sorted[NODE_WAITERS_MAX];
+    size_t k = 0;
+    for (size_t i = 0; i < NODE_WAITERS_MAX && k < n->n_waiters; i++)
+        if (n->waiters[i].used) sorted[k++] = &n->waiters[i];
+    qsort(sorted, k, sizeof sorted[0], cmp_waiter);
+    for (size_t t = 0; t < b->n_txs; t++) {
+        node_waiter key, *kp = &key;
+        memcpy(key.txid, b->txs[t].txid, 32);
+        node_waiter **hit = bsearch(&kp, sorted, k, sizeof sorted[0], cmp_waiter);
+        if (hit == NULL || !(*hit)->used) continue;
+        node_waiter *w = *hit;
+        json_error_t jerr;
+        json_t *events = json_loads(ledger_block_tx_events(b->exec, t), 0, &jerr);
+        rpc_reply_result(w->call, json_pack("{s:o,s:i,s:s,s:I,s:I,s:o}", "txid", hex_json(w->txid, 32), "code",
+                                            ledger_block_tx_code(b->exec, t), "message",
+                                            ledger_block_tx_message(b->exec, t), "height",
+                                            (json_int_t)b->header.height, "index", (json_int_t)t, "events",
+                                            events ? events : json_array()));
+        w->used = false;
+        n->n_waiters--;
+    }
+}
+
+void node_waiters_expire(node *n, uint64_t now_ms) {
+    for (size_t i = 0; i < NODE_WAITERS_MAX && n->n_waiters > 0; i++) {
+        node_waiter *w = &n->waiters[i];
+        if (!w->used || now_ms < w->deadline_ms) continue;
+        char hex[65];
+        gz_hex_encode(hex, w->txid, 32);
+        rpc_reply_error(w->call, RPC_TIMEOUT, "timeout: tx %s not committed yet (it may still be)", hex);
+        w->used = false;
+        n->n_waiters--;
+    }
+}
+
+/* ---- reads ---------------------------------------------------------------- */
+
+static json_t *proof_json(uint64_t index, uint64_t size, const uint8_t (*path)[32], size_t n) {
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++) json_array_append_new(a, hex_json(path[i], 32));
+    return json_pack("{s:I,s:I,s:o}", "leaf_index", (json_int_t)index, "tree_size", (json_int_t)size, "audit_path", a);
+}
+
+/* Inclusion proof of leaf index among n leaf *values* (txids), hashed here. */
+static int txid_proof(const uint8_t (*txids)[32], size_t n, size_t index, json_t **out) {
+    uint8_t (*leaves)[32] = malloc((n ? n : 1) * 32);
+    if (leaves == NULL) return GZ_ENOMEM;
+    for (size_t i = 0; i < n; i++) core_merkle_leaf_hash(leaves[i], txids[i], 32);
+    uint8_t path[GZ_MERKLE_PROOF_MAX][32];
+    size_t path_len = 0;
+    int rc = core_merkle_inclusion_proof(path, &path_len, (const uint8_t (*)[32])leaves, n, index);
+    free(leaves);
+    if (rc == GZ_OK) *out = proof_json(index, n, (const uint8_t (*)[32])path, path_len);
+    return rc;
+}
+
+static void m_tx(void *ctx, json_t *params, rpc_call *call) {
+    node *n = ctx;
+    uint8_t txid[32];
+    if (rpc_param_hex32(params, "txid", txid, call) != GZ_OK) return;
+    json_t *r = NULL;
+    int rc = ledger_query_tx_result(n->lg, txid, &r);
+    if (rc != GZ_OK) return reply_query(call, rc, NULL, "params.txid");
+    uint64_t height;
+    uint32_t index;
+    chain_stored s;
+    rc = store_txloc_get(n->st, txid, &height, &index);
+    if (rc == GZ_OK) rc = chain_stored_load(&n->ch, height, &s);
+    if (rc == GZ_OK && index >= s.n_txs) rc = GZ_ECORRUPT;
+    json_t *proof = NULL;
+    if (rc == GZ_OK) rc = txid_proof((const uint8_t (*)[32])s.txids, s.n_txs, index, &proof);
+    if (rc == GZ_OK) {
+        gz_tx tx;
+        if (core_tx_decode(&tx, s.tx[index], s.tx_len[index], NULL) == GZ_OK)
+            json_object_set_new(r, "signer", hex_json(tx.signer, 32));
+        json_object_set_new(r, "tx", hex_json(s.tx[index], s.tx_len[index]));
+        json_object_set_new(r, "proof", proof);
+        chain_stored_free(&s);
+        rpc_reply_result(call, r);
+        return;
+    }
+    json_decref(r);
+    rpc_reply_error(call, RPC_SERVER_ERROR, "tx: %s", gz_strerror(rc));
+}
+
+static json_t *header_json(const gz_header *h, const uint8_t *bytes, size_t len) {
+    return json_pack("{s:s,s:I,s:I,s:o,s:o,s:I,s:o,s:o,s:I,s:o,s:o,s:o}", "chain_id", h->chain_id, "height",
+                     (json_int_t)h->height, "time", (json_int_t)h->time, "prev_block_id",
+                     hex_json(h->prev_block_id, 32), "tx_root", hex_json(h->tx_root, 32), "tx_count",
+                     (json_int_t)h->tx_count, "state_root", hex_json(h->state_root, 32), "log_root",
+                     hex_json(h->log_root, 32), "log_size", (json_int_t)h->log_size, "validators_hash",
+                     hex_json(h->validators_hash, 32), "proposer", hex_json(h->proposer, 32), "hex",
+                     hex_json(bytes, len));
+}
+
+/* Reads params.height, replying itself when it is bad or not committed. */
+static int height_param(node *n, json_t *params, rpc_call *call, uint64_t *h) {
+    if (rpc_param_u64(params, "height", h, call) != GZ_OK) return GZ_EARG;
+    if (*h == 0 || *h > n->ch.height) {
+        rpc_reply_error(call, RPC_NOT_FOUND, "params.height: %llu is not a committed height (1..%llu)",
+                        (unsigned long long)*h, (unsigned long long)n->ch.height);
+        return GZ_ENOTFOUND;
+    }
+    return GZ_OK;
+}
+
+static void m_block(void *ctx, json_t *params, rpc_call *call) {
+    node *n = ctx;
+    uint64_t h;
+    if (height_param(n, params, call, &h) != GZ_OK) return;
+    chain_stored s;
+    gz_buf cm;
+    gz_buf_init(&cm);
+    int rc = chain_stored_load(&n->ch, h, &s);
+    if (rc == GZ_OK) rc = chain_commit_bytes(&n->ch, h, &cm);
+    if (rc != GZ_OK) {
+        gz_buf_free(&cm);
+        return reply_query(call, rc, NULL, "block");
+    }
+    uint8_t id[32];
+    core_block_id(id, s.hdr, s.hdr_len);
+    json_t *ids = json_array();
+    for (size_t i = 0; i < s.n_txs; i++) json_array_append_new(ids, hex_json(s.txids[i], 32));
+    rpc_reply_result(call, json_pack("{s:o,s:o,s:o,s:o}", "header", header_json(&s.header, s.hdr, s.hdr_len),
+                                     "block_id", hex_json(id, 32), "txids", ids, "commit", hex_json(cm.data, cm.len)));
+    chain_stored_free(&s);
+    gz_buf_free(&cm);
+}
+
+static void m_commit(void *ctx, json_t *params, rpc_call *call) {
+    node *n = ctx;
+    uint64_t h;
+    if (height_param(n, params, call, &h) != GZ_OK) return;
+    chain_stored s;
+    gz_buf cm;
+    gz_buf_init(&cm);
+    int rc = chain_stored_load(&n->ch, h, &s);
+    if (rc == GZ_OK) rc = chain_commit_bytes(&n->ch, h, &cm);
+    if (rc == GZ_OK) {
+        uint8_t id[32];
+        core_block_id(id, s.hdr, s.hdr_len);
+        rpc_reply_result(call, json_pack("{s:I,s:o,s:o,s:o,s:o}", "height", (json_int_t)h, "header",
+                                         hex_json(s.hdr, s.hdr_len), "block_id", hex_json(id, 32), "commit",
+                                         hex_json(cm.data, cm.len), "validators", validators_json(&n->g)));
+        chain_stored_free(&s);
+    } else {
+        reply_query(call, rc, NULL, "commit");
+    }
+    gz_buf_free(&cm);
+}
+
+static void m_validators(void *ctx, json_t *params, rpc_call *call) {
+    node *n = ctx;
+    uint64_t h;
+    /* The validator set is fixed by genesis (SPEC §4 has no set changes). */
+    if (rpc_param_u64_opt(params, "height", 0, &h, call) != GZ_OK) return;
+    rpc_reply_result(call, validators_json(&n->g));
+}
+
+static void m_account(void *ctx, json_t *params, rpc_call *call) {
+    uint8_t id[32];
+    json_t *r = NULL;
+    if (rpc_param_hex32(params, "account", id, call) != GZ_OK) return;
+    reply_query(call, ledger_query_account(((node *)ctx)->lg, id, &r), r, "params.account");
+}
+
+#define STR_QUERY(fn, param, query, max)                                          \
+    static void fn(void *ctx, json_t *params, rpc_call *call) {                   \
+        const char *id;                                                           \
+        json_t *r = NULL;                                                         \
+        if (rpc_param_str(params, param, max, &id, call) != GZ_OK) return;        \
+        reply_query(call, query(((node *)ctx)->lg, id, &r), r, "params." param);  \
+    }
+
+STR_QUERY(m_controller, "controller_id", ledger_query_controller, GZ_ID_MAX)
+STR_QUERY(m_issuer, "issuer_id", ledger_query_issuer, GZ_ID_MAX)
+STR_QUERY(m_release, "release_id", ledger_query_release, GZ_ID_MAX)
+STR_QUERY(m_split, "split_id", ledger_query_split, GZ_ID_MAX)
+STR_QUERY(m_work, "work_id", ledger_query_work, GZ_ID_MAX)
+
+static void m_proposal(void *ctx, json_t *params, rpc_call *call) {
+    uint8_t id[32];
+    json_t *r = NULL;
+    if (rpc_param_hex32(params, "proposal_id", id, call) != GZ_OK) return;
+    reply_query(call, ledger_query_proposal(((node *)ctx)->lg, id, &r), r, "params.proposal_id");
+}
+
+static void m_proposals(void *ctx, json_t *params, rpc_call *call) {
+    node *n = ctx;
+    const char *status;
+    uint64_t kind, limit;
+    uint8_t after[32];
+    bool has_after;
+    if (rpc_param_str_opt(params, "status", 16, NULL, &status, call) != GZ_OK) return;
+    if (rpc_param_u64_opt(params, "kind", 0, &kind, call) != GZ_OK) return;
+    if (rpc_param_u64_opt(params, "limit", 20, &limit, call) != GZ_OK) return;
+    if (rpc_param_hex32_opt(params, "after", after, &has_after, call) != GZ_OK) return;
+    if (limit < 1 || limit > GZ_PAGE_LIMIT_MAX) {
+        rpc_reply_error(call, RPC_INVALID_PARAMS, "params.limit: must be 1..%d", GZ_PAGE_LIMIT_MAX);
+        return;
+    }
+    json_t *r = NULL;
+    gz_msg msg = {{0}};
+    int rc = ledger_query_proposals(n->lg, status, kind, (uint32_t)limit, has_after ? after : NULL, &r, &msg);
+    if (rc == GZ_EARG) rpc_reply_error(call, RPC_INVALID_PARAMS, "%s", msg.text);
+    else reply_query(call, rc, r, "proposals");
+}
+
+/* Leaf hashes of the provenance log's first size leaves (malloc'd). */
+static int log_leaves(node *n, uint64_t size, uint8_t (**out)[32]) {
+    *out = malloc((size ? size : 1) * 32);
+    if (*out == NULL) return GZ_ENOMEM;
+    int rc = ledger_log_leaf_hashes(n->lg, 0, size, *out);
+    if (rc != GZ_OK) {
+        free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+/* SPEC §5 anchor proof bundle for the anchor described by a (the ledger's
+ * anchor object), against the header of the block that anchored it. */
+static int anchor_bundle(node *n, const json_t *a, json_t **out) {
+    uint64_t height = (uint64_t)json_integer_value(json_object_get(a, "height"));
+    uint64_t index = (uint64_t)json_integer_value(json_object_get(a, "leaf_index"));
+    chain_stored s;
+    gz_buf cm, leaf;
+    gz_buf_init(&cm);
+    gz_buf_init(&leaf);
+    uint8_t (*leaves)[32] = NULL;
+    uint8_t path[GZ_MERKLE_PROOF_MAX][32];
+    size_t path_len = 0;
+    int rc = chain_stored_load(&n->ch, height, &s);
+    if (rc != GZ_OK) return rc;
+    uint64_t size = s.header.log_size;
+    rc = chain_commit_bytes(&n->ch, height, &cm);
+    if (rc == GZ_OK) rc = ledger_log_leaf(n->lg, index, &leaf);
+    if (rc == GZ_OK) rc = log_leaves(n, size, &leaves);
+    if (rc == GZ_OK) rc = core_merkle_inclusion_proof(path, &path_len, (const uint8_t (*)[32])leaves, size, index);
+    if (rc == GZ_OK) {
+        json_t *p = proof_json(index, size, (const uint8_t (*)[32])path, path_len);
+        json_object_set(p, "artifact", json_object_get(a, "artifact"));
+        json_object_set_new(p, "leaf", hex_json(leaf.data, leaf.len));
+        json_object_set_new(p, "height", json_integer((json_int_t)height));
+        json_object_set_new(p, "header", hex_json(s.hdr, s.hdr_len));
+        json_object_set_new(p, "commit", hex_json(cm.data, cm.len));
+        json_object_set_new(p, "validators", validators_json(&n->g));
+        *out = p;
+    }
+    free(leaves);
+    chain_stored_free(&s);
+    gz_buf_free(&cm);
+    gz_buf_free(&leaf);
+    return rc;
+}
+
+static void m_anchor(void *ctx, json_t *params, rpc_call *call) {
+    node *n = ctx;
+    uint8_t artifact[32];
+    json_t *a = NULL, *bundle = NULL;
+    if (rpc_param_hex32(params, "artifact", artifact, call) != GZ_OK) return;
+    int rc = ledger_query_anchor(n->lg, artifact, &a);
+    if (rc == GZ_OK) rc = anchor_bundle(n, a, &bundle);
+    if (rc == GZ_OK) json_object_set_new(a, "bundle", bundle);
+    else json_decref(a);
+    reply_query(call, rc, a, "params.artifact");
+}
+
+static void m_log_consistency(void *ctx, json_t *params, rpc_call *call) {
+    node *n = ctx;
+    uint64_t first, second, size = ledger_log_size(n->lg);
+    if (rpc_param_u64(params, "first", &first, call) != GZ_OK) return;
+    if (rpc_param_u64(params, "second", &second, call) != GZ_OK) return;
+    if (first < 1 || first > second || second > size) {
+        rpc_reply_error(call, RPC_INVALID_PARAMS, "params.first, params.second: need 1 <= first <= second <= %llu",
+                        (unsigned long long)size);
+        return;
+    }
+    uint8_t (*leaves)[32] = NULL;
+    uint8_t path[GZ_MERKLE_PROOF_MAX][32], r1[32], r2[32];
+    size_t path_len = 0;
+    int rc = log_leaves(n, second, &leaves);
+    if (rc == GZ_OK) rc = core_merkle_consistency_proof(path, &path_len, (const uint8_t (*)[32])leaves, second, first);
+    if (rc == GZ_OK) rc = core_merkle_root(r1, (const uint8_t (*)[32])leaves, first);
+    if (rc == GZ_OK) rc = core_merkle_root(r2, (const uint8_t (*)[32])leaves, second);
+    free(leaves);
+    if (rc != GZ_OK) return reply_query(call, rc, NULL, "log_consistency");
+    json_t *p = json_array();
+    for (size_t i = 0; i < path_len; i++) json_array_append_new(p, hex_json(path[i], 32));
+    rpc_reply_result(call, json_pack("{s:I,s:I,s:o,s:o,s:o}", "first", (json_int_t)first, "second",
+                                     (json_int_t)second, "first_root", hex_json(r1, 32), "second_root",
+                                     hex_json(r2, 32), "proof", p));
+}
+
+const rpc_method node_rpc_methods[] = {
+    {"status", m_status, ""},
+    {"submit_tx", m_submit_tx, "tx"},
+    {"submit_tx_commit", m_submit_tx_commit, "tx timeout_ms"},
+    {"tx", m_tx, "txid"},
+    {"block", m_block, "height"},
+    {"commit", m_commit, "height"},
+    {"validators", m_validators, "height"},
+    {"account", m_account, "account"},
+    {"controller", m_controller, "controller_id"},
+    {"issuer", m_issuer, "issuer_id"},
+    {"release", m_release, "release_id"},
+    {"proposal", m_proposal, "proposal_id"},
+    {"proposals", m_proposals, "status kind limit after"},
+    {"split", m_split, "split_id"},
+    {"anchor", m_anchor, "artifact"},
+    {"work", m_work, "work_id"},
+    {"log_consistency", m_log_consistency, "first second"},
+};
+const size_t node_rpc_methods_n = sizeof node_rpc_methods / sizeof node_rpc_methods[0];

@@ -1,0 +1,168 @@
+/* Double-sign protection (format and contract in signstate.h). */
+#include "node/signstate.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "node/wal.h"
+
+static const uint8_t magic[4] = {'G', 'Z', 'S', 'S'};
+#define SIGNSTATE_VERSION 1
+#define SIGNSTATE_BODY_BYTES (NODE_SIGNSTATE_FILE_BYTES - 4)
+
+static void put_be(uint8_t *out, uint64_t v, int n) {
+    for (int i = n - 1; i >= 0; i--) {
+        out[i] = (uint8_t)v;
+        v >>= 8;
+    }
+}
+
+static uint64_t get_be(const uint8_t *in, int n) {
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++) v = v << 8 | in[i];
+    return v;
+}
+
+static void encode(uint8_t out[NODE_SIGNSTATE_FILE_BYTES], uint64_t height, uint64_t round,
+                   uint8_t step, const uint8_t sighash[32]) {
+    memset(out, 0, NODE_SIGNSTATE_FILE_BYTES);
+    memcpy(out, magic, 4);
+    out[4] = SIGNSTATE_VERSION;
+    out[5] = step;
+    put_be(out + 8, height, 8);
+    put_be(out + 16, round, 8);
+    memcpy(out + 24, sighash, 32);
+    put_be(out + SIGNSTATE_BODY_BYTES, node_crc32c(0, out, SIGNSTATE_BODY_BYTES), 4);
+}
+
+/* Checks every field of a record read from disk; fills s on success. */
+static int decode(node_signstate *s, const uint8_t in[NODE_SIGNSTATE_FILE_BYTES], gz_msg *msg) {
+    uint32_t crc = (uint32_t)get_be(in + SIGNSTATE_BODY_BYTES, 4);
+    if (node_crc32c(0, in, SIGNSTATE_BODY_BYTES) != crc)
+        return gz_fail(msg, GZ_ECORRUPT, "signstate %s: checksum mismatch", s->path);
+    if (memcmp(in, magic, 4) != 0)
+        return gz_fail(msg, GZ_ECORRUPT, "signstate %s: bad magic", s->path);
+    if (in[4] != SIGNSTATE_VERSION)
+        return gz_fail(msg, GZ_ECORRUPT, "signstate %s: version %u unknown", s->path, in[4]);
+    if (in[5] < NODE_STEP_PROPOSAL || in[5] > NODE_STEP_PRECOMMIT)
+        return gz_fail(msg, GZ_ECORRUPT, "signstate %s: step %u invalid", s->path, in[5]);
+    if (in[6] != 0 || in[7] != 0)
+        return gz_fail(msg, GZ_ECORRUPT, "signstate %s: reserved bytes set", s->path);
+    s->have = true;
+    s->step = in[5];
+    s->height = get_be(in + 8, 8);
+    s->round = get_be(in + 16, 8);
+    memcpy(s->sighash, in + 24, 32);
+    return GZ_OK;
+}
+
+void node_signstate_free(node_signstate *s) {
+    if (s == NULL) return;
+    free(s->path);
+    free(s->tmp_path);
+    memset(s, 0, sizeof *s);
+}
+
+/* Reads the whole file; one byte more than a record is asked for so that an
+ * over-long file is seen. Returns the byte count, or -1 with errno set. */
+static ssize_t read_file(int fd, uint8_t *buf, size_t cap) {
+    size_t got = 0;
+    while (got < cap) {
+        ssize_t r = read(fd, buf + got, cap - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return -1;
+        if (r == 0) break;
+        got += (size_t)r;
+    }
+    return (ssize_t)got;
+}
+
+static int load(node_signstate *s, gz_msg *msg) {
+    int fd = open(s->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) return GZ_OK; /* nothing signed yet */
+    if (fd < 0)
+        return gz_fail(msg, GZ_EIO, "signstate %s: open: %s", s->path, strerror(errno));
+    uint8_t buf[NODE_SIGNSTATE_FILE_BYTES + 1];
+    ssize_t n = read_file(fd, buf, sizeof buf);
+    int e = errno;
+    close(fd);
+    if (n < 0) return gz_fail(msg, GZ_EIO, "signstate %s: read: %s", s->path, strerror(e));
+    if (n != NODE_SIGNSTATE_FILE_BYTES)
+        return gz_fail(msg, GZ_ECORRUPT, "signstate %s: %s, want %d bytes", s->path,
+                       n > NODE_SIGNSTATE_FILE_BYTES ? "too long" : "too short",
+                       NODE_SIGNSTATE_FILE_BYTES);
+    return decode(s, buf, msg);
+}
+
+int node_signstate_open(node_signstate *s, const char *path, gz_msg *msg) {
+    if (s == NULL) return GZ_EARG;
+    memset(s, 0, sizeof *s);
+    if (path == NULL || path[0] == '\0') return gz_fail(msg, GZ_EARG, "signstate path: empty");
+    size_t n = strlen(path);
+    s->path = strdup(path);
+    s->tmp_path = malloc(n + 5);
+    if (s->path == NULL || s->tmp_path == NULL) {
+        node_signstate_free(s);
+        return gz_fail(msg, GZ_ENOMEM, "signstate: out of memory");
+    }
+    memcpy(s->tmp_path, path, n);
+    memcpy(s->tmp_path + n, ".tmp", 5);
+    int err = load(s, msg);
+    if (err != GZ_OK) node_signstate_free(s);
+    return err;
+}
+
+/* Writes the record to the temp file, fsyncs it, renames it over the state
+ * file and fsyncs the directory: after a crash the file holds the old or the
+ * new record, and once this returns GZ_OK it holds the new one. */
+static int persist(const node_signstate *s, const uint8_t rec[NODE_SIGNSTATE_FILE_BYTES]) {
+    int fd = open(s->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return GZ_EIO;
+    size_t done = 0;
+    while (done < NODE_SIGNSTATE_FILE_BYTES) {
+        ssize_t w = write(fd, rec + done, NODE_SIGNSTATE_FILE_BYTES - done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) break;
+        done += (size_t)w;
+    }
+    int ok = done == NODE_SIGNSTATE_FILE_BYTES && fsync(fd) == 0;
+    ok = close(fd) == 0 && ok;
+    if (!ok || rename(s->tmp_path, s->path) != 0) {
+        unlink(s->tmp_path);
+        return GZ_EIO;
+    }
+    return node_fsync_parent_dir(s->path);
+}
+
+/* Orders (height, round, step) lexicographically: <0, 0 or >0. */
+static int hrs_cmp(const node_signstate *s, uint64_t height, uint64_t round, uint8_t step) {
+    if (height != s->height) return height < s->height ? -1 : 1;
+    if (round != s->round) return round < s->round ? -1 : 1;
+    if (step != s->step) return step < s->step ? -1 : 1;
+    return 0;
+}
+
+int node_signstate_check_and_persist(node_signstate *s, uint64_t height, uint64_t round,
+                                     uint8_t step, const uint8_t sighash[32]) {
+    if (s == NULL || s->path == NULL || sighash == NULL) return GZ_EARG;
+    if (step < NODE_STEP_PROPOSAL || step > NODE_STEP_PRECOMMIT) return GZ_EARG;
+    if (s->have) {
+        int c = hrs_cmp(s, height, round, step);
+        if (c < 0) return GZ_ECONFLICT;
+        if (c == 0) return memcmp(s->sighash, sighash, 32) == 0 ? GZ_OK : GZ_ECONFLICT;
+    }
+    uint8_t rec[NODE_SIGNSTATE_FILE_BYTES];
+    encode(rec, height, round, step, sighash);
+    int err = persist(s, rec);
+    if (err != GZ_OK) return err;
+    s->have = true;
+    s->height = height;
+    s->round = round;
+    s->step = step;
+    memcpy(s->sighash, sighash, 32);
+    return GZ_OK;
+}

@@ -1,0 +1,75 @@
+/* The consensus write-ahead log: what this node saw and did in the current
+ * height (proposals, votes, timeouts, the node's own signed messages), so that
+ * a restarted node resumes the height it was in instead of starting blind.
+ *
+ * The file is a sequence of records, integers big-endian:
+ *   len u32 (payload bytes) ‖ crc u32 ‖ type u8 ‖ payload[len]
+ * where crc is CRC-32C over len ‖ type ‖ payload. Opening keeps the longest
+ * clean prefix and truncates whatever follows (a torn or corrupt tail), and
+ * reports how many bytes were dropped. A height's records are needed only
+ * until its block is committed, so the node calls node_wal_reset when a new
+ * height starts. Record types are the node's; type 0 is never valid, so a
+ * tail of zeros (an extended but unwritten file) is recognised as torn. */
+#ifndef GZ_NODE_WAL_H
+#define GZ_NODE_WAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+/* Bytes before each payload. */
+#define NODE_WAL_HEADER_BYTES 9
+
+typedef struct node_wal {
+    int fd;
+    char *path;
+    char *tmp_path;      /* path ".tmp", used by node_wal_reset */
+    uint64_t end;        /* bytes of complete records */
+    uint64_t records;    /* complete records in the log */
+    uint64_t dropped_bytes; /* cut from the tail by node_wal_open */
+    bool broken;         /* a failed write could not be undone; appends refused */
+} node_wal;
+
+/* Called once per record in order; any result other than GZ_OK stops the
+ * replay, which returns it. */
+typedef int (*node_wal_cb)(uint8_t type, const uint8_t *payload, size_t len, void *data);
+
+/* Opens (creating if missing) the log at path, truncating a torn or corrupt
+ * tail (w->dropped_bytes says how much). Returns GZ_OK, GZ_EARG, GZ_ENOMEM or
+ * GZ_EIO with msg naming the path and the reason; w is zeroed (fd -1) on
+ * failure. */
+GZ_WUR int node_wal_open(node_wal *w, const char *path, gz_msg *msg);
+/* Closes the file and frees w's memory (safe on a zeroed or failed w). */
+void node_wal_close(node_wal *w);
+
+/* Appends one record; with sync, the record is on disk (fdatasync) before
+ * this returns. Returns GZ_OK, GZ_EARG (type 0, NULL payload with len > 0),
+ * GZ_ELIMIT (len > GZ_FRAME_BYTES_MAX) or GZ_EIO. After a failed write the
+ * partial record is cut off again; if that fails too, w is broken and every
+ * later append returns GZ_EIO. */
+GZ_WUR int node_wal_append(node_wal *w, uint8_t type, const uint8_t *payload, size_t len,
+                           bool sync);
+/* Makes every appended record durable. Returns GZ_OK or GZ_EIO. */
+GZ_WUR int node_wal_sync(node_wal *w);
+
+/* Calls cb for every complete record, oldest first. Returns GZ_OK, cb's first
+ * non-OK result, GZ_ENOMEM, GZ_EIO, or GZ_ECORRUPT if the file changed under
+ * the log since it was opened. */
+GZ_WUR int node_wal_replay(node_wal *w, node_wal_cb cb, void *data);
+
+/* Atomically replaces the log with an empty one (write a new file, fsync,
+ * rename over the old, fsync the directory): after a crash the log is either
+ * the old one or empty. Returns GZ_OK or GZ_EIO (w unchanged unless broken). */
+GZ_WUR int node_wal_reset(node_wal *w, gz_msg *msg);
+
+/* CRC-32C (Castagnoli), chainable: crc = node_crc32c(crc, more, n) starting
+ * from 0. node_crc32c(0, "123456789", 9) == 0xe3069283. */
+uint32_t node_crc32c(uint32_t crc, const void *data, size_t len);
+
+/* fsyncs the directory holding path, so a created or renamed file survives a
+ * crash. Returns GZ_OK or GZ_EIO. */
+GZ_WUR int node_fsync_parent_dir(const char *path);
+
+#endif

@@ -1,0 +1,157 @@
+/* The durable backend: RocksDB through its C API. RocksDB's char *err is
+ * turned into GZ_ESTORAGE here, its text kept for store_errmsg and freed. */
+#include "storage/store_internal.h"
+
+#include <rocksdb/c.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Memory budget: a node must stay well under 256 MB of RSS. One 32 MiB block
+ * cache plus at most two 16 MiB memtables bounds RocksDB's share. */
+#define ROCKS_BLOCK_CACHE_BYTES (32u * 1024u * 1024u)
+#define ROCKS_WRITE_BUFFER_BYTES (16u * 1024u * 1024u)
+#define ROCKS_WRITE_BUFFERS_MAX 2
+/* Table readers hold index blocks; bounding open files bounds them too. */
+#define ROCKS_OPEN_FILES_MAX 256
+#define ROCKS_BLOOM_BITS_PER_KEY 10.0
+
+typedef struct rocks_store {
+    store base;
+    rocksdb_t *db;
+    rocksdb_options_t *opts;
+    rocksdb_block_based_table_options_t *table;
+    rocksdb_cache_t *cache;
+    rocksdb_readoptions_t *ropts;
+    rocksdb_writeoptions_t *wopts;
+    rocksdb_writeoptions_t *wopts_sync;
+} rocks_store;
+
+/* Converts and frees RocksDB's error string. */
+static int rocks_fail(gz_msg *msg, char *err, const char *what) {
+    gz_fail(msg, GZ_ESTORAGE, "rocksdb %s: %s", what, err != NULL ? err : "unknown error");
+    rocksdb_free(err);
+    return GZ_ESTORAGE;
+}
+
+static int rocks_get(store *s, const uint8_t *key, size_t key_len, gz_buf *val) {
+    rocks_store *r = (rocks_store *)s;
+    char *err = NULL;
+    rocksdb_pinnableslice_t *v =
+        rocksdb_get_pinned(r->db, r->ropts, (const char *)key, key_len, &err);
+    if (err != NULL) return rocks_fail(&s->last_error, err, "get");
+    if (v == NULL) return GZ_ENOTFOUND;
+    size_t n = 0;
+    const char *p = rocksdb_pinnableslice_value(v, &n);
+    int rc = n > 0 ? gz_buf_append(val, p, n) : GZ_OK;
+    rocksdb_pinnableslice_destroy(v);
+    return rc;
+}
+
+static int rocks_write(store *s, const store_batch *b, bool sync) {
+    rocks_store *r = (rocks_store *)s;
+    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+    if (wb == NULL) return GZ_ENOMEM;
+    store_op op;
+    size_t pos = 0;
+    while (store_batch_next(b, &pos, &op)) {
+        if (op.op == STORE_OP_PUT)
+            rocksdb_writebatch_put(wb, (const char *)op.key, op.key_len, (const char *)op.val,
+                                   op.val_len);
+        else
+            rocksdb_writebatch_delete(wb, (const char *)op.key, op.key_len);
+    }
+    char *err = NULL;
+    rocksdb_write(r->db, sync ? r->wopts_sync : r->wopts, wb, &err);
+    rocksdb_writebatch_destroy(wb);
+    if (err != NULL) return rocks_fail(&s->last_error, err, "write");
+    return GZ_OK;
+}
+
+static int rocks_scan(store *s, const uint8_t *prefix, size_t prefix_len, const uint8_t *start,
+                      size_t start_len, store_iter_cb cb, void *data) {
+    rocks_store *r = (rocks_store *)s;
+    const uint8_t *first;
+    size_t first_len;
+    store_scan_first(prefix, prefix_len, start, start_len, &first, &first_len);
+    rocksdb_iterator_t *it = rocksdb_create_iterator(r->db, r->ropts);
+    if (it == NULL) return GZ_ENOMEM;
+    if (first_len == 0) rocksdb_iter_seek_to_first(it);
+    else rocksdb_iter_seek(it, (const char *)first, first_len);
+    for (; rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+        size_t key_len = 0, val_len = 0;
+        const uint8_t *key = (const uint8_t *)rocksdb_iter_key(it, &key_len);
+        if (!store_has_prefix(key, key_len, prefix, prefix_len)) break;
+        const uint8_t *val = (const uint8_t *)rocksdb_iter_value(it, &val_len);
+        if (!cb(key, key_len, val, val_len, data)) break;
+    }
+    char *err = NULL;
+    rocksdb_iter_get_error(it, &err);
+    rocksdb_iter_destroy(it);
+    if (err != NULL) return rocks_fail(&s->last_error, err, "scan");
+    return GZ_OK;
+}
+
+/* Releases whatever of r exists; safe on a half-opened store. */
+static void rocks_release(rocks_store *r) {
+    if (r->db != NULL) rocksdb_close(r->db);
+    if (r->wopts_sync != NULL) rocksdb_writeoptions_destroy(r->wopts_sync);
+    if (r->wopts != NULL) rocksdb_writeoptions_destroy(r->wopts);
+    if (r->ropts != NULL) rocksdb_readoptions_destroy(r->ropts);
+    if (r->opts != NULL) rocksdb_options_destroy(r->opts);
+    if (r->table != NULL) rocksdb_block_based_options_destroy(r->table);
+    if (r->cache != NULL) rocksdb_cache_destroy(r->cache);
+    free(r);
+}
+
+static void rocks_close(store *s) { rocks_release((rocks_store *)s); }
+
+static const store_ops rocks_ops = {rocks_get, rocks_write, rocks_scan, rocks_close};
+
+static int rocks_configure(rocks_store *r) {
+    r->opts = rocksdb_options_create();
+    r->table = rocksdb_block_based_options_create();
+    r->cache = rocksdb_cache_create_lru(ROCKS_BLOCK_CACHE_BYTES);
+    r->ropts = rocksdb_readoptions_create();
+    r->wopts = rocksdb_writeoptions_create();
+    r->wopts_sync = rocksdb_writeoptions_create();
+    if (r->opts == NULL || r->table == NULL || r->cache == NULL || r->ropts == NULL ||
+        r->wopts == NULL || r->wopts_sync == NULL)
+        return GZ_ENOMEM;
+    rocksdb_block_based_options_set_block_cache(r->table, r->cache);
+    /* Index and filter blocks live in the cache, so its bound covers them. */
+    rocksdb_block_based_options_set_cache_index_and_filter_blocks(r->table, 1);
+    rocksdb_block_based_options_set_filter_policy(
+        r->table, rocksdb_filterpolicy_create_bloom(ROCKS_BLOOM_BITS_PER_KEY));
+    rocksdb_options_set_block_based_table_factory(r->opts, r->table);
+    rocksdb_options_set_create_if_missing(r->opts, 1);
+    rocksdb_options_set_write_buffer_size(r->opts, ROCKS_WRITE_BUFFER_BYTES);
+    rocksdb_options_set_max_write_buffer_number(r->opts, ROCKS_WRITE_BUFFERS_MAX);
+    rocksdb_options_set_max_open_files(r->opts, ROCKS_OPEN_FILES_MAX);
+    rocksdb_options_set_max_background_jobs(r->opts, 2);
+    rocksdb_options_set_keep_log_file_num(r->opts, 4);
+    rocksdb_writeoptions_set_sync(r->wopts_sync, 1);
+    return GZ_OK;
+}
+
+int store_open_rocksdb(store **out, const char *path, gz_msg *msg) {
+    if (out == NULL) return GZ_EARG;
+    *out = NULL;
+    if (path == NULL || path[0] == '\0') return gz_fail(msg, GZ_EARG, "store path: empty");
+    rocks_store *r = calloc(1, sizeof *r);
+    if (r == NULL) return gz_fail(msg, GZ_ENOMEM, "store: out of memory");
+    r->base.ops = &rocks_ops;
+    if (rocks_configure(r) != GZ_OK) {
+        rocks_release(r);
+        return gz_fail(msg, GZ_ENOMEM, "store: out of memory configuring rocksdb");
+    }
+    char *err = NULL;
+    r->db = rocksdb_open(r->opts, path, &err);
+    if (err != NULL || r->db == NULL) {
+        int rc = rocks_fail(msg, err, "open");
+        r->db = NULL;
+        rocks_release(r);
+        return rc;
+    }
+    *out = &r->base;
+    return GZ_OK;
+}
