@@ -54,6 +54,7 @@ int ledger_split_decode(ledger_split *sp, const char *split_id, const uint8_t *p
 
 /* Loads a split into *sp: GZ_OK, GZ_ENOTFOUND or an internal error. */
 static int split_get(ledger_ctx *x, const char *split_id, ledger_split *sp) {
+    memset(sp, 0, sizeof *sp);
     ledger_key k;
     ledger_split_key(&k, split_id);
     gz_buf v = {0};

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <sys/prctl.h>
 
 #include "core/bytes.h"
 #include "core/keys.h"
@@ -125,6 +126,8 @@ static pid_t spawn_node(const char *self, const char *dir, int i) {
     node_path_join(log, sizeof log, home, "node.log");
     pid_t pid = fork();
     if (pid != 0) return pid;
+    /* A node must not outlive its devnet, even one killed with SIGKILL. */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
     int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
         dup2(fd, 1);
@@ -228,8 +231,12 @@ int cli_devnet(int argc, char **argv) {
     ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
     if (len <= 0) return cli_die(CLI_EXIT_FAIL, "devnet: cannot find own executable");
     self[len] = '\0';
-    signal(SIGINT, on_stop);
-    signal(SIGTERM, on_stop);
+    /* No SA_RESTART: the supervisor's waitpid must return on a stop signal. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     pid_t pids[DEVNET_VALIDATORS_MAX];
     for (int i = 0; i < (int)n; i++) pids[i] = spawn_node(self, dir, i);
     print_banner(dir, (int)n, (uint16_t)base);

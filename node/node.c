@@ -233,6 +233,12 @@ static const cons_callbacks CALLBACKS = {
 
 /* ---- admission ------------------------------------------------------------ */
 
+static void on_txs_ready(uv_idle_t *h) {
+    node *n = h->data;
+    uv_idle_stop(h);
+    if (!n->stopping && mempool_count(&n->mp) > 0) cons_txs_available(&n->cs, node_now_ms());
+}
+
 int node_admit_tx(node *n, const uint8_t *bytes, size_t len, uint8_t txid[32], gz_msg *msg, bool gossip) {
     static gz_tx tx; /* a few KiB; the loop thread admits one tx at a time */
     memset(txid, 0, 32);
@@ -253,7 +259,10 @@ int node_admit_tx(node *n, const uint8_t *bytes, size_t len, uint8_t txid[32], g
     if (rc == GZ_EMEMPOOL) return gz_fail(msg, rc, "mempool: full (%zu txs)", mempool_count(&n->mp));
     if (rc != GZ_OK) return gz_fail(msg, rc, "mempool: %s", gz_strerror(rc));
     if (gossip) node_gossip_tx(n, bytes, len);
-    cons_txs_available(&n->cs, node_now_ms());
+    /* Tell consensus on the next loop turn, not now: a single validator would
+     * otherwise commit the tx before the caller has registered to wait for it,
+     * and txs arriving together go into one block. */
+    if (!uv_is_active((uv_handle_t *)&n->txs_ready)) uv_idle_start(&n->txs_ready, on_txs_ready);
     return GZ_OK;
 }
 
@@ -407,6 +416,8 @@ static void init_handles(node *n) {
     n->tx_flush.data = n;
     uv_idle_init(n->loop, &n->next_height);
     n->next_height.data = n;
+    uv_idle_init(n->loop, &n->txs_ready);
+    n->txs_ready.data = n;
     uv_signal_init(n->loop, &n->sigint);
     uv_signal_init(n->loop, &n->sigterm);
     n->sigint.data = n->sigterm.data = n;

@@ -103,6 +103,7 @@ typedef struct node {
     uv_signal_t sigint, sigterm;
     bool decided;             /* current height decided, start of next pending */
     uv_idle_t next_height;    /* starts the next height outside consensus callbacks */
+    uv_idle_t txs_ready;      /* tells consensus about new txs on the next loop turn */
     uint64_t sync_target;     /* highest height a peer reported */
     uint64_t last_progress_ms;
     uint64_t started_ms;

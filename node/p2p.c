@@ -22,10 +22,10 @@
 #include "node/p2p_wire.h"
 
 /* One read hands us at most this much; frames are assembled per connection. */
-#define P2P_READ_CHUNK (64u * 1024u)
+#define P2P_READ_CHUNK ((size_t)64 * 1024)
 /* A frame buffer larger than this is released after its frame, so a peer that
  * once sent a block does not pin megabytes while idle. */
-#define P2P_BODY_KEEP_BYTES (64u * 1024u)
+#define P2P_BODY_KEEP_BYTES ((size_t)64 * 1024)
 /* Pending TCP connections the kernel may hold for us. */
 #define P2P_LISTEN_BACKLOG 128
 /* TCP keepalive probes start after this much silence, so a vanished host is
@@ -121,8 +121,10 @@ static void plog(p2p *p, const char *fmt, ...) {
 static void printable(char *out, size_t out_size, const char *s) {
     size_t i = 0;
     assert(out_size > 0);
-    for (; s[i] != '\0' && i + 1 < out_size; i++)
-        out[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+    for (; s[i] != '\0' && i + 1 < out_size; i++) {
+        char ch = s[i];
+        out[i] = (ch >= 0x20 && ch < 0x7f) ? ch : '?';
+    }
     out[i] = '\0';
 }
 
@@ -268,7 +270,9 @@ static GZ_WUR int conn_write(p2p_conn *c, p2p_frame *f) {
     uv_buf_t buf = uv_buf_init((char *)f->data, (unsigned)f->len);
     int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, write_done);
     if (rc < 0) {
-        frame_unref(f);
+        /* The caller's own reference keeps f alive; only ours is returned. */
+        assert(f->refs > 1);
+        f->refs--;
         free(w);
         conn_drop(c, "write failed: %s", uv_strerror(rc));
         return GZ_EIO;
@@ -425,7 +429,7 @@ static void conn_on_hello(p2p_conn *c, const uint8_t *pl, size_t len) {
         conn_drop(c, "bad hello: %s", m.text);
         return;
     }
-    if (strlen(h.chain_id) != p->chain_id_len || memcmp(h.chain_id, p->chain_id, p->chain_id_len)) {
+    if (strlen(h.chain_id) != p->chain_id_len || memcmp(h.chain_id, p->chain_id, p->chain_id_len) != 0) {
         char theirs[GZ_CHAIN_ID_MAX + 1];
         printable(theirs, sizeof theirs, h.chain_id);
         conn_drop(c, "wrong chain id \"%s\" (this node is on \"%s\")", theirs, p->chain_id);
@@ -590,6 +594,7 @@ static void conn_feed(p2p_conn *c, const uint8_t *in, size_t n) {
             c->head_have += take;
             if (c->head_have == P2P_LEN_BYTES && conn_frame_begin(c) != GZ_OK) return;
         } else {
+            assert(c->body != NULL); /* conn_frame_begin allocated it */
             take = c->body_len - c->body_have;
             if (take > n) take = n;
             memcpy(c->body + c->body_have, in, take);
@@ -840,7 +845,8 @@ static GZ_WUR int config_check(const p2p_config *cfg, gz_msg *msg) {
 
 static void config_defaults(p2p *p, const p2p_config *cfg) {
     p->peers_max = cfg->peers_max != 0 ? cfg->peers_max : GZ_PEERS_MAX;
-    p->sendq_bytes_max = cfg->sendq_bytes_max != 0 ? cfg->sendq_bytes_max : GZ_PEER_SENDQ_BYTES_MAX;
+    p->sendq_bytes_max = cfg->sendq_bytes_max != 0 ? cfg->sendq_bytes_max
+                                                : (size_t)GZ_PEER_SENDQ_BYTES_MAX;
     p->handshake_timeout_ms =
         cfg->handshake_timeout_ms != 0 ? cfg->handshake_timeout_ms : P2P_HANDSHAKE_TIMEOUT_MS_DEFAULT;
     p->backoff_min_ms = cfg->backoff_min_ms != 0 ? cfg->backoff_min_ms : P2P_BACKOFF_MIN_MS_DEFAULT;
