@@ -31,11 +31,11 @@ typedef enum field_kind {
 
 typedef struct field {
     const char *name;
+    size_t off;        /* offset of the value in its struct */
+    size_t aux;        /* offset of the has-flag or the element count */
     field_kind kind;
-    size_t off;       /* offset of the value in its struct */
-    size_t aux;       /* offset of the has-flag or the element count */
-    uint32_t max;     /* str: max bytes; arrays: max elements */
-    uint32_t min;     /* arrays: min elements */
+    uint32_t max;      /* str: max bytes; arrays: max elements */
+    uint32_t min;      /* arrays: min elements */
     uint32_t elem_max; /* string arrays: max bytes per element */
 } field;
 
@@ -45,14 +45,17 @@ typedef struct layout {
 } layout;
 
 #define LAYOUT(arr) ((layout){(arr), (uint32_t)(sizeof(arr) / sizeof((arr)[0]))})
-#define FV(nm) {nm, F_VERSION, 0, 0, 0, 0, 0}
-#define FU(T, m) {#m, F_U64, offsetof(T, m), 0, 0, 0, 0}
-#define FI(T, m) {#m, F_I64, offsetof(T, m), 0, 0, 0, 0}
-#define FB(T, m, nm) {nm, F_BOOL, offsetof(T, m), 0, 0, 0, 0}
-#define FS(T, m, mx) {#m, F_STR, offsetof(T, m), 0, (mx), 0, 0}
-#define FH(T, m) {#m, F_BIN32, offsetof(T, m), 0, 0, 0, 0}
-#define FHN(T, m, has) {#m, F_BIN32_OR_NIL, offsetof(T, m), offsetof(T, has), 0, 0, 0}
-#define FA(T, m, kind, cnt, mn, mx, em) {#m, kind, offsetof(T, m), offsetof(T, cnt), (mx), (mn), (em)}
+#define FV(nm) {.name = nm, .kind = F_VERSION}
+#define FU(T, m) {.name = #m, .kind = F_U64, .off = offsetof(T, m)}
+#define FI(T, m) {.name = #m, .kind = F_I64, .off = offsetof(T, m)}
+#define FB(T, m, nm) {.name = nm, .kind = F_BOOL, .off = offsetof(T, m)}
+#define FS(T, m, mx) {.name = #m, .kind = F_STR, .off = offsetof(T, m), .max = (mx)}
+#define FH(T, m) {.name = #m, .kind = F_BIN32, .off = offsetof(T, m)}
+#define FHN(T, m, has) \
+    {.name = #m, .kind = F_BIN32_OR_NIL, .off = offsetof(T, m), .aux = offsetof(T, has)}
+#define FA(T, m, k, cnt, mn, mx, em)                                                     \
+    {.name = #m, .kind = (k), .off = offsetof(T, m), .aux = offsetof(T, cnt), .max = (mx), \
+     .min = (mn), .elem_max = (em)}
 
 /* ---- payload layouts, in SPEC §3 order ---------------------------------------- */
 

@@ -345,7 +345,7 @@ int mp_get_str(mp_rd *rd, const char *field, char *out, size_t max) {
     out[0] = '\0';
     int rc = mp_get_str_view(rd, field, &s, &n, max);
     if (rc != GZ_OK) return rc;
-    memcpy(out, s, n);
+    if (n > 0) memcpy(out, s, n);
     out[n] = '\0';
     return GZ_OK;
 }

@@ -18,7 +18,7 @@
 static void net_send(node *n, int peer, uint8_t type, const uint8_t *data, size_t len) {
     if (!n->net_on || n->replaying) return;
     int rc = peer < 0 ? p2p_broadcast(&n->net, type, data, len, -1) : p2p_send(&n->net, peer, type, data, len);
-    if (rc != GZ_OK && rc != GZ_ENOTFOUND && rc != GZ_ELIMIT) node_log(n, "p2p: send failed: %s", gz_strerror(rc));
+    if (rc < 0 && rc != GZ_ENOTFOUND && rc != GZ_ELIMIT) node_log(n, "p2p: send failed: %s", gz_strerror(rc));
 }
 
 static void drop_peer(node *n, int peer, const char *why) {

@@ -122,8 +122,8 @@ static void printable(char *out, size_t out_size, const char *s) {
     size_t i = 0;
     assert(out_size > 0);
     for (; s[i] != '\0' && i + 1 < out_size; i++) {
-        char ch = s[i];
-        out[i] = (ch >= 0x20 && ch < 0x7f) ? ch : '?';
+        out[i] = s[i];
+        if (s[i] < 0x20 || s[i] >= 0x7f) out[i] = '?';
     }
     out[i] = '\0';
 }

@@ -279,7 +279,8 @@ static void m_account(void *ctx, json_t *params, rpc_call *call) {
     uint8_t id[32];
     json_t *r = NULL;
     if (rpc_param_hex32(params, "account", id, call) != GZ_OK) return;
-    reply_query(call, ledger_query_account(((node *)ctx)->lg, id, &r), r, "params.account");
+    int rc = ledger_query_account(((node *)ctx)->lg, id, &r);
+    reply_query(call, rc, r, "params.account");
 }
 
 #define STR_QUERY(fn, param, query, max)                                          \
@@ -287,7 +288,8 @@ static void m_account(void *ctx, json_t *params, rpc_call *call) {
         const char *id;                                                           \
         json_t *r = NULL;                                                         \
         if (rpc_param_str(params, param, max, &id, call) != GZ_OK) return;        \
-        reply_query(call, query(((node *)ctx)->lg, id, &r), r, "params." param);  \
+        int rc = query(((node *)ctx)->lg, id, &r);                                \
+        reply_query(call, rc, r, "params." param);                                \
     }
 
 STR_QUERY(m_controller, "controller_id", ledger_query_controller, GZ_ID_MAX)
@@ -300,7 +302,8 @@ static void m_proposal(void *ctx, json_t *params, rpc_call *call) {
     uint8_t id[32];
     json_t *r = NULL;
     if (rpc_param_hex32(params, "proposal_id", id, call) != GZ_OK) return;
-    reply_query(call, ledger_query_proposal(((node *)ctx)->lg, id, &r), r, "params.proposal_id");
+    int rc = ledger_query_proposal(((node *)ctx)->lg, id, &r);
+    reply_query(call, rc, r, "params.proposal_id");
 }
 
 static void m_proposals(void *ctx, json_t *params, rpc_call *call) {

@@ -178,7 +178,8 @@ static rpc_http_event head_check(rpc_http *h) {
     h->head_done = true;
     h->method = (int)p->method;
     h->http10 = p->http_major == 1 && p->http_minor == 0;
-    if (h->head_bytes > GZ_RPC_HEAD_BYTES_MAX) {
+    /* The parser paused on the head's last byte (its final LF), unconsumed. */
+    if (h->head_bytes + 1 > GZ_RPC_HEAD_BYTES_MAX) {
         return fail(h, 431, "request head too large");
     }
     if (p->http_major != 1) return fail(h, 505, "only HTTP/1.x is spoken here");
