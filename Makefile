@@ -15,7 +15,7 @@ SEEDS ?= 200
 FUZZ_SECONDS ?= 30
 JOBS ?= 2
 
-DEB_PACKAGES := build-essential cmake pkg-config libuv1-dev libsecp256k1-dev librocksdb-dev \
+DEB_PACKAGES := build-essential cmake pkg-config curl libuv1-dev libsecp256k1-dev librocksdb-dev \
                 libmsgpack-dev libcriterion-dev libssl-dev libhttp-parser-dev libjansson-dev \
                 clang libclang-rt-14-dev jq iproute2 procps
 

@@ -138,18 +138,22 @@ static pid_t spawn_node(const char *self, const char *dir, int i) {
     _exit(127);
 }
 
-static void print_banner(const char *dir, int n, uint16_t base) {
+static void print_banner(const char *self, const char *dir, int n, uint16_t base) {
     printf("gongzhi devnet: %d validator%s, chain gongzhi-devnet, data in %s\n", n, n == 1 ? "" : "s", dir);
     for (int i = 0; i < n; i++)
         printf("  node%d  rpc http://127.0.0.1:%d  p2p 127.0.0.1:%d  log %s/node%d/node.log\n", i, base + i,
                base + 100 + i, dir, i);
-    printf("\nTry (in another terminal):\n"
-           "  gongzhi query status --rpc http://127.0.0.1:%d\n"
-           "  gongzhi keygen --out alice.key\n"
-           "  gongzhi tx account-set --account $(gongzhi keygen --out alice.key 2>/dev/null || true) ...\n"
-           "  (see README.md, \"Five minutes with the CLI\", for the whole walk-through)\n"
-           "Authority keys: %s/keys/{registrar,credit_officer,treasurer,governor}.key\n"
-           "Stop with Ctrl-C.\n", base, dir);
+    printf("\nAuthority keys: %s/keys/{registrar,credit_officer,treasurer,governor}.key\n"
+           "Try, in another terminal (README.md walks through more):\n"
+           "  export PATH=%.*s:$PATH\n"
+           "  RPC=http://127.0.0.1:%d\n"
+           "  gongzhi query status --rpc $RPC\n"
+           "  ALICE=$(gongzhi keygen --out alice.key)\n"
+           "  gongzhi tx account-set --account $ALICE --level 8 --classes 1 --label alice \\\n"
+           "      --key %s/keys/registrar.key --rpc $RPC --wait\n"
+           "  gongzhi tx anchor --file README.md --kind 1 --work w1 --key alice.key --rpc $RPC --wait\n"
+           "  gongzhi query anchor artifact=$(sha256sum README.md | cut -c1-64) --rpc $RPC\n"
+           "Stop with Ctrl-C.\n", dir, (int)(strrchr(self, '/') - self), self, base, dir);
     fflush(stdout);
 }
 
@@ -239,6 +243,6 @@ int cli_devnet(int argc, char **argv) {
     sigaction(SIGTERM, &sa, NULL);
     pid_t pids[DEVNET_VALIDATORS_MAX];
     for (int i = 0; i < (int)n; i++) pids[i] = spawn_node(self, dir, i);
-    print_banner(dir, (int)n, (uint16_t)base);
+    print_banner(self, dir, (int)n, (uint16_t)base);
     return supervise(pids, (int)n);
 }
