@@ -86,8 +86,8 @@ static int alloc_buffers(cons *c) {
         c->fut_has_prop == NULL || c->scratch == NULL)
         return GZ_ENOMEM;
     for (size_t i = 0; i < CONS_SLOTS_ALL; i++) {
-        c->slots[i].votes = calloc(2 * cap, sizeof *c->slots[i].votes);
-        c->slots[i].has = calloc(2 * cap, sizeof *c->slots[i].has);
+        c->slots[i].votes = calloc(4 * cap, sizeof *c->slots[i].votes);
+        c->slots[i].has = calloc(4 * cap, sizeof *c->slots[i].has);
         if (c->slots[i].votes == NULL || c->slots[i].has == NULL) return GZ_ENOMEM;
     }
     return GZ_OK;

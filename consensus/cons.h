@@ -224,13 +224,25 @@ GZ_WUR int cons_start_height(cons *c, uint64_t height, uint64_t now_ms, bool txs
 /* The node has transactions: ends the NewHeight wait (no-op otherwise). */
 void cons_txs_available(cons *c, uint64_t now_ms);
 
-/* Results of cons_on_proposal / cons_on_vote, so the node knows what to relay:
- * GZ_OK       accepted (counted, or buffered for height+1);
- * GZ_EDUP     already held, nothing changed;
- * GZ_ECONFLICT equivocation: recorded as evidence, not counted;
- * GZ_ESTATE   not useful now (older height, height decided);
- * GZ_ELIMIT   dropped by a bound (too far ahead, no room for its round);
- * GZ_EARG     malformed (validator index, type, proposer, pol_round, round). */
+/* Results of cons_on_proposal / cons_on_vote, so the node knows what to relay
+ * (relay GZ_OK and GZ_ECONFLICT) and what to keep in its log:
+ * GZ_OK        accepted (counted, or buffered for height+1);
+ * GZ_ECONFLICT equivocation: recorded as evidence and kept. A validator's
+ *              conflicting vote counts for its own value only, never twice
+ *              for one value and never in the "any value" tallies; a second
+ *              proposal is kept once the round's votes single its block out;
+ * GZ_EDUP      already held, nothing changed;
+ * GZ_ESTATE    not useful now (older height, height decided);
+ * GZ_ELIMIT    dropped by a bound (too far ahead, no room for its round, an
+ *              equivocation beyond the one conflicting message kept; evidence
+ *              is still recorded);
+ * GZ_EARG      malformed (validator index, type, proposer, pol_round, round,
+ *              a nil vote whose block_id is not all zero).
+ *
+ * Buffered height+1 messages are replayed by cons_start_height in this
+ * order: proposals by round, then votes by round, type (prevotes first) and
+ * validator. A node that logs inputs should log them in that order at the
+ * start of the new height's log. */
 
 /* A proposal whose signature the node checked and whose full block it holds. */
 GZ_WUR int cons_on_proposal(cons *c, const cons_proposal *p, uint64_t now_ms);

@@ -22,9 +22,12 @@ struct cons_round_slot {
     bool has_prop[2];
     cons_proposal prop[2];
     uint8_t prop_valid[2];
-    cons_vote *votes;          /* [type - 1][validator], 2 x cap */
-    bool *has;                 /* same layout */
-    uint64_t power_any[2];     /* weighted power of all counted votes per type */
+    /* votes[(type - 1) * cap + i] is validator i's first vote of the type;
+     * votes[(2 + type - 1) * cap + i] a second, conflicting one it also sent
+     * (see cons_slot_add_vote). has[] marks which are present. */
+    cons_vote *votes;          /* 4 x cap */
+    bool *has;
+    uint64_t power_any[2];     /* weighted power of first votes per type */
     /* "for the first time" guards of Algorithm 1 lines 34, 36 and 47 */
     bool fired_prevote_timeout;
     bool fired_lock;
@@ -35,6 +38,8 @@ struct cons_round_slot {
 
 /* Regular slot holding round, or NULL. */
 cons_round_slot *cons_slot_find(const cons *c, uint64_t round);
+/* Whether the rules may still read round's votes (its slot is never evicted). */
+bool cons_round_pinned(const cons *c, uint64_t round);
 /* Slot for round: existing, else a free regular one; with evict, a regular
  * slot whose round is not pinned is reused when none is free. NULL if none. */
 cons_round_slot *cons_slot_get(cons *c, uint64_t round, bool evict);
@@ -50,9 +55,14 @@ bool cons_third(const cons *c, uint64_t power);
 uint64_t cons_power_for(const cons *c, const cons_round_slot *s, uint8_t type, bool has,
                         const uint8_t id[32]);
 
-/* Adds a vote to s. GZ_OK, GZ_EDUP or GZ_ECONFLICT (evidence recorded). */
+/* Adds a vote to s. GZ_OK, GZ_EDUP, or for a conflicting vote (evidence
+ * recorded) GZ_ECONFLICT if it was kept, GZ_ELIMIT if not. */
 int cons_slot_add_vote(cons *c, cons_round_slot *s, const cons_vote *v);
-/* Adds a proposal to s. GZ_OK, GZ_EDUP or GZ_ECONFLICT (evidence recorded). */
+/* Validator i's vote of type in s for the value (has, id), or NULL. */
+const cons_vote *cons_slot_vote_for(const cons *c, const cons_round_slot *s, uint8_t type,
+                                    uint32_t i, bool has, const uint8_t id[32]);
+/* Adds a proposal to s. GZ_OK, GZ_EDUP, or for a second proposal (evidence
+ * recorded) GZ_ECONFLICT if it was kept, GZ_ELIMIT if not. */
 int cons_slot_add_proposal(cons *c, cons_round_slot *s, const cons_proposal *p);
 /* Own vote of type in s, or NULL. */
 const cons_vote *cons_slot_own_vote(const cons *c, const cons_round_slot *s, uint8_t type);

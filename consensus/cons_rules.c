@@ -181,10 +181,8 @@ static void decide(cons *c, cons_round_slot *s, int k) {
     cons_proposal p = s->prop[k];
     size_t n = 0;
     for (uint32_t i = 0; i < c->n; i++) {
-        size_t at = c->cap + i; /* precommits */
-        const cons_vote *v = &s->votes[at];
-        if (s->has[at] && cons_same_value(v->has_block_id, v->block_id, true, p.block_id))
-            c->scratch[n++] = *v;
+        const cons_vote *v = cons_slot_vote_for(c, s, CONS_PRECOMMIT, i, true, p.block_id);
+        if (v != NULL) c->scratch[n++] = *v;
     }
     c->step = CONS_STEP_COMMIT;
     c->in_call++;
@@ -376,7 +374,7 @@ int cons_on_vote(cons *c, const cons_vote *v, uint64_t now_ms) {
     }
     end_wait(c, now_ms);
     note_far(c, v->validator, v->round);
-    cons_round_slot *s = cons_slot_get(c, v->round, false);
+    cons_round_slot *s = cons_slot_get(c, v->round, cons_round_pinned(c, v->round));
     rc = s == NULL ? GZ_ELIMIT : cons_slot_add_vote(c, s, v);
     run(c, now_ms);
     return rc;

@@ -32,8 +32,8 @@ cons_round_slot *cons_slot_find(const cons *c, uint64_t round) {
 }
 
 void cons_slot_clear(cons *c, cons_round_slot *s) {
-    memset(s->votes, 0, 2 * c->cap * sizeof *s->votes);
-    memset(s->has, 0, 2 * c->cap * sizeof *s->has);
+    memset(s->votes, 0, 4 * c->cap * sizeof *s->votes);
+    memset(s->has, 0, 4 * c->cap * sizeof *s->has);
     s->used = false;
     s->round = 0;
     s->has_prop[0] = s->has_prop[1] = false;
@@ -49,11 +49,16 @@ void cons_slots_reset(cons *c) {
     }
 }
 
-/* Rounds whose votes the rules of the current round still read. */
-static bool slot_pinned(const cons *c, const cons_round_slot *s) {
-    if (s->round == c->round || s->round == c->round + 1) return true;
-    if (c->locked_round >= 0 && s->round == (uint64_t)c->locked_round) return true;
-    return c->valid_round >= 0 && s->round == (uint64_t)c->valid_round;
+/* Rounds whose votes the rules of the current round still read: the round
+ * and the next, the locked and valid rounds, and the POL round named by the
+ * current round's proposal (line 28). At most five. */
+bool cons_round_pinned(const cons *c, uint64_t round) {
+    if (round == c->round || round == c->round + 1) return true;
+    if (c->locked_round >= 0 && round == (uint64_t)c->locked_round) return true;
+    if (c->valid_round >= 0 && round == (uint64_t)c->valid_round) return true;
+    const cons_round_slot *cur = cons_slot_find(c, c->round);
+    if (cur == NULL || !cur->has_prop[0] || cur->prop[0].pol_round < 0) return false;
+    return round == (uint64_t)cur->prop[0].pol_round;
 }
 
 static uint64_t distance(uint64_t a, uint64_t b) { return a > b ? a - b : b - a; }
@@ -73,12 +78,12 @@ cons_round_slot *cons_slot_get(cons *c, uint64_t round, bool evict) {
         /* Evict the unpinned round farthest from the current one. */
         for (size_t i = 0; i < CONS_ROUND_SLOTS; i++) {
             cons_round_slot *t = &c->slots[i];
-            if (slot_pinned(c, t)) continue;
+            if (cons_round_pinned(c, t->round)) continue;
             if (victim == NULL ||
                 distance(t->round, c->round) > distance(victim->round, c->round))
                 victim = t;
         }
-        assert(victim != NULL); /* at most 4 rounds are pinned */
+        assert(victim != NULL); /* at most 5 rounds are pinned */
         cons_slot_clear(c, victim);
     }
     victim->used = true;
@@ -86,36 +91,79 @@ cons_round_slot *cons_slot_get(cons *c, uint64_t round, bool evict) {
     return victim;
 }
 
-/* ---- vote sets ---- */
+/* ---- vote sets ----
+ *
+ * Algorithm 1 counts, for a value, the distinct validators that sent a vote
+ * for it. A validator that equivocates has sent votes for two values and
+ * counts once for each (as in the paper, and as CometBFT does once a peer
+ * claims a majority for the second value); it never counts twice for one
+ * value, and only its first vote counts in the "any value" tallies. This is
+ * what keeps honest nodes live when a Byzantine vote completes a POL that
+ * only some of them saw first: relaying it lets the others count it too.
+ * Safety is unaffected: two quorums of more than 2/3 still overlap in more
+ * than 1/3 of the power, more than the faulty validators hold. Memory stays
+ * bounded by keeping at most one conflicting vote per validator, round and
+ * type. */
+
+static size_t vote_at(const cons *c, uint8_t type, uint32_t i, bool extra) {
+    return ((extra ? 2u : 0u) + (size_t)(type - 1)) * c->cap + i;
+}
+
+const cons_vote *cons_slot_vote_for(const cons *c, const cons_round_slot *s, uint8_t type,
+                                    uint32_t i, bool has, const uint8_t id[32]) {
+    for (int extra = 0; extra < 2; extra++) {
+        size_t at = vote_at(c, type, i, extra);
+        const cons_vote *v = &s->votes[at];
+        if (s->has[at] && cons_same_value(v->has_block_id, v->block_id, has, id)) return v;
+    }
+    return NULL;
+}
 
 uint64_t cons_power_for(const cons *c, const cons_round_slot *s, uint8_t type, bool has,
                         const uint8_t id[32]) {
     assert(type == CONS_PREVOTE || type == CONS_PRECOMMIT);
-    size_t base = (size_t)(type - 1) * c->cap;
     uint64_t sum = 0;
     for (uint32_t i = 0; i < c->n; i++) {
-        const cons_vote *v = &s->votes[base + i];
-        if (s->has[base + i] && cons_same_value(v->has_block_id, v->block_id, has, id))
-            sum += cons_weight(c, i);
+        if (cons_slot_vote_for(c, s, type, i, has, id) != NULL) sum += cons_weight(c, i);
     }
     return sum;
+}
+
+/* Whether a conflicting vote's value can matter to a rule: nil, or the block
+ * of a proposal held for this height. */
+static bool value_relevant(const cons *c, const cons_vote *v) {
+    if (!v->has_block_id) return true;
+    for (size_t i = 0; i < CONS_SLOTS_ALL; i++) {
+        const cons_round_slot *t = &c->slots[i];
+        if (!t->used) continue;
+        for (int k = 0; k < 2; k++) {
+            if (t->has_prop[k] && memcmp(t->prop[k].block_id, v->block_id, 32) == 0) return true;
+        }
+    }
+    return false;
 }
 
 int cons_slot_add_vote(cons *c, cons_round_slot *s, const cons_vote *v) {
     assert(v->validator < c->n);
     assert(v->round == s->round);
-    size_t at = (size_t)(v->type - 1) * c->cap + v->validator;
-    if (s->has[at]) {
-        const cons_vote *old = &s->votes[at];
-        if (cons_same_value(old->has_block_id, old->block_id, v->has_block_id, v->block_id))
-            return GZ_EDUP;
-        cons_evidence_votes(c, old, v);
-        return GZ_ECONFLICT;
+    size_t at = vote_at(c, v->type, v->validator, false);
+    if (!s->has[at]) {
+        s->votes[at] = *v;
+        s->has[at] = true;
+        s->power_any[v->type - 1] += cons_weight(c, v->validator);
+        return GZ_OK;
     }
-    s->votes[at] = *v;
-    s->has[at] = true;
-    s->power_any[v->type - 1] += cons_weight(c, v->validator);
-    return GZ_OK;
+    if (cons_slot_vote_for(c, s, v->type, v->validator, v->has_block_id, v->block_id) != NULL)
+        return GZ_EDUP;
+    cons_evidence_votes(c, &s->votes[at], v);
+    size_t ex = vote_at(c, v->type, v->validator, true);
+    /* One conflicting vote is kept; a later one replaces it only if it can
+     * matter and the kept one cannot, so junk cannot crowd out a POL. */
+    if (s->has[ex] && (value_relevant(c, &s->votes[ex]) || !value_relevant(c, v)))
+        return GZ_ELIMIT;
+    s->votes[ex] = *v;
+    s->has[ex] = true;
+    return GZ_ECONFLICT;
 }
 
 const cons_vote *cons_slot_own_vote(const cons *c, const cons_round_slot *s, uint8_t type) {
@@ -146,12 +194,12 @@ int cons_slot_add_proposal(cons *c, cons_round_slot *s, const cons_proposal *p) 
     }
     cons_evidence_proposals(c, &s->prop[0], p);
     /* A second proposal matters only if the round's votes single it out. */
-    if (!has_quorum_for(c, s, p->block_id)) return GZ_ECONFLICT;
-    if (s->has_prop[1] && has_quorum_for(c, s, s->prop[1].block_id)) return GZ_ECONFLICT;
+    if (!has_quorum_for(c, s, p->block_id)) return GZ_ELIMIT;
+    if (s->has_prop[1] && has_quorum_for(c, s, s->prop[1].block_id)) return GZ_ELIMIT;
     s->prop[1] = *p;
     s->has_prop[1] = true;
     s->prop_valid[1] = CONS_VALID_UNKNOWN;
-    return GZ_OK;
+    return GZ_ECONFLICT;
 }
 
 /* ---- far rounds (f+1 round skip) ---- */
@@ -224,8 +272,9 @@ int cons_future_vote(cons *c, const cons_vote *v) {
         const cons_vote *old = &c->fut_votes[at];
         if (cons_same_value(old->has_block_id, old->block_id, v->has_block_id, v->block_id))
             return GZ_EDUP;
+        /* The buffer keeps first votes only; relays bring the rest later. */
         cons_evidence_votes(c, old, v);
-        return GZ_ECONFLICT;
+        return GZ_ELIMIT;
     }
     c->fut_votes[at] = *v;
     c->fut_has[at] = true;
@@ -240,7 +289,7 @@ int cons_future_proposal(cons *c, const cons_proposal *p) {
     if (c->fut_has_prop[r]) {
         if (same_proposal(&c->fut_props[r], p)) return GZ_EDUP;
         cons_evidence_proposals(c, &c->fut_props[r], p);
-        return GZ_ECONFLICT;
+        return GZ_ELIMIT;
     }
     c->fut_props[r] = *p;
     c->fut_has_prop[r] = true;

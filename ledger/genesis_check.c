@@ -216,7 +216,9 @@ static int check_reasons(const gz_credit_policy *c, gz_msg *msg) {
         char p[64];
         snprintf(p, sizeof p, "policy.credit.reasons.%llu", (unsigned long long)r->reason);
         int err = range(msg, p, r->reason, 1, GZ_CREDIT_REASON_MAX);
-        if (err == GZ_OK) err = srange(msg, p, r->min_delta, -GZ_CREDIT_DELTA_MAX, GZ_CREDIT_DELTA_MAX);
+        if (err == GZ_OK) {
+            err = srange(msg, p, r->min_delta, -GZ_CREDIT_DELTA_MAX, GZ_CREDIT_DELTA_MAX);
+        }
         if (err == GZ_OK) err = srange(msg, p, r->max_delta, r->min_delta, GZ_CREDIT_DELTA_MAX);
         if (err == GZ_OK && i > 0 && c->reasons[i - 1].reason >= r->reason) {
             err = gz_fail(msg, GZ_EARG, "%s: reasons must be distinct and sorted", p);
@@ -248,7 +250,8 @@ static int check_composite(const gz_credit_policy *c, gz_msg *msg) {
         return gz_fail(msg, GZ_EARG, "policy.credit.weights_ppm: must sum to 1000000 (got %llu)",
                        (unsigned long long)sum);
     }
-    int err = range(msg, "policy.credit.suspend_below", c->suspend_below, 0, GZ_CREDIT_COMPONENT_MAX);
+    int err = range(msg, "policy.credit.suspend_below", c->suspend_below, 0,
+                    GZ_CREDIT_COMPONENT_MAX);
     if (err == GZ_OK) {
         err = range(msg, "policy.credit.watch_below", c->watch_below, c->suspend_below,
                     GZ_CREDIT_COMPONENT_MAX);
@@ -265,28 +268,34 @@ static int check_composite(const gz_credit_policy *c, gz_msg *msg) {
     return err;
 }
 
+typedef struct u_rule {
+    const char *name;
+    uint64_t v;
+    uint64_t lo;
+    uint64_t hi;
+} u_rule;
+
 static int check_votes(const gz_vote_policy *v, gz_msg *msg) {
-    int err = range(msg, "policy.votes.cosigners_required", v->cosigners_required, 1, I64MAX);
-    if (err == GZ_OK) err = range(msg, "policy.votes.cosigner_classes", v->cosigner_classes, 0, I64MAX);
-    if (err == GZ_OK) err = range(msg, "policy.votes.cosign_window_ms", v->cosign_window_ms, 1, I64MAX);
-    if (err == GZ_OK) err = range(msg, "policy.votes.voter_min_level", v->voter_min_level, 0, GZ_LEVEL_MAX);
-    if (err == GZ_OK) err = range(msg, "policy.votes.voter_classes", v->voter_classes, 0, I64MAX);
-    if (err == GZ_OK) {
-        err = range(msg, "policy.votes.reviewer_min_level", v->reviewer_min_level, 0, GZ_LEVEL_MAX);
+    const u_rule rules[] = {
+        {"cosigners_required", v->cosigners_required, 1, I64MAX},
+        {"cosigner_classes", v->cosigner_classes, 0, I64MAX},
+        {"cosign_window_ms", v->cosign_window_ms, 1, I64MAX},
+        {"voter_min_level", v->voter_min_level, 0, GZ_LEVEL_MAX},
+        {"voter_classes", v->voter_classes, 0, I64MAX},
+        {"reviewer_min_level", v->reviewer_min_level, 0, GZ_LEVEL_MAX},
+        {"pre_review_ms", v->pre_review_ms, 0, I64MAX},
+        {"pre_review_close_ms", v->pre_review_close_ms, 0, v->pre_review_ms},
+        {"pre_review_reject_ppm", v->pre_review_reject_ppm, 0, GZ_PPM},
+        {"distrust_quorum", v->distrust_quorum, 0, I64MAX},
+    };
+    char p[64];
+    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
+        snprintf(p, sizeof p, "policy.votes.%s", rules[i].name);
+        int err = range(msg, p, rules[i].v, rules[i].lo, rules[i].hi);
+        if (err != GZ_OK) return err;
     }
-    if (err == GZ_OK) err = range(msg, "policy.votes.pre_review_ms", v->pre_review_ms, 0, I64MAX);
-    if (err == GZ_OK) {
-        err = range(msg, "policy.votes.pre_review_close_ms", v->pre_review_close_ms, 0,
-                    v->pre_review_ms);
-    }
-    if (err == GZ_OK) {
-        err = range(msg, "policy.votes.pre_review_reject_ppm", v->pre_review_reject_ppm, 0, GZ_PPM);
-    }
-    if (err == GZ_OK) err = range(msg, "policy.votes.distrust_quorum", v->distrust_quorum, 0, I64MAX);
-    if (err == GZ_OK) {
-        err = srange(msg, "policy.votes.distrust_delta", v->distrust_delta, -GZ_CREDIT_DELTA_MAX,
+    int err = srange(msg, "policy.votes.distrust_delta", v->distrust_delta, -GZ_CREDIT_DELTA_MAX,
                      GZ_CREDIT_DELTA_MAX);
-    }
     if (err == GZ_OK) {
         err = srange(msg, "policy.votes.trust_delta", v->trust_delta, -GZ_CREDIT_DELTA_MAX,
                      GZ_CREDIT_DELTA_MAX);
@@ -320,7 +329,9 @@ int ledger_genesis_check(const gz_genesis *g, gz_msg *msg) {
     if (err == GZ_OK && c->model != GZ_CREDIT_POINTS && c->model != GZ_CREDIT_COMPOSITE) {
         err = gz_fail(msg, GZ_EARG, "policy.credit.model: expected \"points\" or \"composite\"");
     }
-    if (err == GZ_OK) err = c->model == GZ_CREDIT_POINTS ? check_points(c, msg) : check_composite(c, msg);
+    if (err == GZ_OK) {
+        err = c->model == GZ_CREDIT_POINTS ? check_points(c, msg) : check_composite(c, msg);
+    }
     if (err == GZ_OK) err = check_reasons(c, msg);
     if (err == GZ_OK) err = check_votes(&g->policy.votes, msg);
     if (err == GZ_OK) err = check_dao(&g->policy.dao, msg);

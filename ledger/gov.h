@@ -110,10 +110,10 @@ uint64_t gov_pstatus_from_name(const char *s);
 
 typedef struct gov_controller {
     char id[GZ_ID_MAX + 1];
-    int64_t points;                              /* points model: the counter */
-    uint64_t components[GZ_CREDIT_COMPONENTS];   /* composite model: 0..100 each */
-    uint64_t status;                             /* enum gov_cstatus */
-    uint64_t suspended_until;                    /* composite, while suspended; else 0 */
+    int64_t points;                            /* points model: the counter */
+    uint64_t components[GZ_CREDIT_COMPONENTS]; /* composite model: 0..100 each */
+    uint64_t status;                           /* enum gov_cstatus */
+    uint64_t suspended_until;                  /* composite, while suspended; else 0 */
     uint64_t created_at;
 } gov_controller;
 
@@ -157,9 +157,9 @@ typedef struct gov_proposal {
     uint64_t expires_at; /* cosigning deadline (DISTRUST/TRUST), else 0 */
     uint64_t opens_at;   /* meaningful once open */
     uint64_t closes_at;
-    uint64_t cosigners;  /* distinct co-signers, the creator included */
-    uint64_t voters;     /* distinct voters */
-    uint64_t turnout;    /* weight cast (each voter's weight once) */
+    uint64_t cosigners; /* distinct co-signers, the creator included */
+    uint64_t voters;    /* distinct voters */
+    uint64_t turnout;   /* weight cast (each voter's weight once) */
     uint64_t tally[GZ_OPTIONS_MAX];
     bool has_winner;
     uint32_t winner;

@@ -146,12 +146,12 @@ static int close_one(ledger_ctx *x, const uint8_t id[32]) {
     err = gov_proposal_update(x, &p, GOV_P_OPEN);
     if (err != GZ_OK) return err;
     json_t *winner = p.has_winner ? json_integer(p.winner) : json_null();
-    err = ledger_event_emit(
-        x, "proposal_closed",
-        json_pack("{s:o, s:s, s:s, s:o, s:o, s:I, s:I}", "proposal_id", ledger_json_hex(id, 32),
-                  "kind", gov_kind_name(p.kind), "status", gov_pstatus_name(p.status), "winner",
-                  winner, "tally", tally_json(&p), "turnout", (json_int_t)p.turnout, "voters",
-                  (json_int_t)p.voters));
+    err = ledger_event_emit(x, "proposal_closed",
+                            json_pack("{s:o, s:s, s:s, s:o, s:o, s:I, s:I}", "proposal_id",
+                                      ledger_json_hex(id, 32), "kind", gov_kind_name(p.kind),
+                                      "status", gov_pstatus_name(p.status), "winner", winner,
+                                      "tally", tally_json(&p), "turnout", (json_int_t)p.turnout,
+                                      "voters", (json_int_t)p.voters));
     if (err != GZ_OK) return err;
     return effects(x, &p);
 }
@@ -166,11 +166,11 @@ static int expire_one(ledger_ctx *x, const uint8_t id[32]) {
     p.status = GOV_P_EXPIRED;
     err = gov_proposal_update(x, &p, GOV_P_COSIGNING);
     if (err != GZ_OK) return err;
-    return ledger_event_emit(
-        x, "proposal_expired",
-        json_pack("{s:o, s:s, s:I, s:I}", "proposal_id", ledger_json_hex(id, 32), "kind",
-                  gov_kind_name(p.kind), "cosigners", (json_int_t)p.cosigners, "required",
-                  (json_int_t)x->g->policy.votes.cosigners_required));
+    return ledger_event_emit(x, "proposal_expired",
+                             json_pack("{s:o, s:s, s:I, s:I}", "proposal_id",
+                                       ledger_json_hex(id, 32), "kind", gov_kind_name(p.kind),
+                                       "cosigners", (json_int_t)p.cosigners, "required",
+                                       (json_int_t)x->g->policy.votes.cosigners_required));
 }
 
 /* ---- deadline indexes ('Q', 'X': family ‖ t u64 ‖ id) ---- */

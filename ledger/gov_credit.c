@@ -64,11 +64,11 @@ static int move_status(ledger_ctx *x, gov_controller *c, uint64_t to) {
     if (err != GZ_OK) return err;
     c->status = to;
     const char *from_name = gov_cstatus_name(from);
-    return ledger_event_emit(
-        x, "controller_status",
-        json_pack("{s:s, s:s?, s:s, s:I, s:o}", "controller_id", c->id, "from", from_name, "to",
-                  gov_cstatus_name(to), "score", (json_int_t)gov_controller_score(p, c),
-                  "suspended_until", until_json(c)));
+    return ledger_event_emit(x, "controller_status",
+                             json_pack("{s:s, s:s?, s:s, s:I, s:o}", "controller_id", c->id, "from",
+                                       from_name, "to", gov_cstatus_name(to), "score",
+                                       (json_int_t)gov_controller_score(p, c), "suspended_until",
+                                       until_json(c)));
 }
 
 /* Recomputes c's status after its score changed. A composite suspension runs
@@ -95,11 +95,11 @@ int gov_controller_create(ledger_ctx *x, const char *id, gov_controller *c) {
     int err = move_status(x, c, classify(p, gov_controller_score(p, c)));
     if (err == GZ_OK) err = gov_controller_store(x, c);
     if (err != GZ_OK) return err;
-    return ledger_event_emit(
-        x, "controller",
-        json_pack("{s:s, s:s, s:I, s:s}", "controller_id", c->id, "model",
-                  p->model == GZ_CREDIT_POINTS ? "points" : "composite", "score",
-                  (json_int_t)gov_controller_score(p, c), "status", gov_cstatus_name(c->status)));
+    return ledger_event_emit(x, "controller",
+                             json_pack("{s:s, s:s, s:I, s:s}", "controller_id", c->id, "model",
+                                       p->model == GZ_CREDIT_POINTS ? "points" : "composite",
+                                       "score", (json_int_t)gov_controller_score(p, c), "status",
+                                       gov_cstatus_name(c->status)));
 }
 
 static int64_t clamp_add(int64_t v, int64_t delta, int64_t lo, int64_t hi) {

@@ -31,8 +31,8 @@ static int proposal_encode(const gov_proposal *p, gz_buf *b) {
     assert(p->n_options >= GZ_OPTIONS_MIN);
     assert(p->n_options <= GZ_OPTIONS_MAX);
     int err = put_head(b, p);
-    const uint64_t nums[] = {p->status,   p->created_at, p->expires_at, p->opens_at,
-                             p->closes_at, p->cosigners, p->voters,     p->turnout};
+    const uint64_t nums[] = {p->status,    p->created_at, p->expires_at, p->opens_at,
+                             p->closes_at, p->cosigners,  p->voters,     p->turnout};
     for (size_t i = 0; i < sizeof nums / sizeof nums[0] && err == GZ_OK; i++) {
         err = mp_put_uint(b, nums[i]);
     }
@@ -78,8 +78,8 @@ static int proposal_decode(gov_proposal *p, const uint8_t *bytes, size_t len) {
     mp_rd rd;
     mp_rd_init(&rd, bytes, len, NULL);
     int err = get_head(&rd, p);
-    uint64_t *nums[] = {&p->status,   &p->created_at, &p->expires_at, &p->opens_at,
-                        &p->closes_at, &p->cosigners, &p->voters,     &p->turnout};
+    uint64_t *nums[] = {&p->status,    &p->created_at, &p->expires_at, &p->opens_at,
+                        &p->closes_at, &p->cosigners,  &p->voters,     &p->turnout};
     for (size_t i = 0; i < sizeof nums / sizeof nums[0] && err == GZ_OK; i++) {
         err = mp_get_uint(&rd, "number", nums[i]);
     }
@@ -176,10 +176,10 @@ int gov_proposal_update(ledger_ctx *x, const gov_proposal *p, uint64_t old_statu
 }
 
 int gov_proposal_event(ledger_ctx *x, const char *type, const gov_proposal *p) {
-    json_t *attrs = json_pack("{s:o, s:s, s:s, s:s, s:I}", "proposal_id",
-                              ledger_json_hex(p->id, 32), "kind", gov_kind_name(p->kind),
-                              "subject", p->subject, "status", gov_pstatus_name(p->status),
-                              "cosigners", (json_int_t)p->cosigners);
+    json_t *attrs =
+        json_pack("{s:o, s:s, s:s, s:s, s:I}", "proposal_id", ledger_json_hex(p->id, 32), "kind",
+                  gov_kind_name(p->kind), "subject", p->subject, "status",
+                  gov_pstatus_name(p->status), "cosigners", (json_int_t)p->cosigners);
     if (attrs == NULL) return GZ_ENOMEM;
     int err = GZ_OK;
     if (p->status == GOV_P_COSIGNING) {

@@ -8,17 +8,20 @@
 
 /* ---- names ---- */
 
-static const char *const KIND_NAMES[] = {NULL,  "distrust", "trust", "pre_review",
-                                         "board", "dao",     "pfp",   "general"};
+static const char *const KIND_NAMES[] = {NULL,    "distrust", "trust", "pre_review",
+                                         "board", "dao",      "pfp",   "general"};
 static const char *const PSTATUS_NAMES[] = {NULL,     "cosigning", "expired", "open",
                                             "passed", "rejected",  "tied"};
-static const char *const CSTATUS_NAMES[] = {NULL,      "normal",  "watch",
+static const char *const CSTATUS_NAMES[] = {NULL,        "normal",  "watch",
                                             "suspended", "pioneer", "whitelist"};
 static const char *const RSTATUS_NAMES[] = {NULL, "pre_review", "approved", "delayed"};
 static const char *const MARK_NAMES[] = {NULL, "recommended", "spurred"};
 
-#define NAME_AT(table, i) \
-    ((i) < sizeof(table) / sizeof(table[0]) ? (table)[(i)] : NULL)
+static const char *name_at(const char *const *table, size_t n, uint64_t i) {
+    return i < n ? table[i] : NULL;
+}
+
+#define NAME_AT(table, i) name_at((table), sizeof(table) / sizeof((table)[0]), (i))
 
 const char *gov_kind_name(uint64_t kind) { return NAME_AT(KIND_NAMES, kind); }
 const char *gov_pstatus_name(uint64_t status) { return NAME_AT(PSTATUS_NAMES, status); }
@@ -47,7 +50,9 @@ int gov_src_get(const gov_src *s, const ledger_key *k, gz_buf *val) {
 int gov_src_scan(const gov_src *s, const uint8_t *prefix, size_t prefix_len, const uint8_t *start,
                  size_t start_len, ledger_scan_cb cb, void *data) {
     assert((s->x == NULL) != (s->l == NULL));
-    if (s->x != NULL) return ledger_state_scan(s->x, prefix, prefix_len, start, start_len, cb, data);
+    if (s->x != NULL) {
+        return ledger_state_scan(s->x, prefix, prefix_len, start, start_len, cb, data);
+    }
     return ledger_committed_scan(s->l, prefix, prefix_len, start, start_len, cb, data);
 }
 

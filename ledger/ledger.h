@@ -37,8 +37,8 @@ typedef struct ledger_block ledger_block;
  * On an empty store writes the genesis state (height 0) in one synced batch;
  * otherwise loads the committed height, state_root and provenance log and
  * checks that the store was made from the same genesis (GZ_ECORRUPT if not).
- * Returns GZ_OK, GZ_ECORRUPT, GZ_ESTORAGE or GZ_ENOMEM with msg saying why;
- * *out = NULL on failure. */
+ * Returns GZ_OK, GZ_EARG (g fails ledger_genesis_check), GZ_ECORRUPT,
+ * GZ_ESTORAGE or GZ_ENOMEM with msg saying why; *out = NULL on failure. */
 GZ_WUR int ledger_open(ledger **out, store *s, const gz_genesis *g, gz_msg *msg);
 /* Frees l (NULL is fine). Blocks from ledger_exec_block must be freed first. */
 void ledger_close(ledger *l);

@@ -19,9 +19,9 @@ static json_t *opt_time(uint64_t t, bool present) {
 /* ---- scans that collect keys ---- */
 
 typedef struct key_list {
-    json_t *arr;          /* receives one JSON value per key */
-    size_t skip;          /* bytes of key before the part that becomes the value */
-    bool as_hex;          /* 32-byte id as hex, else a length-prefixed string */
+    json_t *arr; /* receives one JSON value per key */
+    size_t skip; /* bytes of key before the part that becomes the value */
+    bool as_hex; /* 32-byte id as hex, else a length-prefixed string */
     int err;
 } key_list;
 
@@ -31,7 +31,8 @@ static bool key_collect(const uint8_t *key, size_t key_len, const uint8_t *val, 
     json_t *v = NULL;
     if (kl->as_hex && key_len == kl->skip + 32) {
         v = ledger_json_hex(key + kl->skip, 32);
-    } else if (!kl->as_hex && key_len > kl->skip && (size_t)key[kl->skip] == key_len - kl->skip - 1) {
+    } else if (!kl->as_hex && key_len > kl->skip &&
+               (size_t)key[kl->skip] == key_len - kl->skip - 1) {
         v = json_stringn((const char *)key + kl->skip + 1, key_len - kl->skip - 1);
     } else {
         kl->err = GZ_ECORRUPT;
@@ -62,9 +63,8 @@ static bool board_collect(const uint8_t *key, size_t key_len, const uint8_t *val
         return false;
     }
     const uint8_t *p = key + bl->prefix_len;
-    json_t *e = json_pack("{s:o, s:I, s:s}", "proposal_id", ledger_json_hex(p + 8, 32),
-                          "closed_at", (json_int_t)ledger_u64_get(p), "mark",
-                          gov_mark_name(val[0]));
+    json_t *e = json_pack("{s:o, s:I, s:s}", "proposal_id", ledger_json_hex(p + 8, 32), "closed_at",
+                          (json_int_t)ledger_u64_get(p), "mark", gov_mark_name(val[0]));
     if (e == NULL || json_array_append_new(bl->arr, e) != 0) {
         bl->err = GZ_ENOMEM;
         return false;
@@ -108,14 +108,14 @@ int ledger_query_controller(ledger *l, const char *controller_id, json_t **out) 
         json_decref(issuers);
         return err;
     }
-    return json_done(
-        json_pack("{s:s, s:s, s:I, s:o, s:s, s:o, s:o, s:o}", "controller_id", c.id, "model",
-                  p->model == GZ_CREDIT_POINTS ? "points" : "composite", "score",
-                  (json_int_t)gov_controller_score(p, &c), "components", components_json(p, &c),
-                  "status", gov_cstatus_name(c.status), "suspended_until",
-                  opt_time(c.suspended_until, c.suspended_until != 0), "board", board, "issuers",
-                  issuers),
-        out);
+    return json_done(json_pack("{s:s, s:s, s:I, s:o, s:s, s:o, s:o, s:o}", "controller_id", c.id,
+                               "model", p->model == GZ_CREDIT_POINTS ? "points" : "composite",
+                               "score", (json_int_t)gov_controller_score(p, &c), "components",
+                               components_json(p, &c), "status", gov_cstatus_name(c.status),
+                               "suspended_until",
+                               opt_time(c.suspended_until, c.suspended_until != 0), "board", board,
+                               "issuers", issuers),
+                     out);
 }
 
 /* ---- issuer and release ---- */
@@ -209,8 +209,8 @@ static int proposal_json(ledger *l, const gov_proposal *p, json_t **out) {
     if (err != GZ_OK) return err;
     bool cosigned = p->kind == GOV_KIND_DISTRUST || p->kind == GOV_KIND_TRUST;
     bool opened = p->status != GOV_P_COSIGNING && p->status != GOV_P_EXPIRED;
-    json_t *winner = p->has_winner && opened && p->status != GOV_P_OPEN ? json_integer(p->winner)
-                                                                       : json_null();
+    json_t *winner =
+        p->has_winner && opened && p->status != GOV_P_OPEN ? json_integer(p->winner) : json_null();
     return json_done(
         json_pack("{s:o, s:I, s:s, s:s, s:s, s:o, s:I, s:I, s:I, s:I, s:o, s:s, s:o, s:o, s:I, "
                   "s:I, s:o, s:o, s:o, s:o, s:I, s:I}",
@@ -275,12 +275,14 @@ static int page_args(const char *status, uint64_t kind, uint32_t limit, uint64_t
         *st = gov_pstatus_from_name(status);
         if (*st == 0) {
             return gz_fail(msg, GZ_EARG,
-                           "status: must be cosigning, expired, open, passed, rejected or tied");
+                           "params.status: must be cosigning, expired, open, passed, rejected or tied");
         }
     }
-    if (kind > GOV_KIND_MAX) return gz_fail(msg, GZ_EARG, "kind: must be 0 (any) or 1..%d", GOV_KIND_MAX);
+    if (kind > GOV_KIND_MAX) {
+        return gz_fail(msg, GZ_EARG, "params.kind: must be 0 (any) or 1..%d", GOV_KIND_MAX);
+    }
     if (limit < 1 || limit > GZ_PAGE_LIMIT_MAX) {
-        return gz_fail(msg, GZ_EARG, "limit: must be 1..%d", GZ_PAGE_LIMIT_MAX);
+        return gz_fail(msg, GZ_EARG, "params.limit: must be 1..%d", GZ_PAGE_LIMIT_MAX);
     }
     return GZ_OK;
 }

@@ -37,7 +37,9 @@ int ledger_tx_issuer_set(ledger_ctx *x, const gz_tx *tx, gz_msg *msg) {
     const gz_p_issuer_set *in = &tx->p.issuer_set;
     int err = ledger_require_role(x, GZ_ROLE_REGISTRAR, msg);
     if (err != GZ_OK) return err;
-    if (in->issuer_id[0] == '\0') return gz_fail(msg, GZ_EARG, "payload.issuer_id: must not be empty");
+    if (in->issuer_id[0] == '\0') {
+        return gz_fail(msg, GZ_EARG, "payload.issuer_id: must not be empty");
+    }
     if (in->controller_id[0] == '\0') {
         return gz_fail(msg, GZ_EARG, "payload.controller_id: must not be empty");
     }
@@ -77,8 +79,9 @@ static int check_component(const gz_credit_policy *p, uint64_t component, gz_msg
         return gz_fail(msg, GZ_EARG, "payload.component: must be 0 in the points model");
     }
     if (p->model == GZ_CREDIT_COMPOSITE && (component < 1 || component > GZ_CREDIT_COMPONENTS)) {
-        return gz_fail(msg, GZ_EARG,
-                       "payload.component: must be 1 (quality), 2 (satisfaction) or 3 (compliance)");
+        return gz_fail(
+            msg, GZ_EARG,
+            "payload.component: must be 1 (quality), 2 (satisfaction) or 3 (compliance)");
     }
     return GZ_OK;
 }
@@ -94,7 +97,8 @@ static int check_delta(const gz_credit_policy *p, const gz_p_credit_adjust *in, 
                        (unsigned long long)in->reason);
     }
     if (in->delta < r->min_delta || in->delta > r->max_delta) {
-        return gz_fail(msg, GZ_ELIMIT, "payload.delta: %lld outside reason %llu's bounds [%lld, %lld]",
+        return gz_fail(msg, GZ_ELIMIT,
+                       "payload.delta: %lld outside reason %llu's bounds [%lld, %lld]",
                        (long long)in->delta, (unsigned long long)in->reason,
                        (long long)r->min_delta, (long long)r->max_delta);
     }

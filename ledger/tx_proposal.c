@@ -20,7 +20,8 @@ static int check_signer(ledger_ctx *x, uint64_t kind, const char *what, gz_msg *
     int err = ledger_account_get(x, x->tx->signer, &a);
     if (err != GZ_OK) return err == GZ_ENOTFOUND ? GZ_ECORRUPT : err;
     if ((a.classes & x->g->policy.votes.cosigner_classes) == 0) {
-        return gz_fail(msg, GZ_ENOTELIGIBLE, "signer: holds no class of policy.votes.cosigner_classes (%llu) to %s",
+        return gz_fail(msg, GZ_ENOTELIGIBLE,
+                       "signer: holds no class of policy.votes.cosigner_classes (%llu) to %s",
                        (unsigned long long)x->g->policy.votes.cosigner_classes, what);
     }
     return GZ_OK;
@@ -37,9 +38,8 @@ static int check_options(const gz_p_proposal_create *in, gz_msg *msg) {
             }
         }
     }
-    if (cosigned_kind(in->kind) &&
-        (in->n_options != 2 || strcmp(in->options[0], "yes") != 0 ||
-         strcmp(in->options[1], "no") != 0)) {
+    if (cosigned_kind(in->kind) && (in->n_options != 2 || strcmp(in->options[0], "yes") != 0 ||
+                                    strcmp(in->options[1], "no") != 0)) {
         return gz_fail(msg, GZ_EARG, "payload.options: must be [\"yes\", \"no\"] for %s",
                        gov_kind_name(in->kind));
     }
@@ -65,9 +65,10 @@ static int check_params(const gz_p_proposal_create *in, gz_msg *msg) {
     }
     if (cosigned_kind(in->kind) &&
         (in->min_level != 0 || in->classes_any != 0 || in->weighting != GOV_W_ACCOUNT)) {
-        return gz_fail(msg, GZ_EARG,
-                       "payload: %s takes min_level 0, classes_any 0 and weighting 1 (policy decides)",
-                       gov_kind_name(in->kind));
+        return gz_fail(
+            msg, GZ_EARG,
+            "payload: %s takes min_level 0, classes_any 0 and weighting 1 (policy decides)",
+            gov_kind_name(in->kind));
     }
     if (in->voting_ms == 0) return gz_fail(msg, GZ_EARG, "payload.voting_ms: must be > 0");
     if (in->voting_ms > GOV_VOTING_MS_MAX) {
@@ -210,7 +211,8 @@ static int check_choices(const gz_p_vote *in, gz_msg *msg) {
     if (in->n_choices == 0) return gz_fail(msg, GZ_EARG, "payload.choices: must not be empty");
     for (uint32_t i = 1; i < in->n_choices; i++) {
         if (in->choices[i] <= in->choices[i - 1]) {
-            return gz_fail(msg, GZ_EARG, "payload.choices[%u]: choices must be distinct and ascending", i);
+            return gz_fail(msg, GZ_EARG,
+                           "payload.choices[%u]: choices must be distinct and ascending", i);
         }
     }
     return GZ_OK;
@@ -219,7 +221,8 @@ static int check_choices(const gz_p_vote *in, gz_msg *msg) {
 static int check_votable(const ledger_ctx *x, const gov_proposal *p, const gz_p_vote *in,
                          gz_msg *msg) {
     if (in->n_choices > 1 && p->kind != GOV_KIND_BOARD) {
-        return gz_fail(msg, GZ_EARG, "payload.choices: only board proposals take more than one choice");
+        return gz_fail(msg, GZ_EARG,
+                       "payload.choices: only board proposals take more than one choice");
     }
     if (in->choices[in->n_choices - 1] >= p->n_options) {
         return gz_fail(msg, GZ_EARG, "payload.choices: option %llu out of range (%u options)",
@@ -229,7 +232,7 @@ static int check_votable(const ledger_ctx *x, const gov_proposal *p, const gz_p_
         return gz_fail(msg, GZ_ESTATE, "payload.proposal_id: proposal is cosigning, not open yet");
     }
     if (p->status != GOV_P_OPEN || x->time >= p->closes_at) {
-        return gz_fail(msg, GZ_ESTATE, "payload.proposal_id: proposal is closed (%s)",
+        return gz_fail(msg, GZ_ESTATE, "payload.proposal_id: proposal is %s, not open",
                        gov_pstatus_name(p->status));
     }
     return GZ_OK;
@@ -242,13 +245,16 @@ static int vote_weight(ledger_ctx *x, const gov_proposal *p, uint64_t *weight, g
     int err = ledger_account_get(x, x->tx->signer, &a);
     if (err != GZ_OK) return err == GZ_ENOTFOUND ? GZ_ECORRUPT : err;
     if (!gov_eligible(p->min_level, p->classes_any, a.level, a.classes)) {
-        return gz_fail(msg, GZ_ENOTELIGIBLE,
-                       "signer: not eligible (level %llu, classes %llu; needs level >= %llu or classes %llu)",
-                       (unsigned long long)a.level, (unsigned long long)a.classes,
-                       (unsigned long long)p->min_level, (unsigned long long)p->classes_any);
+        return gz_fail(
+            msg, GZ_ENOTELIGIBLE,
+            "signer: not eligible (level %llu, classes %llu; needs level >= %llu or classes %llu)",
+            (unsigned long long)a.level, (unsigned long long)a.classes,
+            (unsigned long long)p->min_level, (unsigned long long)p->classes_any);
     }
     uint64_t w = p->weighting == GOV_W_TOKENS ? a.gov_tokens : 1;
-    if (w == 0) return gz_fail(msg, GZ_ENOTELIGIBLE, "signer: voting weight would be 0 (no gov_tokens)");
+    if (w == 0) {
+        return gz_fail(msg, GZ_ENOTELIGIBLE, "signer: voting weight would be 0 (no gov_tokens)");
+    }
     *weight = w;
     return GZ_OK;
 }
@@ -296,11 +302,11 @@ int ledger_tx_vote(ledger_ctx *x, const gz_tx *tx, gz_msg *msg) {
     err = gov_vote_store(x, p.id, tx->signer, &v);
     if (err == GZ_OK) err = gov_proposal_update(x, &p, p.status);
     if (err != GZ_OK) return err;
-    return ledger_event_emit(
-        x, "vote",
-        json_pack("{s:o, s:o, s:o, s:I, s:b}", "proposal_id", ledger_json_hex(p.id, 32), "voter",
-                  ledger_json_hex(tx->signer, 32), "choices", choices_json(&v), "weight",
-                  (json_int_t)v.weight, "replaced", replaced));
+    return ledger_event_emit(x, "vote",
+                             json_pack("{s:o, s:o, s:o, s:I, s:b}", "proposal_id",
+                                       ledger_json_hex(p.id, 32), "voter",
+                                       ledger_json_hex(tx->signer, 32), "choices", choices_json(&v),
+                                       "weight", (json_int_t)v.weight, "replaced", replaced));
 }
 
 int ledger_gov_begin_block(ledger_ctx *x) {

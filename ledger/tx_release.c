@@ -13,13 +13,15 @@ static int check_args(const ledger_ctx *x, const gz_p_release_announce *in, gz_m
     if (in->title[0] == '\0') return gz_fail(msg, GZ_EARG, "payload.title: must not be empty");
     if (in->supply == 0) return gz_fail(msg, GZ_EARG, "payload.supply: must be > 0");
     if (in->supply > GZ_AMOUNT_MAX) {
-        return gz_fail(msg, GZ_ELIMIT, "payload.supply: over %llu", (unsigned long long)GZ_AMOUNT_MAX);
+        return gz_fail(msg, GZ_ELIMIT, "payload.supply: over %llu",
+                       (unsigned long long)GZ_AMOUNT_MAX);
     }
     if (in->price > GZ_AMOUNT_MAX) {
-        return gz_fail(msg, GZ_ELIMIT, "payload.price: over %llu", (unsigned long long)GZ_AMOUNT_MAX);
+        return gz_fail(msg, GZ_ELIMIT, "payload.price: over %llu",
+                       (unsigned long long)GZ_AMOUNT_MAX);
     }
-    uint64_t earliest = x->time > UINT64_MAX - vp->pre_review_ms ? UINT64_MAX
-                                                                 : x->time + vp->pre_review_ms;
+    uint64_t earliest =
+        x->time > UINT64_MAX - vp->pre_review_ms ? UINT64_MAX : x->time + vp->pre_review_ms;
     if (in->release_time < earliest) {
         return gz_fail(msg, GZ_EARG,
                        "payload.release_time: must be >= %llu (block time + pre_review_ms)",
@@ -45,8 +47,7 @@ static int check_issuer(ledger_ctx *x, const gz_tx *tx, gov_issuer *is, gz_msg *
     if (err == GZ_ENOTFOUND) return GZ_ECORRUPT;
     if (err != GZ_OK) return err;
     if (c.status == GOV_C_SUSPENDED) {
-        return gz_fail(msg, GZ_ESTATE, "payload.issuer_id: controller %s is suspended",
-                       c.id);
+        return gz_fail(msg, GZ_ESTATE, "payload.issuer_id: controller %s is suspended", c.id);
     }
     return GZ_OK;
 }
@@ -132,12 +133,12 @@ int ledger_tx_release_announce(ledger_ctx *x, const gz_tx *tx, gz_msg *msg) {
     err = gov_release_store(x, &r);
     if (err == GZ_OK) err = open_pre_review(x, tx);
     if (err != GZ_OK) return err;
-    return ledger_event_emit(
-        x, "release",
-        json_pack("{s:s, s:s, s:s, s:s, s:o, s:I}", "release_id", r.id, "issuer_id", r.issuer_id,
-                  "controller_id", r.controller_id, "status", gov_rstatus_name(r.status),
-                  "proposal_id", ledger_json_hex(r.proposal_id, 32), "release_time",
-                  (json_int_t)r.release_time));
+    return ledger_event_emit(x, "release",
+                             json_pack("{s:s, s:s, s:s, s:s, s:o, s:I}", "release_id", r.id,
+                                       "issuer_id", r.issuer_id, "controller_id", r.controller_id,
+                                       "status", gov_rstatus_name(r.status), "proposal_id",
+                                       ledger_json_hex(r.proposal_id, 32), "release_time",
+                                       (json_int_t)r.release_time));
 }
 
 int gov_release_reviewed(ledger_ctx *x, const gov_proposal *p) {
@@ -152,9 +153,9 @@ int gov_release_reviewed(ledger_ctx *x, const gov_proposal *p) {
     r.status = p->status == GOV_P_REJECTED ? GOV_R_DELAYED : GOV_R_APPROVED;
     err = gov_release_store(x, &r);
     if (err != GZ_OK) return err;
-    return ledger_event_emit(
-        x, "release_status",
-        json_pack("{s:s, s:s, s:s, s:o}", "release_id", r.id, "from",
-                  gov_rstatus_name(GOV_R_PRE_REVIEW), "to", gov_rstatus_name(r.status),
-                  "proposal_id", ledger_json_hex(p->id, 32)));
+    return ledger_event_emit(x, "release_status",
+                             json_pack("{s:s, s:s, s:s, s:o}", "release_id", r.id, "from",
+                                       gov_rstatus_name(GOV_R_PRE_REVIEW), "to",
+                                       gov_rstatus_name(r.status), "proposal_id",
+                                       ledger_json_hex(p->id, 32)));
 }

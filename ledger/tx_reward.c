@@ -11,13 +11,17 @@ static int check_args(const gz_p_reward_pool *in, gz_msg *msg) {
     if (in->pool_id[0] == '\0') return gz_fail(msg, GZ_EARG, "payload.pool_id: must not be empty");
     if (in->amount == 0) return gz_fail(msg, GZ_EARG, "payload.amount: must be > 0");
     if (in->amount > GZ_AMOUNT_MAX) {
-        return gz_fail(msg, GZ_ELIMIT, "payload.amount: over %llu", (unsigned long long)GZ_AMOUNT_MAX);
+        return gz_fail(msg, GZ_ELIMIT, "payload.amount: over %llu",
+                       (unsigned long long)GZ_AMOUNT_MAX);
     }
-    if (in->n_proposals == 0) return gz_fail(msg, GZ_EARG, "payload.proposal_ids: must not be empty");
+    if (in->n_proposals == 0) {
+        return gz_fail(msg, GZ_EARG, "payload.proposal_ids: must not be empty");
+    }
     for (uint32_t i = 0; i < in->n_proposals; i++) {
         for (uint32_t j = 0; j < i; j++) {
             if (memcmp(in->proposal_ids[i], in->proposal_ids[j], 32) == 0) {
-                return gz_fail(msg, GZ_EARG, "payload.proposal_ids[%u]: repeats proposal_ids[%u]", i, j);
+                return gz_fail(msg, GZ_EARG, "payload.proposal_ids[%u]: repeats proposal_ids[%u]",
+                               i, j);
             }
         }
     }
@@ -72,8 +76,8 @@ static bool voter_collect(const uint8_t *key, size_t key_len, const uint8_t *val
 
 /* Keeps the voters of base who voted in every other listed proposal and hold
  * gov_tokens; their tokens go to w (same order, account id order). */
-static int filter_voters(ledger_ctx *x, const gz_p_reward_pool *in, uint32_t base,
-                         voter_list *vl, uint64_t *w) {
+static int filter_voters(ledger_ctx *x, const gz_p_reward_pool *in, uint32_t base, voter_list *vl,
+                         uint64_t *w) {
     gov_src src = gov_src_ctx(x);
     size_t kept = 0;
     for (size_t v = 0; v < vl->n; v++) {
@@ -96,13 +100,13 @@ static int filter_voters(ledger_ctx *x, const gz_p_reward_pool *in, uint32_t bas
     return GZ_OK;
 }
 
-static int pay(ledger_ctx *x, const gz_p_reward_pool *in, const voter_list *vl,
-               const uint64_t *w, uint64_t *out, gz_msg *msg) {
+static int pay(ledger_ctx *x, const gz_p_reward_pool *in, const voter_list *vl, const uint64_t *w,
+               uint64_t *out, gz_msg *msg) {
     int err = ledger_split_amount(out, in->amount, w, vl->n);
     if (err != GZ_OK) return err == GZ_EARG ? GZ_ECORRUPT : err;
     for (size_t i = 0; i < vl->n && err == GZ_OK; i++) {
         if (out[i] == 0) continue;
-        err = ledger_balance_credit(x, vl->ids[i], out[i], "reward_pool", "payload.amount", msg);
+        err = ledger_balance_credit(x, vl->ids[i], out[i], "reward", "payload.amount", msg);
     }
     if (err != GZ_OK) return err;
     gov_pool pool = {.amount = in->amount, .recipients = vl->n, .created_at = x->time};
@@ -125,7 +129,9 @@ static int distribute(ledger_ctx *x, const gz_p_reward_pool *in, uint32_t base, 
     int err = vl.ids == NULL || w == NULL || out == NULL ? GZ_ENOMEM : GZ_OK;
     uint8_t prefix[33] = {GK_VOTE};
     memcpy(prefix + 1, in->proposal_ids[base], 32);
-    if (err == GZ_OK) err = ledger_state_scan(x, prefix, sizeof prefix, NULL, 0, voter_collect, &vl);
+    if (err == GZ_OK) {
+        err = ledger_state_scan(x, prefix, sizeof prefix, NULL, 0, voter_collect, &vl);
+    }
     if (err == GZ_OK) err = vl.err;
     if (err == GZ_OK && vl.n != n_voters) err = GZ_ECORRUPT;
     if (err == GZ_OK) err = filter_voters(x, in, base, &vl, w);

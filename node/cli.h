@@ -26,6 +26,9 @@ int cli_verify_log(int argc, char **argv);
 int cli_anchor_proof(int argc, char **argv);
 int cli_audit(int argc, char **argv);
 int cli_bench(int argc, char **argv);
+/* Developer tool: handshakes with a node's p2p port and sends one bad message
+ * (node/cli_debug.c). */
+int cli_debug_peer(int argc, char **argv);
 
 /* Prints "gongzhi: <text>" on stderr and returns code. */
 int cli_die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -320,9 +320,19 @@ static int handle_block(node *n, const uint8_t *payload, size_t len, gz_msg *msg
     if (rc == GZ_OK) rc = mp_rd_end(&rd);
     if (rc != GZ_OK) return rc;
     if (height != n->ch.height + 1) return GZ_OK; /* stale answer: we moved on */
+    if (!n->syncing) {
+        n->syncing = true;
+        n->sync_from = n->ch.height;
+        n->sync_start_ms = node_now_ms();
+        node_log(n, "sync: fetching blocks from peers, %llu to %llu", (unsigned long long)height,
+                 (unsigned long long)n->sync_target);
+    }
     rc = node_apply_synced(n, blk, blen, cm, clen, msg);
-    if (rc == GZ_OK) request_next(n, node_now_ms());
-    return rc;
+    if (rc != GZ_OK) return rc;
+    if (height % NODE_SYNC_LOG_EVERY == 0 && n->syncing)
+        node_log(n, "sync: at height %llu of %llu", (unsigned long long)height, (unsigned long long)n->sync_target);
+    request_next(n, node_now_ms());
+    return GZ_OK;
 }
 
 void node_on_message(void *ctx, int peer_id, uint8_t type, const uint8_t *payload, size_t len) {

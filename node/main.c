@@ -17,6 +17,13 @@ static const command COMMANDS[] = {
     {"keygen", cli_keygen, "create a secret key file, print its public key"},
     {"tx", cli_tx, "build, sign and submit a transaction"},
     {"query", cli_query, "call one JSON-RPC method, print JSON"},
+    {"anchor-proof", cli_anchor_proof, "fetch an artifact's anchor proof bundle (SPEC §5)"},
+    {"verify", cli_verify, "check an anchor proof bundle offline against genesis"},
+    {"verify-tx", cli_verify_tx, "check a tx's inclusion and commit (online or saved)"},
+    {"verify-log", cli_verify_log, "check that the provenance log only grew between two heights"},
+    {"audit", cli_audit, "recompute a proposal's tally from the chain, compare with the node"},
+    {"debug-peer", cli_debug_peer, "developer tool: act as a misbehaving peer of a node"},
+    {"bench", cli_bench, "measure throughput and latency of a local network"},
 };
 
 static void usage(FILE *f) {

@@ -3,12 +3,14 @@
 #include "node/node.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/hash.h"
 #include "core/keys.h"
@@ -216,6 +218,12 @@ void node_after_commit(node *n, const chain_block *b) {
     if (b->n_txs > 0 || b->header.height % 100 == 0)
         node_log(n, "committed block %llu with %zu txs (mempool %zu)", (unsigned long long)b->header.height,
                  b->n_txs, mempool_count(&n->mp));
+    if (n->syncing && n->ch.height >= n->sync_target) {
+        n->syncing = false;
+        node_log(n, "sync: caught up at height %llu (%llu blocks in %llu ms)", (unsigned long long)n->ch.height,
+                 (unsigned long long)(n->ch.height - n->sync_from),
+                 (unsigned long long)(n->last_progress_ms - n->sync_start_ms));
+    }
     node_gossip_status(n);
     uv_idle_start(&n->next_height, on_next_height);
 }
@@ -306,6 +314,22 @@ static int open_key(node *n, gz_msg *msg) {
     return GZ_OK;
 }
 
+/* The signing state lives in the home, not in data/: an operator re-syncs a
+ * node by wiping data/, and a validator that forgot what it signed in the
+ * height in progress would sign a second, different vote there. A home made
+ * before this rule keeps its data/signstate, which is moved here once. */
+static int open_signstate(node *n, gz_msg *msg) {
+    char path[NODE_PATH_MAX + 16], old[NODE_PATH_MAX + 16];
+    node_path_join(path, sizeof path, n->cfg.home, "signstate");
+    snprintf(old, sizeof old, "%s/signstate", n->cfg.data_dir);
+    if (access(path, F_OK) != 0 && access(old, F_OK) == 0) {
+        if (rename(old, path) != 0 || node_fsync_parent_dir(path) != GZ_OK)
+            return gz_fail(msg, GZ_EIO, "%s: cannot move to %s: %s", old, path, strerror(errno));
+        node_log(n, "signstate: moved %s to %s", old, path);
+    }
+    return node_signstate_open(&n->ss, path, msg);
+}
+
 static int open_state(node *n, gz_msg *msg) {
     char path[NODE_PATH_MAX + 16];
     if (node_mkdirs(n->cfg.data_dir) != GZ_OK) return gz_fail(msg, GZ_EIO, "%s: cannot create", n->cfg.data_dir);
@@ -315,8 +339,7 @@ static int open_state(node *n, gz_msg *msg) {
     if (rc == GZ_OK) rc = chain_open(&n->ch, n->st, n->lg, &n->g, msg);
     if (rc == GZ_OK && mempool_init(&n->mp, GZ_MEMPOOL_TXS_MAX, GZ_MEMPOOL_BYTES_MAX) != GZ_OK)
         rc = gz_fail(msg, GZ_ENOMEM, "mempool: out of memory");
-    snprintf(path, sizeof path, "%s/signstate", n->cfg.data_dir);
-    if (rc == GZ_OK) rc = node_signstate_open(&n->ss, path, msg);
+    if (rc == GZ_OK) rc = open_signstate(n, msg);
     snprintf(path, sizeof path, "%s/consensus.wal", n->cfg.data_dir);
     if (rc == GZ_OK) rc = node_wal_open(&n->wal, path, msg);
     if (rc == GZ_OK && n->wal.dropped_bytes > 0)

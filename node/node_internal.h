@@ -28,6 +28,8 @@
 /* Txs gossiped in one message, and how long a batch may wait to fill. */
 #define NODE_TX_BATCH_MAX 512
 #define NODE_TX_BATCH_MS 5
+/* A syncing node logs its progress every this many heights. */
+#define NODE_SYNC_LOG_EVERY 100
 /* Blocks a syncing node asks one peer for at once. */
 #define NODE_SYNC_WINDOW 16
 /* Votes of one height kept for re-sending: a few rounds of every validator. */
@@ -116,6 +118,9 @@ typedef struct node {
     gz_buf future_prop;       /* a proposal for height + 1 that came early */
     uint64_t sync_req_ms;     /* when the last block request went out */
     uint64_t sync_req_height;
+    bool syncing;             /* committing blocks fetched from peers, for the log */
+    uint64_t sync_from;       /* committed height when this sync began */
+    uint64_t sync_start_ms;
     bool opened_rpc, opened_wal, opened_ss, opened_cons, opened_mp, opened_chain;
 } node;
 

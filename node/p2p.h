@@ -79,7 +79,8 @@ typedef struct p2p_config {
  * on_message: a message of type >= P2P_MSG_APP_MIN from an up peer; payload is
  *   borrowed and valid only during the call.
  * on_log: one line (no newline) about a dropped connection or a failure; when
- *   NULL the line goes to stderr prefixed with "p2p: ". */
+ *   NULL the line goes to stderr prefixed with "p2p: ". It must not call p2p_*.
+ * The others may call any p2p_* function, p2p_close included. */
 typedef struct p2p_callbacks {
     void (*on_peer_up)(void *ctx, int peer_id, const uint8_t pubkey[32]);
     void (*on_peer_down)(void *ctx, int peer_id, const char *reason);

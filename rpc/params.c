@@ -128,8 +128,8 @@ int rpc_param_hex_buf(const json_t *params, const char *name, size_t bytes_max,
     if (!json_is_string(v)) return param_fail(call, name, "expected a hex string");
     size_t len = json_string_length(v);
     const char *s = json_string_value(v);
-    char why[96];
     if (len / 2 > bytes_max) {
+        char why[96];
         snprintf(why, sizeof why, "expected at most %zu bytes (%zu hex chars)", bytes_max,
                  2 * bytes_max);
         return param_fail(call, name, why);

@@ -11,12 +11,18 @@ E2E_FAIL=0
 E2E_PIDS=()
 
 e2e_cleanup() {
+    # Nodes started by a devnet of this test (and restarted by hand) run with
+    # their home inside E2E_DIR: they are ours, whoever their parent is now.
+    local pid
+    for pid in $(pgrep -f -- "--home $E2E_DIR/" 2>/dev/null); do E2E_PIDS+=("$pid"); done
     for pid in "${E2E_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
     for pid in "${E2E_PIDS[@]}"; do
         for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "$pid" 2>/dev/null
     done
-    if [ "$E2E_FAIL" -ne 0 ]; then
+    if [ -n "${E2E_KEEP:-}" ]; then
+        echo "--- E2E_KEEP: logs kept in $E2E_DIR"
+    elif [ "$E2E_FAIL" -ne 0 ]; then
         echo "--- logs kept in $E2E_DIR"
         for f in "$E2E_DIR"/*/node*/node.log; do [ -f "$f" ] && { echo "--- $f (tail)"; tail -15 "$f"; }; done
     else
@@ -25,8 +31,9 @@ e2e_cleanup() {
 }
 trap e2e_cleanup EXIT
 
-ok() { E2E_PASS=$((E2E_PASS + 1)); echo "ok   $*"; }
-fail() { E2E_FAIL=$((E2E_FAIL + 1)); echo "FAIL $*"; }
+# Each result line carries the seconds since the test started.
+ok() { E2E_PASS=$((E2E_PASS + 1)); printf 'ok   %3ss %s\n' "$SECONDS" "$*"; }
+fail() { E2E_FAIL=$((E2E_FAIL + 1)); printf 'FAIL %3ss %s\n' "$SECONDS" "$*"; }
 check() { # check "description" command...
     local what=$1; shift
     if "$@"; then ok "$what"; else fail "$what"; fi
@@ -60,4 +67,54 @@ start_devnet() {
     "$GZ" devnet --dir "$1" --validators "$2" --base-port "$3" >"$1.out" 2>&1 &
     E2E_PIDS+=($!)
     DEVNET_PID=$!
+}
+
+# ---- networks of several validators ------------------------------------------
+
+# rpc_batch URL JSON_ARRAY -> the raw response of one JSON-RPC batch.
+rpc_batch() {
+    curl -s -m 20 -X POST -H 'Content-Type: application/json' --data-binary @- "$1/rpc" <<<"$2"
+}
+
+# The pid of the `gongzhi node` running from HOME (empty when none).
+node_pid() { pgrep -f -- "node --home $1\$" | head -1; }
+
+# start_node HOME: runs one node by hand in the background, appending to its
+# log like the devnet does; the test's cleanup stops it.
+start_node() {
+    "$GZ" node --home "$1" >>"$1/node.log" 2>&1 &
+    E2E_PIDS+=($!)
+}
+
+# stop_node HOME [SIGNAL]: stops the node of HOME (default SIGTERM) and waits
+# until it is gone, so its ports and data directory are free again.
+stop_node() {
+    local pid; pid=$(node_pid "$1")
+    [ -n "$pid" ] || return 1
+    kill -"${2:-TERM}" "$pid"
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null
+    return 0
+}
+
+# block_ids URL FROM TO -> "height block_id state_root" per line, one batch.
+block_ids() {
+    local req="[" h
+    for ((h = $2; h <= $3; h++)); do
+        req+="{\"jsonrpc\":\"2.0\",\"id\":$h,\"method\":\"block\",\"params\":{\"height\":$h}}"
+        [ "$h" -lt "$3" ] && req+=","
+    done
+    req+="]"
+    rpc_batch "$1" "$req" | jq -r 'sort_by(.id)[] | "\(.id) \(.result.block_id // "none") \(.result.header.state_root // "none")"'
+}
+
+# txids_committed URL FILE -> how many of the txids in FILE (one a line) the
+# node answers with a committed height, asked in batches.
+txids_committed() {
+    local n=0 k
+    while read -r chunk; do
+        k=$(rpc_batch "$1" "$chunk" | jq '[.[] | select(.result.height != null)] | length')
+        n=$((n + ${k:-0}))
+    done < <(jq -R -c '{jsonrpc: "2.0", id: 1, method: "tx", params: {txid: .}}' "$2" | jq -s -c '_nwise(200)')
+    echo "$n"
 }

@@ -74,6 +74,7 @@ typedef struct sim_block {
     uint8_t payload[SIM_PAYLOAD_MAX];
     size_t len;
     uint8_t id[32];
+    bool proposed;            /* some validator sent a proposal for it (not hashed) */
 } sim_block;
 
 /* ---- the run ---- */
@@ -93,6 +94,7 @@ typedef struct sim_result {
     uint64_t liveness;        /* 1 if the post-GST progress bound was missed */
     uint64_t heights;         /* highest height committed by every honest node */
     uint64_t events;
+    uint64_t recover_ms;      /* from GST until every honest node had gained 3 heights */
     uint64_t evidence;        /* equivocations the honest nodes recorded */
     char first[256];          /* what the first violation was */
 } sim_result;

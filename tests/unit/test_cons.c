@@ -560,27 +560,53 @@ Test(cons, equivocating_votes_are_not_double_counted) {
     cr_assert_eq(vote(&h, CONS_PREVOTE, 1, 0, 1, 0xA1), GZ_OK);
     cr_assert_eq(vote(&h, CONS_PREVOTE, 1, 0, 1, 0xA1), GZ_EDUP);
     cr_assert_eq(vote(&h, CONS_PREVOTE, 1, 0, 1, 0xB2), GZ_ECONFLICT);
-    cr_assert_eq(vote(&h, CONS_PREVOTE, 1, 0, 1, 0xB2), GZ_ECONFLICT);
-    cr_assert_eq(vote(&h, CONS_PREVOTE, 1, 0, 2, 0xB2), GZ_OK);
-    /* B: validators 0 and 2 count; 1's second vote does not. */
+    cr_assert_eq(vote(&h, CONS_PREVOTE, 1, 0, 1, 0xB2), GZ_EDUP, "the kept conflict is held");
+    /* Any-value tally: validator 1 counts once, so 2 of 4 arm nothing. */
+    cr_assert(!armed(&h, 1, 0, CONS_STEP_PREVOTE));
+    /* B: validators 0 and 1 (its second vote): 2 of 4, no lock. */
     cr_assert_null(sent(&h, CONS_PRECOMMIT, 1, 0));
-    cr_assert_eq(st(&h).locked_round, -1);
-    cr_assert_eq(cons_evidence_count(&h.c), 1, "a re-sent conflict is one piece of evidence");
+    cr_assert_eq(vote(&h, CONS_PREVOTE, 1, 0, 1, 0xC3), GZ_ELIMIT, "a third value is dropped");
+    cr_assert_eq(cons_evidence_count(&h.c), 2);
     cons_evidence e;
-    cr_assert_eq(cons_evidence_get(&h.c, 0, &e), GZ_OK);
+    cr_assert_eq(cons_evidence_get(&h.c, 1, &e), GZ_OK);
     cr_assert_eq(e.kind, 1);
     cr_assert_eq(e.vote_a.validator, 1);
     cr_assert_eq(e.vote_a.block_id[0], 0xA1);
     cr_assert_eq(e.vote_b.block_id[0], 0xB2);
-    cr_assert_eq(cons_evidence_get(&h.c, 1, &e), GZ_ENOTFOUND);
+    cr_assert_eq(cons_evidence_get(&h.c, 2, &e), GZ_ENOTFOUND);
     cr_assert_eq(e.kind, 0);
+    /* Re-sending the same conflict adds no evidence. */
+    cr_assert_eq(vote(&h, CONS_PREVOTE, 1, 0, 1, 0xC3), GZ_ELIMIT);
+    cr_assert_eq(cons_evidence_count(&h.c), 2);
+    /* Validator 2 makes B 3 of 4 with 1's conflicting vote: the POL it
+     * completes is one an honest relay can show everyone (Algorithm 1
+     * counts senders of a vote for the value). */
+    cr_assert_eq(vote(&h, CONS_PREVOTE, 1, 0, 2, 0xB2), GZ_OK);
+    cr_assert(sent_for(&h, CONS_PRECOMMIT, 1, 0, 0xB2));
     /* Proposals: a second, different one from the proposer is evidence too. */
     cr_assert_eq(propose(&h, 1, 0, -1, 0xB2), GZ_EDUP);
-    cr_assert_eq(propose(&h, 1, 0, -1, 0xC3), GZ_ECONFLICT);
-    cr_assert_eq(cons_evidence_count(&h.c), 2);
+    cr_assert_eq(propose(&h, 1, 0, -1, 0xC3), GZ_ELIMIT, "its block has no quorum");
+    cr_assert_eq(cons_evidence_count(&h.c), 3);
     cr_assert_eq(cons_evidence_get(&h.c, 0, &e), GZ_OK);
     cr_assert_eq(e.kind, 2);
     cr_assert_eq(e.prop_b.block_id[0], 0xC3);
+    cons_free(&h.c);
+}
+
+Test(cons, commit_takes_an_equivocators_precommit_for_the_block) {
+    harness h;
+    h_init4(&h, 0);
+    cr_assert_eq(cons_start_height(&h.c, 1, 0, true), GZ_OK);
+    cr_assert_eq(propose(&h, 1, 0, -1, 0xA1), GZ_OK);
+    for (uint32_t v = 1; v <= 2; v++) cr_assert_eq(vote(&h, CONS_PREVOTE, 1, 0, v, 0xA1), GZ_OK);
+    cr_assert_eq(vote(&h, CONS_PRECOMMIT, 1, 0, 3, 0), GZ_OK);
+    cr_assert_eq(vote(&h, CONS_PRECOMMIT, 1, 0, 3, 0xA1), GZ_ECONFLICT);
+    cr_assert_eq(h.n_decides, 0);
+    cr_assert_eq(vote(&h, CONS_PRECOMMIT, 1, 0, 2, 0xA1), GZ_OK);
+    cr_assert_eq(h.n_decides, 1);
+    cr_assert_eq(h.dec_n, 3);
+    cr_assert_eq(h.dec_votes[2].validator, 3);
+    cr_assert(h.dec_votes[2].has_block_id, "the precommit for the block, not the nil one");
     cons_free(&h.c);
 }
 

@@ -51,7 +51,8 @@ Test(ledger_anchor, codes) {
 Test(ledger_anchor, first_anchor_in_a_block_wins) {
     kit k;
     kit_open(&k);
-    gz_tx *txs[2] = {anchor_tx(&k, K_USER0, 5, 3, "w", -1), anchor_tx(&k, K_USER0 + 1, 5, 3, "x", -1)};
+    gz_tx *txs[2] = {anchor_tx(&k, K_USER0, 5, 3, "w", -1),
+                     anchor_tx(&k, K_USER0 + 1, 5, 3, "x", -1)};
     ledger_block *b = kit_block(&k, txs, 2);
     cr_expect_eq(ledger_block_tx_code(b, 0), 0);
     cr_expect_eq(ledger_block_tx_code(b, 1), 8);

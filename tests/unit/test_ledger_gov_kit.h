@@ -39,9 +39,9 @@ typedef struct gt {
     uint8_t sk[GT_KEYS][32];
     uint8_t pub[GT_KEYS][32];
     uint64_t nonce[GT_KEYS];
-    uint64_t time; /* the last block's time */
-    json_t *begin;             /* begin events of the last block */
-    json_t *ev[GT_BLOCK_MAX];  /* events of the last block's txs */
+    uint64_t time;            /* the last block's time */
+    json_t *begin;            /* begin events of the last block */
+    json_t *ev[GT_BLOCK_MAX]; /* events of the last block's txs */
     char msg[GT_BLOCK_MAX][200];
     size_t n_ev;
 } gt;
@@ -217,11 +217,11 @@ static inline int gt_run(gt *t, gz_tx *tx) {
 static inline void gt_tick(gt *t, uint64_t dt_ms) { gt_block(t, dt_ms, NULL, 0, NULL); }
 
 /* Runs tx and asserts it succeeded. */
-#define GT_OK(t, tx)                                                                 \
-    do {                                                                             \
-        int gt_code_ = gt_run((t), (tx));                                            \
-        cr_assert_eq(gt_code_, 0, "%s:%d: code %d: %s", __FILE__, __LINE__, gt_code_, \
-                     (t)->msg[0]);                                                   \
+#define GT_OK(t, tx)                                                                               \
+    do {                                                                                           \
+        int gt_code_ = gt_run((t), (tx));                                                          \
+        cr_assert_eq(gt_code_, 0, "%s:%d: code %d: %s", __FILE__, __LINE__, gt_code_,              \
+                     (t)->msg[0]);                                                                 \
     } while (0)
 
 static inline gz_tx *tx_account_set(gt *t, int who, uint64_t level, uint64_t classes) {

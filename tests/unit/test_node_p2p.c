@@ -69,7 +69,11 @@ typedef struct tnode {
     size_t last_len;
     char log[8192];
     bool closed;
+    bool kick_on_msg;  /* p2p_disconnect the sender from inside on_message */
+    bool close_on_msg; /* p2p_close from inside on_message */
 } tnode;
+
+static void closed_cb(p2p *p);
 
 static void on_up(void *ctx, int id, const uint8_t key[32]) {
     tnode *n = ctx;
@@ -95,6 +99,14 @@ static void on_msg(void *ctx, int id, uint8_t type, const uint8_t *pl, size_t le
     cr_assert_not_null(n->last_payload);
     if (len > 0) memcpy(n->last_payload, pl, len);
     n->last_len = len;
+    if (n->kick_on_msg) {
+        n->kick_on_msg = false;
+        cr_assert_eq(p2p_disconnect(&n->p, id, "kicked from on_message"), GZ_OK);
+    }
+    if (n->close_on_msg) {
+        n->close_on_msg = false;
+        p2p_close(&n->p, closed_cb);
+    }
 }
 
 static void on_log(void *ctx, const char *line) {
@@ -927,4 +939,32 @@ Test(node_p2p, self_connection_is_dropped_and_not_redialled) {
     cr_assert_eq(lines, 2, "one drop on each end, then no redial: %s", a.log);
     cr_assert_eq(a.ups, 0);
     node_close(&a);
+}
+
+/* Frames that arrived in the same read as the one whose handler dropped the
+ * peer, or closed the whole transport, are not delivered. */
+Test(node_p2p, disconnect_and_close_from_inside_on_message_are_safe) {
+    tnode a, b;
+    node_keys(&a, 1);
+    node_keys(&b, 2);
+    pair_up(&a, &b, "reentry");
+    a.kick_on_msg = true;
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(p2p_send(&b.p, b.last_up_id, 16, (const uint8_t *)"m", 1), GZ_OK);
+    RUN_UNTIL(a.downs == 1 && b.downs == 1, 2000);
+    cr_assert_eq(a.msgs, 1, "nothing is delivered after the drop");
+    cr_assert_str_eq(a.last_down_reason, "kicked from on_message");
+    RUN_UNTIL(a.ups == 2 && b.ups == 2, 3000);
+    cr_assert_eq(a.ups, 2, "b redials after the kick");
+    a.close_on_msg = true;
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(p2p_send(&b.p, b.last_up_id, 16, (const uint8_t *)"m", 1), GZ_OK);
+    RUN_UNTIL(a.closed, 2000);
+    cr_assert(a.closed);
+    cr_assert_eq(a.msgs, 2);
+    cr_assert_eq(a.downs, 1, "no on_peer_down after p2p_close");
+    RUN_UNTIL(b.downs == 2, 2000);
+    cr_assert_eq(b.downs, 2);
+    free(a.last_payload);
+    node_close(&b);
 }

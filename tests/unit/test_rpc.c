@@ -860,7 +860,7 @@ Test(rpc, http10_closes_unless_keep_alive) {
 }
 
 Test(rpc, slow_reader_bounds_queued_output) {
-    enum { CALLS = 48, BYTES = 1 << 20 };
+    enum { CALLS = 32, BYTES = 1 << 20 };
     tconn t;
     tconn_open(&t);
     char json[128];

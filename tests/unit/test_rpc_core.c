@@ -218,8 +218,10 @@ Test(rpc_core, output_bound_stops_between_requests) {
     for (int i = 0; i < 3; i++) cr_assert_eq(rpc_session_feed(&ss, a, strlen(a)), GZ_OK);
     free(a);
     rpc_session_run(&ss, 1);
-    cr_assert_eq(count((char *)ss.out.data, "HTTP/1.1 200"), 1, "one response, then a stop");
     size_t first = ss.out.len;
+    char *one = strndup((char *)ss.out.data, first);
+    cr_assert_eq(count(one, "HTTP/1.1 200"), 1, "one response, then a stop");
+    free(one);
     rpc_session_run(&ss, first + 1);
     cr_assert_eq(ss.out.len, 2 * first);
     rpc_session_run(&ss, SIZE_MAX);
