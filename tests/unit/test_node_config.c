@@ -1,0 +1,79 @@
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "node/config.h"
+
+static char home[64];
+
+static void setup(void) {
+    strcpy(home, "/tmp/gz-config-XXXXXX");
+    cr_assert_not_null(mkdtemp(home));
+}
+
+static void teardown(void) {
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", home);
+    cr_assert_eq(system(cmd), 0);
+}
+
+static void write_config(const char *text) {
+    char path[128];
+    snprintf(path, sizeof path, "%s/config.json", home);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+TestSuite(config, .init = setup, .fini = teardown);
+
+Test(config, save_then_load_round_trips) {
+    node_config c;
+    node_config_default(&c, home);
+    c.rpc_port = 1234;
+    snprintf(c.peers[c.n_peers++], sizeof c.peers[0], "10.0.0.2:26757");
+    gz_msg msg = {{0}};
+    cr_assert_eq(node_config_save(&c, &msg), GZ_OK, "%s", msg.text);
+    node_config d;
+    cr_assert_eq(node_config_load(&d, home, &msg), GZ_OK, "%s", msg.text);
+    cr_assert_eq(d.rpc_port, 1234);
+    cr_assert_eq(d.n_peers, 1);
+    cr_assert_str_eq(d.peers[0], "10.0.0.2:26757");
+    cr_assert_str_eq(d.data_dir, c.data_dir);
+}
+
+Test(config, bad_files_name_the_field) {
+    static const struct { const char *text, *field; } cases[] = {
+        {"{\"rpc_listen\": \"nope\"}", "config.rpc_listen"},
+        {"{\"p2p_listen\": \"1.2.3.4:99999\"}", "config.p2p_listen"},
+        {"{\"peers\": [\"a:1\", 7]}", "config.peers[1]"},
+        {"{\"peers\": \"a:1\"}", "config.peers"},
+        {"{\"data_dir\": \"\"}", "config.data_dir"},
+        {"{\"colour\": \"blue\"}", "config.colour: unknown key"},
+        {"[1, 2]", "config: expected a JSON object"},
+        {"{\"rpc_listen\": ", "config.json"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        write_config(cases[i].text);
+        node_config c;
+        gz_msg msg = {{0}};
+        cr_assert_neq(node_config_load(&c, home, &msg), GZ_OK, "case %zu", i);
+        cr_assert_not_null(strstr(msg.text, cases[i].field), "case %zu: '%s' lacks '%s'", i, msg.text,
+                           cases[i].field);
+    }
+}
+
+Test(config, hostport_parsing) {
+    char host[64];
+    uint16_t port;
+    cr_assert_eq(node_parse_hostport("127.0.0.1:26657", host, sizeof host, &port), GZ_OK);
+    cr_assert_str_eq(host, "127.0.0.1");
+    cr_assert_eq(port, 26657);
+    cr_assert_eq(node_parse_hostport(":80", host, sizeof host, &port), GZ_EARG);
+    cr_assert_eq(node_parse_hostport("h:", host, sizeof host, &port), GZ_EARG);
+    cr_assert_eq(node_parse_hostport("h:65536", host, sizeof host, &port), GZ_EARG);
+    cr_assert_eq(node_parse_hostport("h:8x", host, sizeof host, &port), GZ_EARG);
+}
