@@ -19,7 +19,7 @@ DEB_PACKAGES := build-essential cmake pkg-config curl libuv1-dev libsecp256k1-de
                 libmsgpack-dev libcriterion-dev libssl-dev libhttp-parser-dev libjansson-dev \
                 clang libclang-rt-14-dev jq iproute2 procps
 
-.PHONY: all deps build build-asan test unit unit-asan sim e2e run fuzz bench clean
+.PHONY: all deps build build-asan test unit unit-asan sim e2e run fuzz fuzz-short bench clean
 
 all: build
 
@@ -59,7 +59,7 @@ sim: build
 e2e: build
 	@set -e; for t in tests/e2e/test_*.sh; do echo "== $$t"; bash $$t $(BUILD)/gongzhi; done
 
-test: unit unit-asan sim e2e
+test: unit unit-asan sim e2e fuzz-short
 	@echo "make test: all suites passed"
 
 run: build
@@ -82,3 +82,7 @@ bench: deps
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) build-release
+
+# The fuzz targets briefly, from the committed corpus (past crashes included).
+fuzz-short:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10
