@@ -54,7 +54,7 @@ unit-asan: build-asan
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j$(JOBS)
 
 sim: build
-	./$(BUILD)/gz_sim --seeds $(SEEDS)
+	./$(BUILD)/gz_sim --seeds $(SEEDS) --app ledger
 
 e2e: build
 	@set -e; for t in tests/e2e/test_*.sh; do echo "== $$t"; bash $$t $(BUILD)/gongzhi; done

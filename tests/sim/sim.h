@@ -35,8 +35,8 @@ bool sim_rng_chance(sim_rng *r, uint32_t ppm);
  * (lost in a crash). The built-in "chain" app is below; the ledger can be
  * plugged in as another sim_app_ops. */
 
-#define SIM_PAYLOAD_MAX 256
-#define SIM_TX_MAX 64
+#define SIM_PAYLOAD_MAX 2048
+#define SIM_TX_MAX 320
 
 typedef struct sim_app_ops {
     const char *name;
@@ -63,6 +63,8 @@ typedef struct sim_app_ops {
 } sim_app_ops;
 
 extern const sim_app_ops sim_app_chain;
+/* The real ledger on a memory store, with signed txs (tests/sim/sim_app_ledger.c). */
+extern const sim_app_ops sim_app_ledger;
 
 /* ---- blocks: immutable, content-addressed, shared by all nodes ---- */
 

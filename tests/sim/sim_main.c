@@ -1,7 +1,7 @@
 /* gz_sim: runs consensus simulations and reports violations.
  *
- *   gz_sim --seeds N [--start S] [--validators 4|7|both] [--inject-bug lock|double] [--app chain]
- *   gz_sim --seed X [--validators 4|7|both] [--verbose] [--inject-bug lock|double] [--app chain]
+ *   gz_sim --seeds N [--start S] [--validators 4|7|both] [--inject-bug lock|double] [--app chain|ledger]
+ *   gz_sim --seed X [--validators 4|7|both] [--verbose] [--inject-bug lock|double] [--app chain|ledger]
  *
  * Prints one line per failing run with the command that replays it, then
  * exactly one summary line. Exit 0 if every run passed, 1 if any failed, 2 on
@@ -26,15 +26,15 @@ typedef struct cli {
 
 /* Applications the simulator can run; the ledger joins this table once it
  * offers a sim_app_ops. */
-static const sim_app_ops *const APPS[] = {&sim_app_chain};
+static const sim_app_ops *const APPS[] = {&sim_app_chain, &sim_app_ledger};
 
 static int usage(const char *why) {
     fprintf(stderr, "gz_sim: %s\n", why);
     fprintf(stderr,
             "usage: gz_sim --seeds N [--start S] [--validators 4|7|both] [--inject-bug lock|double]"
-            " [--app chain]\n"
+            " [--app chain|ledger]\n"
             "       gz_sim --seed X [--validators 4|7|both] [--verbose] [--inject-bug lock|double]"
-            " [--app chain]\n");
+            " [--app chain|ledger]\n");
     return 2;
 }
 

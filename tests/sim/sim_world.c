@@ -195,7 +195,7 @@ int32_t sim_block_find(const sim_world *w, const uint8_t id[32]) {
 int32_t sim_block_add(sim_world *w, const sim_block *b) {
     uint8_t buf[8 * 3 + 32 + SIM_PAYLOAD_MAX];
     size_t at = 0;
-    uint64_t fields[3] = {b->height, b->time, b->proposer};
+    const uint64_t fields[3] = {b->height, b->time, b->proposer};
     for (int f = 0; f < 3; f++) {
         for (int i = 0; i < 8; i++) buf[at++] = (uint8_t)(fields[f] >> (56 - 8 * i));
     }
