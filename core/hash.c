@@ -5,7 +5,10 @@
 
 #include "core/hash.h"
 
+#include "core/err.h"
+
 #include <assert.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/sha.h>
@@ -49,4 +52,20 @@ void core_tagged_hash(uint8_t out[32], const char *tag, const void *m, size_t le
     core_sha256_update(&ctx, tag_hash, sizeof tag_hash);
     core_sha256_update(&ctx, m, len);
     core_sha256_final(&ctx, out);
+}
+
+int core_sha256_file(uint8_t out[32], const char *path) {
+    memset(out, 0, 32);
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) return GZ_EIO;
+    core_sha256_ctx ctx;
+    core_sha256_init(&ctx);
+    uint8_t buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) core_sha256_update(&ctx, buf, n);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) return GZ_EIO;
+    core_sha256_final(&ctx, out);
+    return GZ_OK;
 }

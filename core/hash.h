@@ -26,4 +26,8 @@ void core_sha256_final(core_sha256_ctx *ctx, uint8_t out[32]);
 /* out = TH(tag, m) = SHA256(SHA256(tag) ‖ SHA256(tag) ‖ m); tag is NUL-terminated ASCII. */
 void core_tagged_hash(uint8_t out[32], const char *tag, const void *m, size_t len);
 
+/* out = SHA256 of the file at path, read in chunks. Returns GZ_OK, or GZ_EIO
+ * (out zeroed) if it cannot be opened or read. */
+int core_sha256_file(uint8_t out[32], const char *path);
+
 #endif

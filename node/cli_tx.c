@@ -178,20 +178,6 @@ static void usage_all(void) {
     printf("\n`gongzhi tx TYPE --help` lists a type's flags.\n");
 }
 
-static int file_sha256(uint8_t out[32], const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) return GZ_EIO;
-    core_sha256_ctx ctx;
-    core_sha256_init(&ctx);
-    uint8_t buf[65536];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) core_sha256_update(&ctx, buf, n);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) return GZ_EIO;
-    core_sha256_final(&ctx, out);
-    return GZ_OK;
-}
 
 static int list_push(gz_tx *tx, const field *fl, uint32_t *count) {
     *count = *(uint32_t *)((uint8_t *)tx + fl->count_off);
@@ -266,7 +252,7 @@ static int field_set(gz_tx *tx, const field *fl, const char *val) {
         if ((rc = list_push(tx, fl, &i)) != CLI_EXIT_OK) return rc;
         return set_recipient(tx, fl, val, i);
     case F_SHA256_FILE:
-        if (file_sha256(at, val) != GZ_OK)
+        if (core_sha256_file(at, val) != GZ_OK)
             return cli_die(CLI_EXIT_USAGE, "--%s: cannot read '%s'", fl->flag, val);
         return CLI_EXIT_OK;
     }

@@ -82,20 +82,6 @@ static bool flag_value(int argc, char **argv, int *i, const char *cmd, const cha
     return true;
 }
 
-static int file_sha256(const char *path, uint8_t out[32]) {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) return GZ_EIO;
-    core_sha256_ctx ctx;
-    core_sha256_init(&ctx);
-    uint8_t buf[65536];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) core_sha256_update(&ctx, buf, n);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) return GZ_EIO;
-    core_sha256_final(&ctx, out);
-    return GZ_OK;
-}
 
 /* One RPC call; prints the failure. */
 static int call(const char *cmd, const char *rpc, const char *method, json_t *params, json_t **res) {
@@ -144,7 +130,7 @@ int cli_verify(int argc, char **argv) {
     uint8_t sha[32];
     if (a.artifact != NULL && gz_hex_decode(sha, 32, a.artifact) != GZ_OK)
         return cli_die(CLI_EXIT_USAGE, "verify: --artifact: expected 64 hex chars");
-    if (a.file != NULL && file_sha256(a.file, sha) != GZ_OK)
+    if (a.file != NULL && core_sha256_file(sha, a.file) != GZ_OK)
         return cli_die(CLI_EXIT_FAIL, "verify: --file %s: %s", a.file, strerror(errno));
     static gz_genesis g;
     static node_anchor_bundle b;
@@ -195,7 +181,7 @@ int cli_anchor_proof(int argc, char **argv) {
     uint8_t sha[32];
     if (artifact != NULL && gz_hex_decode(sha, 32, artifact) != GZ_OK)
         return cli_die(CLI_EXIT_USAGE, "anchor-proof: ARTIFACT: expected 64 hex chars");
-    if (file != NULL && file_sha256(file, sha) != GZ_OK)
+    if (file != NULL && core_sha256_file(sha, file) != GZ_OK)
         return cli_die(CLI_EXIT_FAIL, "anchor-proof: --file %s: %s", file, strerror(errno));
     char hex[65];
     gz_hex_encode(hex, sha, 32);

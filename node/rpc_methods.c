@@ -222,47 +222,49 @@ static int height_param(node *n, json_t *params, rpc_call *call, uint64_t *h) {
     return GZ_OK;
 }
 
+/* Loads committed block h and its commit; replies itself on failure. */
+static int load_committed(node *n, uint64_t h, chain_stored *s, gz_buf *cm, rpc_call *call) {
+    int rc = chain_stored_load(&n->ch, h, s);
+    if (rc == GZ_OK) {
+        rc = chain_commit_bytes(&n->ch, h, cm);
+        if (rc != GZ_OK) chain_stored_free(s);
+    }
+    if (rc != GZ_OK) reply_query(call, rc, NULL, "params.height");
+    return rc;
+}
+
 static void m_block(void *ctx, json_t *params, rpc_call *call) {
     node *n = ctx;
     uint64_t h;
-    if (height_param(n, params, call, &h) != GZ_OK) return;
     chain_stored s;
     gz_buf cm;
     gz_buf_init(&cm);
-    int rc = chain_stored_load(&n->ch, h, &s);
-    if (rc == GZ_OK) rc = chain_commit_bytes(&n->ch, h, &cm);
-    if (rc != GZ_OK) {
-        gz_buf_free(&cm);
-        return reply_query(call, rc, NULL, "block");
+    if (height_param(n, params, call, &h) == GZ_OK && load_committed(n, h, &s, &cm, call) == GZ_OK) {
+        uint8_t id[32];
+        core_block_id(id, s.hdr, s.hdr_len);
+        json_t *ids = json_array();
+        for (size_t i = 0; i < s.n_txs; i++) json_array_append_new(ids, hex_json(s.txids[i], 32));
+        rpc_reply_result(call, json_pack("{s:o,s:o,s:o,s:o}", "header", header_json(&s.header, s.hdr, s.hdr_len),
+                                         "block_id", hex_json(id, 32), "txids", ids, "commit",
+                                         hex_json(cm.data, cm.len)));
+        chain_stored_free(&s);
     }
-    uint8_t id[32];
-    core_block_id(id, s.hdr, s.hdr_len);
-    json_t *ids = json_array();
-    for (size_t i = 0; i < s.n_txs; i++) json_array_append_new(ids, hex_json(s.txids[i], 32));
-    rpc_reply_result(call, json_pack("{s:o,s:o,s:o,s:o}", "header", header_json(&s.header, s.hdr, s.hdr_len),
-                                     "block_id", hex_json(id, 32), "txids", ids, "commit", hex_json(cm.data, cm.len)));
-    chain_stored_free(&s);
     gz_buf_free(&cm);
 }
 
 static void m_commit(void *ctx, json_t *params, rpc_call *call) {
     node *n = ctx;
     uint64_t h;
-    if (height_param(n, params, call, &h) != GZ_OK) return;
     chain_stored s;
     gz_buf cm;
     gz_buf_init(&cm);
-    int rc = chain_stored_load(&n->ch, h, &s);
-    if (rc == GZ_OK) rc = chain_commit_bytes(&n->ch, h, &cm);
-    if (rc == GZ_OK) {
+    if (height_param(n, params, call, &h) == GZ_OK && load_committed(n, h, &s, &cm, call) == GZ_OK) {
         uint8_t id[32];
         core_block_id(id, s.hdr, s.hdr_len);
         rpc_reply_result(call, json_pack("{s:I,s:o,s:o,s:o,s:o}", "height", (json_int_t)h, "header",
                                          hex_json(s.hdr, s.hdr_len), "block_id", hex_json(id, 32), "commit",
                                          hex_json(cm.data, cm.len), "validators", validators_json(&n->g)));
         chain_stored_free(&s);
-    } else {
-        reply_query(call, rc, NULL, "commit");
     }
     gz_buf_free(&cm);
 }

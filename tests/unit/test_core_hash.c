@@ -1,5 +1,9 @@
 /* SHA-256 and tagged hashes against independently computed values. */
 #include <criterion/criterion.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "core/bytes.h"
 #include <string.h>
 
 #include "core/bytes.h"
@@ -54,4 +58,21 @@ Test(core_hash, tags_separate_domains) {
     cr_assert(memcmp(a, b, 32) != 0);
     core_sha256(b, "x", 1);
     cr_assert(memcmp(a, b, 32) != 0);
+}
+
+Test(hash, file_hash_matches_memory_hash_and_reports_missing_files) {
+    char path[] = "/tmp/gz-hash-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    static uint8_t data[200000];
+    for (size_t i = 0; i < sizeof data; i++) data[i] = (uint8_t)(i * 7);
+    cr_assert_eq(write(fd, data, sizeof data), (ssize_t)sizeof data);
+    close(fd);
+    uint8_t a[32], b[32];
+    cr_assert_eq(core_sha256_file(a, path), GZ_OK);
+    core_sha256(b, data, sizeof data);
+    cr_assert_arr_eq(a, b, 32, "a file spanning several read chunks hashes like the same bytes");
+    unlink(path);
+    cr_assert_eq(core_sha256_file(a, path), GZ_EIO);
+    cr_assert(gz_is_zero32(a));
 }
