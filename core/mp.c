@@ -224,7 +224,7 @@ int mp_get_uint(mp_rd *rd, const char *field, uint64_t *v) {
     *v = 0;
     uint8_t tag = 0;
     uint64_t arg = 0;
-    head_info hi;
+    head_info hi = {0};
     int rc = peek_head(rd, field, K_UINT, &tag, &arg, &hi);
     if (rc != GZ_OK) return rc;
     if (arg < hi.floor) return rd_fail(rd, field, "integer not in its shortest form");
@@ -249,7 +249,7 @@ int mp_get_int(mp_rd *rd, const char *field, int64_t *v) {
     }
     uint8_t tag = 0;
     uint64_t arg = 0;
-    head_info hi;
+    head_info hi = {0};
     int rc = peek_head(rd, field, K_INT, &tag, &arg, &hi);
     if (rc != GZ_OK) return rc;
     int64_t s;
@@ -273,7 +273,7 @@ int mp_get_int(mp_rd *rd, const char *field, int64_t *v) {
 int mp_get_nil(mp_rd *rd, const char *field) {
     uint8_t tag = 0;
     uint64_t arg = 0;
-    head_info hi;
+    head_info hi = {0};
     int rc = peek_head(rd, field, K_NIL, &tag, &arg, &hi);
     if (rc != GZ_OK) return rc;
     rd->off++;
@@ -284,7 +284,7 @@ int mp_get_bool(mp_rd *rd, const char *field, bool *v) {
     *v = false;
     uint8_t tag = 0;
     uint64_t arg = 0;
-    head_info hi;
+    head_info hi = {0};
     int rc = peek_head(rd, field, K_BOOL, &tag, &arg, &hi);
     if (rc != GZ_OK) return rc;
     rd->off++;
@@ -300,7 +300,7 @@ static int get_len_head(mp_rd *rd, const char *field, mp_kind want, uint64_t *n)
     *n = 0;
     uint8_t tag = 0;
     uint64_t arg = 0;
-    head_info hi;
+    head_info hi = {0};
     int rc = peek_head(rd, field, want, &tag, &arg, &hi);
     if (rc != GZ_OK) return rc;
     if (arg < hi.floor) return rd_fail(rd, field, "length not in its shortest form");

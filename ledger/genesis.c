@@ -161,7 +161,7 @@ static int parse_validator(const json_t *v, const char *p, gz_validator *val, gz
 static int parse_validators(const json_t *root, gz_genesis *g, gz_msg *msg) {
     char p[PATH_MAX_LEN];
     json_t *arr;
-    size_t n;
+    size_t n = 0;
     int err = field(root, "", "validators", &arr, p, msg);
     if (err == GZ_OK) err = as_array(arr, p, GZ_VALIDATORS_MAX, &n, msg);
     for (size_t i = 0; err == GZ_OK && i < n; i++) {
@@ -213,7 +213,7 @@ static int parse_account(const json_t *v, const char *p, gz_genesis_account *a, 
 static int parse_accounts(const json_t *root, gz_genesis *g, gz_msg *msg) {
     json_t *arr = json_object_get(root, "accounts");
     if (arr == NULL) return GZ_OK; /* the one optional key: no genesis accounts */
-    size_t n;
+    size_t n = 0;
     int err = as_array(arr, "accounts", GZ_GENESIS_ACCOUNTS_MAX, &n, msg);
     for (size_t i = 0; err == GZ_OK && i < n; i++) {
         char p[PATH_MAX_LEN];
