@@ -257,7 +257,7 @@ GZ_WUR int cons_on_vote(cons *c, const cons_vote *v, uint64_t now_ms);
 GZ_WUR int cons_on_commit(cons *c, const cons_proposal *p, const cons_vote *precommits, size_t n,
                           uint64_t now_ms);
 /* A timer armed by schedule_timeout fired. Returns GZ_OK if it acted, GZ_ESTATE
- * if it was stale. */
+ * if it was stale, GZ_ELIMIT if the round would pass CONS_ROUND_MAX. */
 int cons_on_timeout(cons *c, uint64_t height, uint64_t round, uint8_t step, uint64_t now_ms);
 
 /* proposer(height, round): index of the proposer (weighted rotation). */

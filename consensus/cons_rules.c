@@ -72,7 +72,7 @@ static void check_invariants(const cons *c) {
     assert(c->locked_round < 0 || (uint64_t)c->locked_round <= c->round);
     assert(c->valid_round < 0 || (uint64_t)c->valid_round <= c->round);
     assert(c->step <= CONS_STEP_COMMIT);
-    assert(c->round <= CONS_ROUND_MAX + 1);
+    assert(c->round <= CONS_ROUND_MAX);
     if (c->step >= CONS_STEP_PROPOSE && c->step <= CONS_STEP_PRECOMMIT) {
         assert(cons_slot_find(c, c->round) != NULL);
     }
@@ -165,7 +165,7 @@ static bool propose(cons *c) {
 /* StartRound(r), lines 11-21. */
 static void start_round(cons *c, uint64_t r, uint64_t now_ms) {
     assert(c->step == CONS_STEP_NEW_HEIGHT || r > c->round);
-    assert(r <= CONS_ROUND_MAX + 1);
+    assert(r <= CONS_ROUND_MAX);
     c->round = r;
     c->step = CONS_STEP_PROPOSE;
     c->round_start_ms = now_ms;
@@ -469,6 +469,7 @@ int cons_on_timeout(cons *c, uint64_t height, uint64_t round, uint8_t step, uint
         break;
     case CONS_STEP_PRECOMMIT: /* line 65 */
         if (!same_round || c->step == CONS_STEP_NEW_HEIGHT) return GZ_ESTATE;
+        if (c->round >= CONS_ROUND_MAX) return GZ_ELIMIT; /* after 2^31 rounds, stay */
         start_round(c, c->round + 1, now_ms);
         break;
     default:

@@ -50,9 +50,10 @@ typedef struct bench_net {
 
 /* Creates genesis and homes for n validators under dir (which must not hold a
  * network yet) and starts each node as a child process that dies with the
- * bench. On failure every started node is stopped again. */
+ * bench. block_max_txs overrides the genesis default when non-zero. On failure
+ * every started node is stopped again. */
 GZ_WUR int node_bench_net_start(bench_net *net, const char *dir, int n, uint16_t rpc_base,
-                                const bench_keys *k, gz_msg *msg);
+                                uint64_t block_max_txs, const bench_keys *k, gz_msg *msg);
 /* Waits until every node answers `status` and sees its n-1 peers. */
 GZ_WUR int node_bench_net_wait_ready(const bench_net *net, int timeout_ms, gz_msg *msg);
 /* Samples each node's VmRSS into rss_max_kb. */

@@ -56,10 +56,10 @@ static void tx_fill(gz_tx *tx, const bench_keys *k, const bench_spec *s, uint64_
         return;
     }
     tx->type = GZ_TX_ANCHOR;
-    uint8_t in[48];
-    size_t n = 0;
-    memcpy(in, "gongzhi-bench-artifact", 22);
-    n = 22;
+    static const char tag[] = "gongzhi-bench-artifact";
+    uint8_t in[sizeof tag - 1 + 4 + 8 + 8];
+    size_t n = sizeof tag - 1;
+    memcpy(in, tag, n);
     for (int i = 0; i < 4; i++) in[n++] = (uint8_t)(s->salt >> (24 - 8 * i));
     for (int i = 0; i < 8; i++) in[n++] = (uint8_t)(a >> (56 - 8 * i));
     for (int i = 0; i < 8; i++) in[n++] = (uint8_t)(nonce >> (56 - 8 * i));
@@ -270,7 +270,7 @@ typedef struct submit_shared {
     bench_load *l;
     const bench_net *net;
     const bench_drive *d;
-    atomic_size_t admitted, refused, answered;
+    atomic_size_t admitted, refused;
     atomic_int done;
     atomic_int give_up;  /* the watcher failed: submitters stop */
     _Atomic double last_activity_ms;
@@ -324,7 +324,6 @@ static void read_answers(submit_shared *sh, const bench_batch *b, const gz_buf *
     json_decref(arr);
     atomic_fetch_add(&sh->admitted, ok);
     atomic_fetch_add(&sh->refused, bad);
-    atomic_fetch_add(&sh->answered, b->n);
 }
 
 static void *submit_main(void *arg) {
@@ -353,7 +352,6 @@ static void *submit_main(void *arg) {
             snprintf(text, sizeof text, "node%d: POST failed: %s (HTTP %d)", j->node, err.text, status);
             note_refusal(sh, text);
             atomic_fetch_add(&sh->refused, b->n);
-            atomic_fetch_add(&sh->answered, b->n);
         }
         sent += b->n;
         sh->last_activity_ms = node_bench_now_ms();
@@ -374,16 +372,15 @@ typedef struct watch {
     double last_commit_seen_ms;
 } watch;
 
-static int call_u64(const char *url, const char *method, json_t *params, const char *field, uint64_t *out,
-                    json_t **keep, gz_msg *msg) {
+/* The committed height node url reports. */
+static int status_height(const char *url, uint64_t *out, gz_msg *msg) {
     json_t *res = NULL;
-    int rc = rpc_client_call_timeout(url, method, params, BENCH_POLL_TIMEOUT_MS, &res, msg);
-    json_decref(params);
+    *out = 0;
+    int rc = rpc_client_call_timeout(url, "status", NULL, BENCH_POLL_TIMEOUT_MS, &res, msg);
     if (rc != GZ_OK) return rc;
-    json_t *v = json_object_get(res, field);
+    json_t *v = json_object_get(res, "height");
     *out = json_is_integer(v) ? (uint64_t)json_integer_value(v) : 0;
-    if (keep != NULL) *keep = res;
-    else json_decref(res);
+    json_decref(res);
     return GZ_OK;
 }
 
@@ -448,7 +445,7 @@ static int watch_block(watch *w, const char *url, uint64_t h, gz_msg *msg) {
 static int watch_poll(watch *w, const bench_net *net, bool *news, gz_msg *msg) {
     uint64_t top = 0;
     *news = false;
-    int rc = call_u64(net->urls[0], "status", NULL, "height", &top, NULL, msg);
+    int rc = status_height(net->urls[0], &top, msg);
     while (rc == GZ_OK && w->height < top && !node_bench_stop) {
         rc = watch_block(w, net->urls[0], w->height + 1, msg);
         *news = true;
@@ -572,7 +569,7 @@ int node_bench_load_run(bench_load *l, bench_net *net, const bench_drive *d, ben
     sh.d = d;
     pthread_mutex_init(&sh.mu, NULL);
     watch w = {.l = l, .o = o, .d = d};
-    int rc = call_u64(net->urls[0], "status", NULL, "height", &w.height, NULL, msg);
+    int rc = status_height(net->urls[0], &w.height, msg);
     submit_job jobs[BENCH_NODES_MAX];
     pthread_t th[BENCH_NODES_MAX];
     int started = 0;

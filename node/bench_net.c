@@ -65,8 +65,9 @@ void node_bench_keys_free(bench_keys *k) {
 
 /* The SPEC §7 defaults with the bench's validators, authorities and holders
  * (level 8, classes 1: eligible for every kind of vote). */
-static int genesis_fill(gz_genesis *g, int n, const bench_keys *k, gz_msg *msg) {
+static int genesis_fill(gz_genesis *g, int n, uint64_t block_max_txs, const bench_keys *k, gz_msg *msg) {
     ledger_genesis_default(g);
+    if (block_max_txs != 0) g->consensus.block_max_txs = block_max_txs;
     snprintf(g->chain_id, sizeof g->chain_id, "gongzhi-bench");
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -91,10 +92,11 @@ static int genesis_fill(gz_genesis *g, int n, const bench_keys *k, gz_msg *msg) 
     return ledger_genesis_check(g, msg);
 }
 
-static int write_genesis(const char *dir, int n, const bench_keys *k, char *chain_id, gz_msg *msg) {
+static int write_genesis(const char *dir, int n, uint64_t block_max_txs, const bench_keys *k, char *chain_id,
+                         gz_msg *msg) {
     gz_genesis g;
     memset(&g, 0, sizeof g);
-    int rc = genesis_fill(&g, n, k, msg);
+    int rc = genesis_fill(&g, n, block_max_txs, k, msg);
     char *text = NULL;
     if (rc == GZ_OK && ledger_genesis_write(&g, &text) != GZ_OK) rc = gz_fail(msg, GZ_ENOMEM, "genesis: cannot write");
     char path[NODE_PATH_MAX];
@@ -151,15 +153,15 @@ static pid_t spawn_node(const char *dir, int i) {
     _exit(127);
 }
 
-int node_bench_net_start(bench_net *net, const char *dir, int n, uint16_t rpc_base, const bench_keys *k,
-                         gz_msg *msg) {
+int node_bench_net_start(bench_net *net, const char *dir, int n, uint16_t rpc_base, uint64_t block_max_txs,
+                         const bench_keys *k, gz_msg *msg) {
     memset(net, 0, sizeof *net);
     if (n < 1 || n > BENCH_NODES_MAX) return gz_fail(msg, GZ_EARG, "validators: must be 1..%d", BENCH_NODES_MAX);
     snprintf(net->dir, sizeof net->dir, "%s", dir);
     net->n = n;
     net->rpc_base = rpc_base;
     if (node_mkdirs(dir) != GZ_OK) return gz_fail(msg, GZ_EIO, "%s: cannot create", dir);
-    int rc = write_genesis(dir, n, k, net->chain_id, msg);
+    int rc = write_genesis(dir, n, block_max_txs, k, net->chain_id, msg);
     for (int i = 0; i < n && rc == GZ_OK; i++) rc = write_home(dir, i, n, rpc_base, k, msg);
     if (rc != GZ_OK) return rc;
     for (int i = 0; i < n; i++) {

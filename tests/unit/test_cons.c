@@ -719,6 +719,30 @@ Test(cons, malformed_messages_are_refused) {
     cons_free(&h.c);
 }
 
+Test(cons, validator_set_changes_only_between_heights) {
+    harness h;
+    const uint64_t powers[3] = {1, 1, 1};
+    memset(&h, 0, sizeof h);
+    cons_config cfg = {.powers = powers, .n_validators = 3, .validators_cap = 5, .my_index = 0,
+                       .timeout_propose_ms = 1000, .timeout_vote_ms = 500};
+    cons_callbacks cb = {cb_propose, cb_valid, cb_sign_vote, cb_sign_proposal, cb_bvote,
+                         cb_bprop, cb_timeout, cb_decide, &h};
+    cr_assert_eq(cons_init(&h.c, &cfg, &cb), GZ_OK);
+    const uint64_t bigger[5] = {1, 1, 1, 1, 96};
+    cr_assert_eq(cons_set_validators(&h.c, bigger, 5, 1), GZ_OK, "before the first height");
+    size_t heavy = 0;
+    for (uint64_t r = 0; r < 100; r++) heavy += cons_proposer(&h.c, 1, r) == 4;
+    cr_assert_eq(heavy, 96);
+    cr_assert_eq(cons_start_height(&h.c, 1, 0, true), GZ_OK);
+    cr_assert_eq(cons_set_validators(&h.c, powers, 3, 0), GZ_ESTATE, "not during a height");
+    const uint64_t six[6] = {1, 1, 1, 1, 1, 1};
+    cons_free(&h.c);
+    cr_assert_eq(cons_init(&h.c, &cfg, &cb), GZ_OK);
+    cr_assert_eq(cons_set_validators(&h.c, six, 6, 0), GZ_EARG, "above the capacity");
+    cr_assert_eq(cons_set_validators(&h.c, six, 5, 5), GZ_EARG, "my_index out of range");
+    cons_free(&h.c);
+}
+
 Test(cons, init_rejects_bad_configs) {
     cons c;
     harness h;
