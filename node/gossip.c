@@ -77,8 +77,17 @@ int node_encode_proposal(node *n, const cons_proposal *p, gz_buf *out) {
     return rc;
 }
 
+/* Whether this exact vote message is already in the height's set. */
+static bool vote_known(const node *n, const uint8_t *payload, size_t len) {
+    for (size_t i = 0; i < n->n_height_votes; i++) {
+        const gz_buf *b = &n->height_votes[i];
+        if (b->len == len && memcmp(b->data, payload, len) == 0) return true;
+    }
+    return false;
+}
+
 static void remember_vote(node *n, const uint8_t *payload, size_t len) {
-    if (n->n_height_votes == NODE_HEIGHT_VOTES_MAX) return;
+    if (n->n_height_votes == NODE_HEIGHT_VOTES_MAX || vote_known(n, payload, len)) return;
     gz_buf *b = &n->height_votes[n->n_height_votes];
     gz_buf_reset(b);
     if (gz_buf_append(b, payload, len) == GZ_OK) n->n_height_votes++;
@@ -151,6 +160,52 @@ static const char *hex8(const uint8_t *p, char out[17]) {
     return out;
 }
 
+/* The height after the one in progress: between a commit and the start of
+ * the next height, none is in progress and the next is the one after the
+ * commit. */
+static bool is_next_height(const node *n, uint64_t height) {
+    return height == n->ch.height + (n->decided ? 1 : 2);
+}
+
+/* Messages for the next height arrive when a peer has committed before this
+ * node (or before this node started the next height). They are kept
+ * (signature checked, bounded) and fed in when that height starts, so that
+ * they go through the WAL and the re-send set like every message of the
+ * height. Consensus would buffer only its first rounds: the same bound
+ * applies here. */
+static int keep_future_vote(node *n, const uint8_t *payload, size_t len, uint64_t round) {
+    if (n->feeding_future || round >= CONS_FUTURE_ROUNDS || n->n_future_votes == NODE_FUTURE_VOTES_MAX)
+        return GZ_ELIMIT;
+    for (size_t i = 0; i < n->n_future_votes; i++) {
+        const gz_buf *b = &n->future_votes[i];
+        if (b->len == len && memcmp(b->data, payload, len) == 0) return GZ_EDUP;
+    }
+    gz_buf *b = &n->future_votes[n->n_future_votes];
+    gz_buf_reset(b);
+    if (gz_buf_append(b, payload, len) != GZ_OK) return GZ_ENOMEM;
+    n->n_future_votes++;
+    return GZ_OK;
+}
+
+static int keep_future_proposal(node *n, const uint8_t *payload, size_t len, uint64_t round) {
+    if (n->feeding_future || round >= CONS_FUTURE_ROUNDS) return GZ_ELIMIT;
+    gz_buf_reset(&n->future_prop);
+    return gz_buf_append(&n->future_prop, payload, len);
+}
+
+void node_feed_future(node *n) {
+    gz_msg msg;
+    /* What is fed here is for the height that just started (or older, after a
+     * sync jumped ahead), never for a later one: nothing is kept again. */
+    n->feeding_future = true;
+    if (n->future_prop.len > 0) (void)node_handle_proposal(n, n->future_prop.data, n->future_prop.len, &msg);
+    for (size_t i = 0; i < n->n_future_votes; i++)
+        (void)node_handle_vote(n, n->future_votes[i].data, n->future_votes[i].len, &msg);
+    n->feeding_future = false;
+    gz_buf_reset(&n->future_prop);
+    n->n_future_votes = 0;
+}
+
 int node_handle_vote(node *n, const uint8_t *payload, size_t len, gz_msg *msg) {
     mp_rd rd;
     const uint8_t *vb;
@@ -170,11 +225,24 @@ int node_handle_vote(node *n, const uint8_t *payload, size_t len, gz_msg *msg) {
     if (idx >= n->g.n_validators)
         return gz_fail(msg, GZ_EARG, "vote_msg.validator: %llu is not in the validator set", (unsigned long long)idx);
     if (gv.height <= n->ch.height) return GZ_ESTATE; /* late: already committed */
+    if (gv.height > n->ch.height + 2) return GZ_ELIMIT;
+    if (gv.round > CONS_ROUND_MAX) return gz_fail(msg, GZ_EARG, "vote.round: too large");
     uint8_t h[32];
     rc = core_vote_sighash(h, &gv);
     if (rc != GZ_OK) return rc;
     if (!core_verify(cv.sig, h, 32, n->g.validators[idx].pub_key))
         return gz_fail(msg, GZ_ESIG, "vote_msg.sig: not signed by validator %llu", (unsigned long long)idx);
+    if (is_next_height(n, gv.height)) return keep_future_vote(n, payload, len, gv.round);
+    if (n->decided) return GZ_ELIMIT;
+    /* Write-ahead: a vote of the current height is logged (once) before
+     * consensus sees it. Consensus may answer it with a precommit, which is
+     * logged with fsync before it leaves; the vote that caused it is then
+     * already ahead of it in the log, so a replay after a crash rebuilds the
+     * lock that precommit stands for. */
+    if (!vote_known(n, payload, len)) {
+        wal_append(n, NODE_WAL_VOTE, payload, len);
+        remember_vote(n, payload, len);
+    }
     cv.type = (uint8_t)gv.type;
     cv.height = gv.height;
     cv.round = gv.round;
@@ -183,10 +251,6 @@ int node_handle_vote(node *n, const uint8_t *payload, size_t len, gz_msg *msg) {
     cv.validator = (uint32_t)idx;
     cv.time = gv.time;
     rc = cons_on_vote(&n->cs, &cv, node_now_ms());
-    if (rc == GZ_OK && gv.height == n->ch.height + 1) {
-        wal_append(n, NODE_WAL_VOTE, payload, len);
-        remember_vote(n, payload, len);
-    }
     if (rc == GZ_ECONFLICT) {
         char who[17];
         node_log(n, "evidence: validator %llu (%s…) equivocated at %llu/%llu", (unsigned long long)idx,
@@ -196,9 +260,14 @@ int node_handle_vote(node *n, const uint8_t *payload, size_t len, gz_msg *msg) {
     return rc;
 }
 
-static int keep_future_proposal(node *n, const uint8_t *payload, size_t len) {
-    gz_buf_reset(&n->future_prop);
-    return gz_buf_append(&n->future_prop, payload, len);
+/* Whether a proposal of this round is in the WAL already; notes it if not.
+ * One per round: a second, different one is the proposer's equivocation. */
+static bool proposal_logged(node *n, uint64_t round) {
+    for (size_t i = 0; i < n->n_wal_props; i++) {
+        if (n->wal_props[i] == round) return true;
+    }
+    if (n->n_wal_props < NODE_WAL_PROPS_MAX) n->wal_props[n->n_wal_props++] = round;
+    return false;
 }
 
 int node_handle_proposal(node *n, const uint8_t *payload, size_t len, gz_msg *msg) {
@@ -217,14 +286,18 @@ int node_handle_proposal(node *n, const uint8_t *payload, size_t len, gz_msg *ms
     if (rc != GZ_OK) return rc;
     if (strcmp(gp.chain_id, n->g.chain_id) != 0) return gz_fail(msg, GZ_ECHAIN, "proposal.chain_id: not this chain");
     if (gp.height <= n->ch.height) return GZ_ESTATE;
-    if (gp.height > n->ch.height + 1) return gp.height == n->ch.height + 2 ? keep_future_proposal(n, payload, len) : GZ_ELIMIT;
+    if (gp.height > n->ch.height + 2) return GZ_ELIMIT;
     if (gp.round >= CONS_ROUND_MAX) return gz_fail(msg, GZ_EARG, "proposal.round: too large");
+    if (gp.pol_round < -1 || gp.pol_round >= (int64_t)gp.round)
+        return gz_fail(msg, GZ_EARG, "proposal.pol_round: must be -1 or below the round");
     uint32_t who = cons_proposer(&n->cs, gp.height, gp.round);
     uint8_t h[32];
     rc = core_proposal_sighash(h, &gp);
     if (rc != GZ_OK) return rc;
     if (!core_verify(cp.sig, h, 32, n->g.validators[who].pub_key))
         return gz_fail(msg, GZ_ESIG, "proposal_msg.sig: not signed by the proposer of round %llu", (unsigned long long)gp.round);
+    if (is_next_height(n, gp.height)) return keep_future_proposal(n, payload, len, gp.round);
+    if (n->decided) return GZ_ELIMIT;
     chain_block *b = NULL;
     rc = chain_add_block(&n->ch, &n->mp, blk, blen, &b, msg);
     if (rc != GZ_OK) return rc;
@@ -235,9 +308,10 @@ int node_handle_proposal(node *n, const uint8_t *payload, size_t len, gz_msg *ms
     cp.pol_round = gp.pol_round;
     memcpy(cp.block_id, gp.block_id, 32);
     cp.proposer = who;
+    /* Write-ahead, as for votes: consensus may lock and precommit on it. */
+    if (!proposal_logged(n, gp.round)) wal_append(n, NODE_WAL_PROPOSAL, payload, len);
     rc = cons_on_proposal(&n->cs, &cp, node_now_ms());
     if (rc == GZ_OK) {
-        wal_append(n, NODE_WAL_PROPOSAL, payload, len);
         gz_buf_reset(&n->height_prop);
         if (gz_buf_append(&n->height_prop, payload, len) != GZ_OK) gz_buf_reset(&n->height_prop);
     }
@@ -342,6 +416,7 @@ void node_on_message(void *ctx, int peer_id, uint8_t type, const uint8_t *payloa
     uint64_t v;
     node_peer *p = peer_get(n, peer_id);
     if (p == NULL) return;
+    p->last_rx_ms = node_now_ms();
     switch (type) {
     case NODE_MSG_TXS: handle_txs(n, peer_id, payload, len); return;
     case NODE_MSG_PROPOSAL: rc = node_handle_proposal(n, payload, len, &msg); break;
@@ -378,6 +453,7 @@ void node_on_peer_up(void *ctx, int peer_id, const uint8_t pubkey[32]) {
         p->up = true;
         p->id = peer_id;
         p->height = 0;
+        p->last_rx_ms = node_now_ms();
         memcpy(p->pubkey, pubkey, 32);
         break;
     }
@@ -391,15 +467,28 @@ void node_on_peer_down(void *ctx, int peer_id, const char *reason) {
     node_log(n, "peer %d down: %s", peer_id, reason);
 }
 
+/* Drops peers that have been silent too long (see NODE_PEER_SILENT_MS). */
+static void drop_silent_peers(node *n, uint64_t now) {
+    for (size_t i = 0; i < GZ_PEERS_MAX; i++) {
+        node_peer *p = &n->peers[i];
+        if (!p->up || now - p->last_rx_ms <= NODE_PEER_SILENT_MS) continue;
+        char why[64];
+        snprintf(why, sizeof why, "silent for %llu ms", (unsigned long long)(now - p->last_rx_ms));
+        drop_peer(n, p->id, why);
+        p->up = false; /* even if the transport had let it go already */
+    }
+}
+
 void node_sync_tick(node *n) {
     uint64_t now = node_now_ms();
     uint64_t best = 0;
+    drop_silent_peers(n, now);
     for (size_t i = 0; i < GZ_PEERS_MAX; i++) {
         if (n->peers[i].up && n->peers[i].height > best) best = n->peers[i].height;
     }
     n->sync_target = best;
     /* One height behind is consensus' business; more is sync's. Also ask
      * when a block request has gone unanswered for a while. */
-    bool behind = best > n->ch.height + 1 || (best > n->ch.height && now - n->last_progress_ms > 2000);
+    bool behind = best > n->ch.height + 1 || (best > n->ch.height && now - n->last_progress_ms > NODE_SYNC_BEHIND_MS);
     if (behind && (n->sync_req_height != n->ch.height + 1 || now - n->sync_req_ms > 500)) request_next(n, now);
 }

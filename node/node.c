@@ -4,6 +4,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,6 +124,7 @@ static void cb_broadcast_proposal(void *ctx, const cons_proposal *p) {
     gz_buf_init(&b);
     if (node_encode_proposal(n, p, &b) == GZ_OK) {
         wal_record(n, NODE_WAL_PROPOSAL, &b, true);
+        if (n->n_wal_props < NODE_WAL_PROPS_MAX) n->wal_props[n->n_wal_props++] = p->round;
         node_gossip_proposal(n, &b);
     }
     gz_buf_free(&b);
@@ -187,7 +189,6 @@ static void cb_decide(void *ctx, uint64_t height, uint64_t round, const uint8_t 
                  b->reason, msg.text);
         abort();
     }
-    n->decided = true;
     node_after_commit(n, b);
 }
 
@@ -197,12 +198,14 @@ static void start_next_height(node *n) {
     for (size_t i = 0; i < n->n_height_votes; i++) gz_buf_reset(&n->height_votes[i]);
     n->n_height_votes = 0;
     gz_buf_reset(&n->height_prop);
+    n->n_wal_props = 0;
     chain_clear(&n->ch);
     gz_msg msg = {{0}};
     if (node_wal_reset(&n->wal, &msg) != GZ_OK) node_log(n, "wal: reset failed: %s", msg.text);
     int rc = cons_start_height(&n->cs, n->ch.height + 1, node_now_ms(), mempool_count(&n->mp) > 0);
     if (rc != GZ_OK) node_log(n, "consensus: cannot start height %llu: %s",
                               (unsigned long long)(n->ch.height + 1), gz_strerror(rc));
+    else node_feed_future(n);
 }
 
 static void on_next_height(uv_idle_t *h) {
@@ -212,6 +215,7 @@ static void on_next_height(uv_idle_t *h) {
 }
 
 void node_after_commit(node *n, const chain_block *b) {
+    n->decided = true; /* until start_next_height: messages of the next one are kept */
     for (size_t i = 0; i < b->n_txs; i++) (void)mempool_remove(&n->mp, b->txs[i].txid);
     node_waiters_notify(n, b);
     n->last_progress_ms = node_now_ms();
@@ -282,9 +286,12 @@ static void on_tick(uv_timer_t *h) {
     node_waiters_expire(n, now);
     if (n->net_on) {
         node_sync_tick(n);
-        if (now - n->last_progress_ms > NODE_REBROADCAST_MS) {
+        /* A separate clock for re-sends: the time of the last commit is
+         * what block sync looks at to tell a stalled height. */
+        uint64_t since = n->last_resend_ms > n->last_progress_ms ? n->last_resend_ms : n->last_progress_ms;
+        if (now - since > NODE_REBROADCAST_MS) {
             node_gossip_resend(n, -1);
-            n->last_progress_ms = now;
+            n->last_resend_ms = now;
         }
     }
 }
@@ -463,6 +470,10 @@ static void node_close(node *n) {
     node_wal_close(&n->wal);
     node_signstate_free(&n->ss);
     gz_buf_free(&n->tx_out);
+    for (size_t i = 0; i < NODE_HEIGHT_VOTES_MAX; i++) gz_buf_free(&n->height_votes[i]);
+    for (size_t i = 0; i < NODE_FUTURE_VOTES_MAX; i++) gz_buf_free(&n->future_votes[i]);
+    gz_buf_free(&n->height_prop);
+    gz_buf_free(&n->future_prop);
     ledger_genesis_free(&n->g);
     memset(n->sk, 0, sizeof n->sk);
 }
@@ -470,6 +481,10 @@ static void node_close(node *n) {
 int node_run(const node_config *cfg, gz_msg *msg) {
     static node nd; /* large (waiters, timers): not on the stack */
     node *n = &nd;
+    /* libuv writes to sockets with write(2): a peer or RPC client that reset
+     * its connection would otherwise kill the node with SIGPIPE instead of
+     * letting the write fail with EPIPE. */
+    signal(SIGPIPE, SIG_IGN);
     memset(n, 0, sizeof *n);
     n->cfg = *cfg;
     n->my_index = -1;

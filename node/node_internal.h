@@ -34,8 +34,23 @@
 #define NODE_SYNC_WINDOW 16
 /* Votes of one height kept for re-sending: a few rounds of every validator. */
 #define NODE_HEIGHT_VOTES_MAX 1024
+/* Votes for the next height kept until it starts: its first
+ * CONS_FUTURE_ROUNDS rounds of both vote types of every validator. */
+#define NODE_FUTURE_VOTES_MAX (2 * CONS_FUTURE_ROUNDS * GZ_VALIDATORS_MAX)
+/* Rounds of one height whose proposal the WAL notes as logged; past that a
+ * proposal is logged again on every re-send (correct, only larger). */
+#define NODE_WAL_PROPS_MAX 64
 /* With no consensus progress for this long, a node re-sends its votes. */
 #define NODE_REBROADCAST_MS 1000
+/* A peer silent for this long is dropped (and redialled if it is in the
+ * config). A live peer sends at least a STATUS every NODE_REBROADCAST_MS or so
+ * (after each commit, else with its re-sends); a TCP connection that lost its
+ * path (a partition, a host gone) may stay open for minutes and, once the path
+ * is back, wait out the retransmission back-off, while a new one starts at once. */
+#define NODE_PEER_SILENT_MS 8000
+/* With no commit for this long while a peer reports a higher height, a node
+ * fetches the block instead of waiting for consensus messages it missed. */
+#define NODE_SYNC_BEHIND_MS 2000
 
 /* Node messages over p2p (docs/p2p.md, "Gossip"). */
 enum node_msg {
@@ -73,6 +88,7 @@ typedef struct node_peer {
     int id;
     uint8_t pubkey[32];
     uint64_t height;    /* its committed height, from NODE_MSG_STATUS */
+    uint64_t last_rx_ms; /* when it last sent anything */
     bool up;
 } node_peer;
 
@@ -107,7 +123,8 @@ typedef struct node {
     uv_idle_t next_height;    /* starts the next height outside consensus callbacks */
     uv_idle_t txs_ready;      /* tells consensus about new txs on the next loop turn */
     uint64_t sync_target;     /* highest height a peer reported */
-    uint64_t last_progress_ms;
+    uint64_t last_progress_ms; /* when the last block was committed (or the node started) */
+    uint64_t last_resend_ms;   /* when the votes were last re-sent for lack of progress */
     uint64_t started_ms;
     bool stopping;
     /* The current height's consensus messages, encoded, to re-send to peers
@@ -115,7 +132,12 @@ typedef struct node {
     gz_buf height_votes[NODE_HEIGHT_VOTES_MAX];
     size_t n_height_votes;
     gz_buf height_prop;       /* the latest proposal payload of this height */
-    gz_buf future_prop;       /* a proposal for height + 1 that came early */
+    uint64_t wal_props[NODE_WAL_PROPS_MAX]; /* rounds whose proposal is in the WAL */
+    size_t n_wal_props;
+    gz_buf future_prop;       /* a proposal for the next height that came early */
+    gz_buf future_votes[NODE_FUTURE_VOTES_MAX]; /* votes for the next height */
+    size_t n_future_votes;
+    bool feeding_future;      /* node_feed_future is running */
     uint64_t sync_req_ms;     /* when the last block request went out */
     uint64_t sync_req_height;
     bool syncing;             /* committing blocks fetched from peers, for the log */
@@ -146,6 +168,8 @@ void node_on_peer_up(void *ctx, int peer_id, const uint8_t pubkey[32]);
 void node_on_peer_down(void *ctx, int peer_id, const char *reason);
 void node_on_message(void *ctx, int peer_id, uint8_t type, const uint8_t *payload, size_t len);
 void node_sync_tick(node *n);
+/* Feeds the proposal and votes kept for the height that just started. */
+void node_feed_future(node *n);
 int node_handle_proposal(node *n, const uint8_t *payload, size_t len, gz_msg *msg);
 int node_handle_vote(node *n, const uint8_t *payload, size_t len, gz_msg *msg);
 GZ_WUR int node_encode_vote(node *n, const cons_vote *v, gz_buf *out);

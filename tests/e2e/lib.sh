@@ -9,17 +9,31 @@ E2E_DIR=$(mktemp -d "/tmp/gz-$E2E_NAME.XXXXXX")
 E2E_PASS=0
 E2E_FAIL=0
 E2E_PIDS=()
+E2E_HOOKS=() # commands run on exit after every process is stopped (e2e_on_exit)
 
-e2e_cleanup() {
+# Stops every process the test started (SIGTERM, then SIGKILL after 5 s).
+e2e_stop_all() {
     # Nodes started by a devnet of this test (and restarted by hand) run with
     # their home inside E2E_DIR: they are ours, whoever their parent is now.
     local pid
     for pid in $(pgrep -f -- "--home $E2E_DIR/" 2>/dev/null); do E2E_PIDS+=("$pid"); done
-    for pid in "${E2E_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+    for pid in "${E2E_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; kill -CONT "$pid" 2>/dev/null; done
     for pid in "${E2E_PIDS[@]}"; do
         for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "$pid" 2>/dev/null
     done
+    E2E_PIDS=()
+}
+
+# logs_clean LOG...: no sanitizer report (AddressSanitizer, LeakSanitizer,
+# UBSan) and no assertion failure in the logs; call after e2e_stop_all so
+# that reports made at exit are in.
+logs_clean() { ! grep -E -l "Sanitizer|runtime error:|Assertion .* failed" "$@"; }
+
+e2e_cleanup() {
+    e2e_stop_all
+    local hook
+    for hook in "${E2E_HOOKS[@]}"; do eval "$hook"; done
     if [ -n "${E2E_KEEP:-}" ]; then
         echo "--- E2E_KEEP: logs kept in $E2E_DIR"
     elif [ "$E2E_FAIL" -ne 0 ]; then
@@ -30,6 +44,8 @@ e2e_cleanup() {
     fi
 }
 trap e2e_cleanup EXIT
+# e2e_on_exit "COMMAND": runs COMMAND when the test exits, after its processes.
+e2e_on_exit() { E2E_HOOKS+=("$1"); }
 
 # Each result line carries the seconds since the test started.
 ok() { E2E_PASS=$((E2E_PASS + 1)); printf 'ok   %3ss %s\n' "$SECONDS" "$*"; }
@@ -43,8 +59,21 @@ finish() {
     [ "$E2E_FAIL" -eq 0 ]
 }
 
-# A base port unlikely to collide between tests running one after another.
-e2e_base_port() { echo $((30000 + (RANDOM % 300) * 100)); }
+# A base port for RPC (base..base+99) and p2p (base+100..base+199): below the
+# kernel's ephemeral range, so outgoing connections (ours and others') cannot
+# be holding it, and with nothing listening in its 200 ports right now.
+e2e_base_port() {
+    local lo hi base used
+    read -r lo hi </proc/sys/net/ipv4/ip_local_port_range
+    [ "$lo" -gt 12200 ] || lo=32768
+    for _ in $(seq 50); do
+        base=$((10000 + (RANDOM % ((lo - 10200) / 100)) * 100))
+        used=$(ss -Htln 2>/dev/null | awk '{print $4}' | sed 's/.*://' |
+            awk -v b="$base" '$1 >= b && $1 < b + 200' | head -1)
+        [ -z "$used" ] && { echo "$base"; return; }
+    done
+    echo "$base"
+}
 
 # rpc URL METHOD JSON_PARAMS -> prints the raw JSON-RPC response body
 rpc() {
@@ -52,11 +81,15 @@ rpc() {
         --data "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$2\",\"params\":$3}" "$1/rpc"
 }
 
-# wait_for SECONDS COMMAND... : retries the command until it succeeds.
+# wait_for SECONDS COMMAND... : retries the command until it succeeds, for
+# at most SECONDS of wall time however long each try takes.
 wait_for() {
-    local t=$1; shift
-    for _ in $(seq $((t * 10))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-    return 1
+    local end=$((SECONDS + $1)); shift
+    while :; do
+        "$@" >/dev/null 2>&1 && return 0
+        [ "$SECONDS" -ge "$end" ] && return 1
+        sleep 0.1
+    done
 }
 
 height_of() { rpc "$1" status '{}' | jq -r '.result.height // empty'; }
@@ -84,6 +117,7 @@ node_pid() { pgrep -f -- "node --home $1\$" | head -1; }
 start_node() {
     "$GZ" node --home "$1" >>"$1/node.log" 2>&1 &
     E2E_PIDS+=($!)
+    disown $! # its death (kill -9 included) is the test's business, not bash's job report
 }
 
 # stop_node HOME [SIGNAL]: stops the node of HOME (default SIGTERM) and waits
@@ -117,4 +151,33 @@ txids_committed() {
         n=$((n + ${k:-0}))
     done < <(jq -R -c '{jsonrpc: "2.0", id: 1, method: "tx", params: {txid: .}}' "$2" | jq -s -c '_nwise(200)')
     echo "$n"
+}
+
+# The helpers below take node indexes; the test defines `url INDEX`.
+
+# all_at_least H NODES...: every listed node has committed height H.
+all_at_least() {
+    local h=$1 i; shift
+    for i in "$@"; do height_at_least "$(url "$i")" "$h" || return 1; done
+}
+max_height() { # NODES... -> the highest committed height among them
+    local m=0 h i
+    for i in "$@"; do h=$(height_of "$(url "$i")"); [ -n "$h" ] && [ "$h" -gt "$m" ] && m=$h; done
+    echo "$m"
+}
+min_height() { # NODES... -> the lowest (0 for a node that does not answer)
+    local m="" h i
+    for i in "$@"; do h=$(height_of "$(url "$i")"); h=${h:-0}; { [ -z "$m" ] || [ "$h" -lt "$m" ]; } && m=$h; done
+    echo "${m:-0}"
+}
+# agree H NODES...: the nodes report the same block id and state root at
+# every height 1..H (each must have committed H).
+agree() {
+    local h=$1 first="" i out; shift
+    for i in "$@"; do
+        out=$(block_ids "$(url "$i")" 1 "$h") || return 1
+        grep -q none <<<"$out" && return 1
+        [ "$(wc -l <<<"$out")" -eq "$h" ] || return 1
+        if [ -z "$first" ]; then first=$out; elif [ "$out" != "$first" ]; then return 1; fi
+    done
 }
