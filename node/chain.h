@@ -19,6 +19,7 @@
 #include "ledger/genesis.h"
 #include "ledger/ledger.h"
 #include "node/mempool.h"
+#include "node/sigpool.h"
 #include "storage/store.h"
 
 /* Candidates kept for one height (one per round in practice; a Byzantine
@@ -52,6 +53,7 @@ typedef struct chain {
     uint8_t last_block_id[32];
     chain_block *cand[CHAIN_CANDIDATES_MAX];
     size_t n_cand;
+    sigpool *pool;            /* signature checks of received blocks; NULL = inline */
 } chain;
 
 /* Opens the chain over a store and ledger already opened from genesis g. */

@@ -319,23 +319,29 @@ int node_handle_proposal(node *n, const uint8_t *payload, size_t len, gz_msg *ms
 }
 
 static void handle_txs(node *n, int peer, const uint8_t *payload, size_t len) {
+    static admit_item items[NODE_ADMIT_BATCH_MAX];
     mp_rd rd;
     gz_msg msg = {{0}};
     uint32_t count;
     mp_rd_init(&rd, payload, len, &msg);
-    int rc = mp_get_array(&rd, "txs", &count, 0, GZ_BLOCK_TXS_MAX);
-    for (uint32_t i = 0; i < count && rc == GZ_OK; i++) {
-        const uint8_t *p;
-        size_t tl;
-        rc = mp_get_bin(&rd, "txs[]", &p, &tl, GZ_TX_BYTES_MAX);
-        uint8_t txid[32];
-        gz_msg why;
-        /* A tx the peer accepted but we refuse (a nonce we already saw used, a
-         * full mempool) is not the peer's fault: only bad bytes are. */
-        if (rc == GZ_OK && node_admit_tx(n, p, tl, txid, &why, false) == GZ_ESIG) rc = GZ_ESIG;
-    }
+    int rc = mp_get_array(&rd, "txs", &count, 0, NODE_ADMIT_BATCH_MAX);
+    for (uint32_t i = 0; i < count && rc == GZ_OK; i++)
+        rc = mp_get_bin(&rd, "txs[]", &items[i].bytes, &items[i].len, GZ_TX_BYTES_MAX);
     if (rc == GZ_OK) rc = mp_rd_end(&rd);
-    if (rc != GZ_OK) drop_peer(n, peer, rc == GZ_ESIG ? "gossiped a tx with a bad signature" : "malformed txs message");
+    if (rc != GZ_OK) {
+        drop_peer(n, peer, "malformed txs message");
+        return;
+    }
+    node_admit_batch(n, items, count, false);
+    /* A tx the peer accepted but we refuse (a nonce we saw used, a full
+     * mempool) is not the peer's fault: only bad bytes and signatures are. */
+    for (uint32_t i = 0; i < count; i++) {
+        int r = items[i].rc;
+        if (r == GZ_ESIG || r == GZ_EENCODING || r == GZ_ECHAIN) {
+            drop_peer(n, peer, r == GZ_ESIG ? "gossiped a tx with a bad signature" : "gossiped a malformed tx");
+            return;
+        }
+    }
 }
 
 static int read_u64_msg(const uint8_t *payload, size_t len, const char *what, uint64_t *v) {

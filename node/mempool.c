@@ -116,6 +116,13 @@ int mempool_add(mempool *m, const uint8_t txid[32], const uint8_t signer[32], ui
 
 bool mempool_has(const mempool *m, const uint8_t txid[32]) { return index_find(m, txid) != SIZE_MAX; }
 
+bool mempool_has_bytes(const mempool *m, const uint8_t txid[32], const uint8_t *bytes, size_t len) {
+    size_t s = index_find(m, txid);
+    if (s == SIZE_MAX) return false;
+    const mempool_entry *e = &m->order[m->index[s]];
+    return e->len == len && memcmp(e->bytes, bytes, len) == 0;
+}
+
 bool mempool_remove(mempool *m, const uint8_t txid[32]) {
     size_t s = index_find(m, txid);
     if (s == SIZE_MAX) return false;

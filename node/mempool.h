@@ -42,6 +42,9 @@ void mempool_free(mempool *m);
 GZ_WUR int mempool_add(mempool *m, const uint8_t txid[32], const uint8_t signer[32], uint64_t nonce,
                        const uint8_t *bytes, size_t len);
 bool mempool_has(const mempool *m, const uint8_t txid[32]);
+/* True if the pool holds exactly these Tx bytes (same txid and same
+ * signature): only then may a block's copy skip its signature check. */
+bool mempool_has_bytes(const mempool *m, const uint8_t txid[32], const uint8_t *bytes, size_t len);
 /* Removes txid if present; returns true if it was. */
 bool mempool_remove(mempool *m, const uint8_t txid[32]);
 size_t mempool_count(const mempool *m);

@@ -245,38 +245,7 @@ static const cons_callbacks CALLBACKS = {
 
 /* ---- admission ------------------------------------------------------------ */
 
-static void on_txs_ready(uv_idle_t *h) {
-    node *n = h->data;
-    uv_idle_stop(h);
-    if (!n->stopping && mempool_count(&n->mp) > 0) cons_txs_available(&n->cs, node_now_ms());
-}
 
-int node_admit_tx(node *n, const uint8_t *bytes, size_t len, uint8_t txid[32], gz_msg *msg, bool gossip) {
-    static gz_tx tx; /* a few KiB; the loop thread admits one tx at a time */
-    memset(txid, 0, 32);
-    int rc = core_tx_decode(&tx, bytes, len, msg);
-    if (rc != GZ_OK) return rc;
-    memcpy(txid, tx.txid, 32);
-    if (mempool_has(&n->mp, tx.txid)) return gz_fail(msg, GZ_EDUP, "tx: already in the mempool");
-    uint64_t height, nonce = 0;
-    uint32_t index;
-    if (store_txloc_get(n->st, tx.txid, &height, &index) == GZ_OK)
-        return gz_fail(msg, GZ_EDUP, "tx: already committed at height %llu", (unsigned long long)height);
-    rc = core_tx_check(&tx, n->g.chain_id, msg);
-    if (rc != GZ_OK) return rc;
-    if (ledger_account_nonce(n->lg, tx.signer, &nonce) == GZ_OK && tx.nonce < nonce)
-        return gz_fail(msg, GZ_ENONCE, "body.nonce: %llu is already used, the signer is at %llu",
-                       (unsigned long long)tx.nonce, (unsigned long long)nonce);
-    rc = mempool_add(&n->mp, tx.txid, tx.signer, tx.nonce, bytes, len);
-    if (rc == GZ_EMEMPOOL) return gz_fail(msg, rc, "mempool: full (%zu txs)", mempool_count(&n->mp));
-    if (rc != GZ_OK) return gz_fail(msg, rc, "mempool: %s", gz_strerror(rc));
-    if (gossip) node_gossip_tx(n, bytes, len);
-    /* Tell consensus on the next loop turn, not now: a single validator would
-     * otherwise commit the tx before the caller has registered to wait for it,
-     * and txs arriving together go into one block. */
-    if (!uv_is_active((uv_handle_t *)&n->txs_ready)) uv_idle_start(&n->txs_ready, on_txs_ready);
-    return GZ_OK;
-}
 
 /* ---- periodic work and shutdown ------------------------------------------ */
 
@@ -337,6 +306,18 @@ static int open_signstate(node *n, gz_msg *msg) {
     return node_signstate_open(&n->ss, path, msg);
 }
 
+/* One signature worker per core beyond the loop's own (the loop thread works
+ * on each batch too). */
+static int open_pool(node *n, gz_msg *msg) {
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned workers = cores > 1 ? (unsigned)(cores - 1) : 0;
+    if (workers > 4) workers = 4;
+    if (sigpool_init(&n->pool, workers) != GZ_OK) return gz_fail(msg, GZ_ENOMEM, "sigpool: cannot start threads");
+    n->opened_pool = true;
+    n->ch.pool = &n->pool;
+    return GZ_OK;
+}
+
 static int open_state(node *n, gz_msg *msg) {
     char path[NODE_PATH_MAX + 16];
     if (node_mkdirs(n->cfg.data_dir) != GZ_OK) return gz_fail(msg, GZ_EIO, "%s: cannot create", n->cfg.data_dir);
@@ -346,9 +327,12 @@ static int open_state(node *n, gz_msg *msg) {
     if (rc == GZ_OK) rc = chain_open(&n->ch, n->st, n->lg, &n->g, msg);
     if (rc == GZ_OK && mempool_init(&n->mp, GZ_MEMPOOL_TXS_MAX, GZ_MEMPOOL_BYTES_MAX) != GZ_OK)
         rc = gz_fail(msg, GZ_ENOMEM, "mempool: out of memory");
+    if (rc == GZ_OK) rc = open_pool(n, msg);
     if (rc == GZ_OK) rc = open_signstate(n, msg);
+    n->opened_ss = rc == GZ_OK;
     snprintf(path, sizeof path, "%s/consensus.wal", n->cfg.data_dir);
     if (rc == GZ_OK) rc = node_wal_open(&n->wal, path, msg);
+    n->opened_wal = rc == GZ_OK;
     if (rc == GZ_OK && n->wal.dropped_bytes > 0)
         node_log(n, "wal: dropped a torn tail of %llu bytes", (unsigned long long)n->wal.dropped_bytes);
     return rc;
@@ -409,6 +393,7 @@ static void resume(node *n) {
 
 static int start_services(node *n, gz_msg *msg) {
     rpc_server_init(&n->rpc, n->loop, node_rpc_methods, node_rpc_methods_n, n);
+    n->opened_rpc = true;
     int rc = rpc_server_listen(&n->rpc, n->cfg.rpc_host, n->cfg.rpc_port, msg);
     if (rc != GZ_OK) return rc;
     if (n->g.n_validators > 1 || n->cfg.n_peers > 0) {
@@ -448,6 +433,8 @@ static void init_handles(node *n) {
     n->next_height.data = n;
     uv_idle_init(n->loop, &n->txs_ready);
     n->txs_ready.data = n;
+    uv_idle_init(n->loop, &n->admit_idle);
+    n->admit_idle.data = n;
     uv_signal_init(n->loop, &n->sigint);
     uv_signal_init(n->loop, &n->sigterm);
     n->sigint.data = n->sigterm.data = n;
@@ -458,17 +445,19 @@ static void init_handles(node *n) {
 static void node_close(node *n) {
     /* Close every handle (rpc and p2p included) and let their callbacks run. */
     if (n->net_on) p2p_close(&n->net, NULL);
-    rpc_server_close(&n->rpc, NULL);
+    if (n->opened_rpc) rpc_server_close(&n->rpc, NULL);
     uv_walk(n->loop, on_close_walk, NULL);
     uv_run(n->loop, UV_RUN_DEFAULT);
     (void)uv_loop_close(n->loop);
+    node_admit_free(n);
     cons_free(&n->cs);
     chain_close(&n->ch);
     mempool_free(&n->mp);
     ledger_close(n->lg);
     store_close(n->st);
-    node_wal_close(&n->wal);
-    node_signstate_free(&n->ss);
+    if (n->opened_wal) node_wal_close(&n->wal);
+    if (n->opened_ss) node_signstate_free(&n->ss);
+    if (n->opened_pool) sigpool_free(&n->pool);
     gz_buf_free(&n->tx_out);
     for (size_t i = 0; i < NODE_HEIGHT_VOTES_MAX; i++) gz_buf_free(&n->height_votes[i]);
     for (size_t i = 0; i < NODE_FUTURE_VOTES_MAX; i++) gz_buf_free(&n->future_votes[i]);

@@ -15,6 +15,7 @@
 #include "node/config.h"
 #include "node/mempool.h"
 #include "node/p2p.h"
+#include "node/sigpool.h"
 #include "node/signstate.h"
 #include "node/wal.h"
 #include "rpc/rpc.h"
@@ -51,6 +52,27 @@
 /* With no commit for this long while a peer reports a higher height, a node
  * fetches the block instead of waiting for consensus messages it missed. */
 #define NODE_SYNC_BEHIND_MS 2000
+
+/* Txs admitted together (an RPC request's calls, a gossip message). */
+#define NODE_ADMIT_BATCH_MAX 512
+
+/* One tx of an admission batch: its bytes (borrowed), decoded form, verdict. */
+typedef struct admit_item {
+    const uint8_t *bytes;
+    size_t len;
+    gz_tx tx;
+    uint8_t txid[32]; /* zero until the bytes decoded */
+    int rc;
+    gz_msg msg;
+} admit_item;
+
+/* A submit_tx(_commit) call waiting for its batch. */
+typedef struct admit_queued {
+    gz_buf bytes;
+    rpc_call *call;
+    bool wait;            /* submit_tx_commit: wait for the block */
+    uint64_t timeout_ms;
+} admit_queued;
 
 /* Node messages over p2p (docs/p2p.md, "Gossip"). */
 enum node_msg {
@@ -122,6 +144,11 @@ typedef struct node {
     bool decided;             /* current height decided, start of next pending */
     uv_idle_t next_height;    /* starts the next height outside consensus callbacks */
     uv_idle_t txs_ready;      /* tells consensus about new txs on the next loop turn */
+    sigpool pool;             /* signature checks on worker threads */
+    bool opened_pool;
+    admit_queued queued[NODE_ADMIT_BATCH_MAX]; /* RPC submissions for the next batch */
+    size_t n_queued;
+    uv_idle_t admit_idle;     /* admits the queued batch on the next loop turn */
     uint64_t sync_target;     /* highest height a peer reported */
     uint64_t last_progress_ms; /* when the last block was committed (or the node started) */
     uint64_t last_resend_ms;   /* when the votes were last re-sent for lack of progress */
@@ -143,7 +170,7 @@ typedef struct node {
     bool syncing;             /* committing blocks fetched from peers, for the log */
     uint64_t sync_from;       /* committed height when this sync began */
     uint64_t sync_start_ms;
-    bool opened_rpc, opened_wal, opened_ss, opened_cons, opened_mp, opened_chain;
+    bool opened_rpc, opened_wal, opened_ss;
 } node;
 
 /* Wall clock in ms since the epoch. */
@@ -154,8 +181,15 @@ void node_log(node *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 /* Admission (SPEC §2): decode, chain id, signature, nonce not already used,
  * then the mempool. Returns GZ_OK or the error with msg; *txid set when the
  * bytes decoded. Gossips the tx when gossip is true. */
-int node_admit_tx(node *n, const uint8_t *bytes, size_t len, uint8_t txid[32], gz_msg *msg,
-                  bool gossip);
+/* admit.c: admits a batch (SPEC §2 stateless checks, signatures in parallel,
+ * then nonce and mempool in order); each item gets rc and msg. Gossips the
+ * admitted txs when gossip is true. */
+void node_admit_batch(node *n, admit_item *items, size_t k, bool gossip);
+/* Queues an RPC submission (takes over bytes) for the next batch. */
+int node_admit_enqueue(node *n, gz_buf *bytes, rpc_call *call, bool wait, uint64_t timeout_ms);
+void node_admit_free(node *n);
+/* rpc_methods.c: answers a queued submission once its batch is admitted. */
+void node_admit_answer(node *n, rpc_call *call, const admit_item *it, bool wait, uint64_t timeout_ms);
 
 /* gossip.c */
 void node_gossip_tx(node *n, const uint8_t *bytes, size_t len);

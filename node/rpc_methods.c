@@ -64,47 +64,48 @@ static json_t *admission_json(const uint8_t txid[32], bool have_txid, int rc, co
                      gz_err_code(rc), "message", rc == GZ_OK ? "" : msg->text);
 }
 
-/* Reads and admits params.tx; replies to refusals itself. Returns GZ_OK when
- * the tx is in the mempool. */
-static int admit_param(node *n, json_t *params, rpc_call *call, uint8_t txid[32]) {
+/* Reads params.tx (twice the limit passes here, so that an oversized tx gets
+ * code 9 from the decoder rather than -32602) and queues it for admission. */
+static void submit(node *n, json_t *params, rpc_call *call, bool wait, uint64_t timeout) {
     gz_buf tx;
     gz_buf_init(&tx);
-    /* Allow twice the limit through so an oversized tx gets code 9, not -32602. */
-    if (rpc_param_hex_buf(params, "tx", 2 * GZ_TX_BYTES_MAX, &tx, call) != GZ_OK) return GZ_EARG;
-    gz_msg msg = {{0}};
-    int rc = node_admit_tx(n, tx.data, tx.len, txid, &msg, true);
-    gz_buf_free(&tx);
-    if (rc != GZ_OK) rpc_reply_result(call, admission_json(txid, !gz_is_zero32(txid), rc, &msg));
-    return rc;
+    if (rpc_param_hex_buf(params, "tx", 2 * GZ_TX_BYTES_MAX, &tx, call) != GZ_OK) return;
+    if (node_admit_enqueue(n, &tx, call, wait, timeout) != GZ_OK) {
+        gz_buf_free(&tx);
+        rpc_reply_error(call, RPC_SERVER_ERROR, "busy: cannot queue the tx");
+    }
 }
 
-static void m_submit_tx(void *ctx, json_t *params, rpc_call *call) {
-    uint8_t txid[32];
-    gz_msg ok = {{0}};
-    if (admit_param(ctx, params, call, txid) == GZ_OK) rpc_reply_result(call, admission_json(txid, true, GZ_OK, &ok));
-}
+static void m_submit_tx(void *ctx, json_t *params, rpc_call *call) { submit(ctx, params, call, false, 0); }
 
 static void m_submit_tx_commit(void *ctx, json_t *params, rpc_call *call) {
-    node *n = ctx;
     uint64_t timeout;
     if (rpc_param_u64_opt(params, "timeout_ms", NODE_COMMIT_WAIT_MS_DEFAULT, &timeout, call) != GZ_OK) return;
     if (timeout > NODE_COMMIT_WAIT_MS_MAX) {
         rpc_reply_error(call, RPC_INVALID_PARAMS, "params.timeout_ms: at most %u", NODE_COMMIT_WAIT_MS_MAX);
         return;
     }
-    if (n->n_waiters == NODE_WAITERS_MAX) {
-        rpc_reply_error(call, RPC_SERVER_ERROR, "busy: %d submit_tx_commit calls are waiting", NODE_WAITERS_MAX);
+    submit(ctx, params, call, true, timeout);
+}
+
+void node_admit_answer(node *n, rpc_call *call, const admit_item *it, bool wait, uint64_t timeout_ms) {
+    bool have_txid = !gz_is_zero32(it->txid);
+    if (it->rc != GZ_OK || !wait) {
+        rpc_reply_result(call, admission_json(it->txid, have_txid, it->rc, &it->msg));
         return;
     }
-    uint8_t txid[32];
-    if (admit_param(n, params, call, txid) != GZ_OK) return;
+    if (n->n_waiters == NODE_WAITERS_MAX) {
+        rpc_reply_error(call, RPC_SERVER_ERROR, "busy: %d submit_tx_commit calls are waiting (the tx was admitted)",
+                        NODE_WAITERS_MAX);
+        return;
+    }
     for (size_t i = 0; i < NODE_WAITERS_MAX; i++) {
         node_waiter *w = &n->waiters[i];
         if (w->used) continue;
         w->used = true;
-        memcpy(w->txid, txid, 32);
+        memcpy(w->txid, it->txid, 32);
         w->call = call;
-        w->deadline_ms = node_now_ms() + timeout;
+        w->deadline_ms = node_now_ms() + timeout_ms;
         n->n_waiters++;
         return;
     }

@@ -90,3 +90,17 @@ Test(mempool, churn_keeps_index_and_order_consistent) {
     for (uint32_t k = 1; k <= seen[0]; k++) cr_assert_eq(seen[k], first + k - 1);
     mempool_free(&m);
 }
+
+Test(mempool, has_bytes_needs_the_same_signature) {
+    mempool m;
+    cr_assert_eq(mempool_init(&m, 10, 1 << 20), GZ_OK);
+    uint8_t id[32], s[32] = {0}, tx[40];
+    memset(tx, 7, sizeof tx);
+    id_of(id, 9);
+    cr_assert_eq(mempool_add(&m, id, s, 0, tx, sizeof tx), GZ_OK);
+    cr_assert(mempool_has_bytes(&m, id, tx, sizeof tx));
+    tx[39] ^= 1; /* same txid, another signature */
+    cr_assert_not(mempool_has_bytes(&m, id, tx, sizeof tx));
+    cr_assert_not(mempool_has_bytes(&m, id, tx, sizeof tx - 1));
+    mempool_free(&m);
+}
