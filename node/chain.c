@@ -16,6 +16,7 @@ void chain_block_free(chain_block *b) {
     free(b->tx_ptrs);
     free(b->tx_off);
     free(b->tx_len);
+    free(b->tx_pooled);
     ledger_block_free(b->exec);
     free(b);
 }
@@ -75,7 +76,8 @@ static chain_block *block_alloc(size_t n_txs) {
     b->tx_ptrs = malloc(n * sizeof *b->tx_ptrs);
     b->tx_off = malloc(n * sizeof *b->tx_off);
     b->tx_len = malloc(n * sizeof *b->tx_len);
-    if (b->txs == NULL || b->tx_ptrs == NULL || b->tx_off == NULL || b->tx_len == NULL) {
+    b->tx_pooled = calloc(n, 1);
+    if (b->txs == NULL || b->tx_ptrs == NULL || b->tx_off == NULL || b->tx_len == NULL || b->tx_pooled == NULL) {
         chain_block_free(b);
         return NULL;
     }
@@ -155,6 +157,7 @@ static bool build_take(const mempool_entry *e, void *data) {
     if (x->rc != GZ_OK) return false;
     b->tx_off[b->n_txs] = x->txbytes->len - e->len; /* relative to the txs array */
     b->tx_len[b->n_txs] = e->len;
+    b->tx_pooled[b->n_txs] = 1;
     b->n_txs++;
     s->next++;
     x->bytes_left -= x->txbytes->len - before;
@@ -247,7 +250,10 @@ static int check_unseen(chain *c, const mempool *mp, chain_block *b, gz_msg *msg
     for (size_t i = 0; i < b->n_txs && rc == GZ_OK; i++) {
         /* The txid covers the body only: the mempool's copy must also carry
          * the same signature for its earlier check to count. */
-        if (mempool_has_bytes(mp, b->txs[i].txid, b->bytes.data + b->tx_off[i], b->tx_len[i])) continue;
+        if (mempool_has_bytes(mp, b->txs[i].txid, b->bytes.data + b->tx_off[i], b->tx_len[i])) {
+            b->tx_pooled[i] = 1;
+            continue;
+        }
         todo[m] = &b->txs[i];
         at[m++] = i;
     }
@@ -366,6 +372,9 @@ static bool txs_unique(chain *c, chain_block *b) {
     for (size_t i = 0; i < b->n_txs && ok; i++) {
         uint64_t height;
         uint32_t index;
+        /* The mempool never holds a committed tx: admission checked, and a
+         * commit removes its txs. Only the others need the store. */
+        if (b->tx_pooled[i]) continue;
         if (store_txloc_get(c->st, b->txs[i].txid, &height, &index) != GZ_ENOTFOUND) {
             snprintf(b->reason, sizeof b->reason, "block.txs[%zu]: already committed at height %llu",
                      i, (unsigned long long)height);

@@ -38,6 +38,7 @@ typedef struct chain_block {
     const gz_tx **tx_ptrs; /* for ledger_exec_block */
     size_t *tx_off;        /* offset of each Tx in bytes */
     uint32_t *tx_len;
+    uint8_t *tx_pooled;    /* 1: byte-identical to a mempool tx (admission checked it) */
     ledger_block *exec;    /* set once executed */
     int validity;
     char reason[200];      /* why it is invalid */
