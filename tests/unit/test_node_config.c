@@ -5,19 +5,13 @@
 #include <unistd.h>
 
 #include "node/config.h"
+#include "tests/unit/testutil.h"
 
 static char home[64];
 
-static void setup(void) {
-    strcpy(home, "/tmp/gz-config-XXXXXX");
-    cr_assert_not_null(mkdtemp(home));
-}
+static void setup(void) { tu_tmpdir_make(home, sizeof home, "test-config"); }
 
-static void teardown(void) {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", home);
-    cr_assert_eq(system(cmd), 0);
-}
+static void teardown(void) { tu_tmpdir_remove(home); }
 
 static void write_config(const char *text) {
     char path[128];

@@ -6,24 +6,18 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tests/unit/testutil.h"
 #include "node/signstate.h"
 
 static char dir[64];
 static char path[128];
 
 static void setup(void) {
-    strcpy(dir, "/tmp/gz_test_signstate_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
+    tu_tmpdir_make(dir, sizeof dir, "test-signstate");
     snprintf(path, sizeof path, "%s/signstate", dir);
 }
 
-static void teardown(void) {
-    char tmp[160];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    unlink(path);
-    unlink(tmp);
-    rmdir(dir);
-}
+static void teardown(void) { tu_tmpdir_remove(dir); }
 
 TestSuite(node_signstate, .init = setup, .fini = teardown);
 

@@ -8,24 +8,18 @@
 #include <unistd.h>
 
 #include "core/limits.h"
+#include "tests/unit/testutil.h"
 #include "node/wal.h"
 
 static char dir[64];
 static char path[128];
 
 static void setup(void) {
-    strcpy(dir, "/tmp/gz_test_wal_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
+    tu_tmpdir_make(dir, sizeof dir, "test-wal");
     snprintf(path, sizeof path, "%s/wal", dir);
 }
 
-static void teardown(void) {
-    char tmp[160];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    unlink(path);
-    unlink(tmp);
-    rmdir(dir);
-}
+static void teardown(void) { tu_tmpdir_remove(dir); }
 
 TestSuite(node_wal, .init = setup, .fini = teardown);
 

@@ -1,7 +1,9 @@
 #include "tests/unit/testutil.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 char *tu_read_file(const char *path, size_t *len_out) {
     FILE *f = fopen(path, "rb");
@@ -16,4 +18,21 @@ char *tu_read_file(const char *path, size_t *len_out) {
     buf[n] = '\0';
     if (len_out != NULL) *len_out = (size_t)n;
     return buf;
+}
+
+void tu_tmpdir_make(char *dir, size_t cap, const char *name) {
+    int n = snprintf(dir, cap, "/tmp/gz-%s-XXXXXX", name);
+    assert(n > 0 && (size_t)n < cap);
+    char *made = mkdtemp(dir);
+    assert(made != NULL);
+    (void)made;
+}
+
+void tu_tmpdir_remove(const char *dir) {
+    char cmd[512];
+    int n = snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert(n > 0 && (size_t)n < sizeof cmd);
+    int rc = system(cmd);
+    assert(rc == 0);
+    (void)rc;
 }
