@@ -391,6 +391,9 @@ static void resume(node *n) {
     }
 }
 
+/* Transport lines go through the node's log, with its time and height. */
+static void on_p2p_log(void *ctx, const char *line) { node_log(ctx, "p2p: %s", line); }
+
 static int start_services(node *n, gz_msg *msg) {
     rpc_server_init(&n->rpc, n->loop, node_rpc_methods, node_rpc_methods_n, n);
     n->opened_rpc = true;
@@ -408,7 +411,7 @@ static int start_services(node *n, gz_msg *msg) {
         };
         memcpy(pc.seckey, n->sk, 32);
         p2p_callbacks cb = {.on_peer_up = node_on_peer_up, .on_peer_down = node_on_peer_down,
-                            .on_message = node_on_message};
+                            .on_message = node_on_message, .on_log = on_p2p_log};
         rc = p2p_init(&n->net, n->loop, &pc, &cb, n, msg);
         if (rc != GZ_OK) return rc;
         n->net_on = true;
