@@ -126,7 +126,6 @@ int node_config_save(const node_config *c, gz_msg *msg) {
     char path[NODE_PATH_MAX];
     node_path_join(path, sizeof path, c->home, "config.json");
     size_t len = strlen(text);
-    text[len] = '\0';
     int rc = node_write_file(path, text, len, 0644);
     free(text);
     if (rc != GZ_OK) return gz_fail(msg, rc, "%s: cannot write", path);
