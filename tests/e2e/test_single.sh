@@ -76,6 +76,25 @@ check "a missing required flag exits 2" test "$rc" = 2
 "$GZ" tx transfer --to "$ALICE" --amount 999999999 --key alice.key --rpc "$URL" --wait >/dev/null 2>&1; rc=$?
 check "a rejected tx exits 1" test "$rc" = 1
 
+# ---- a bad genesis or config stops a node at start, naming the field -------------
+BAD=$E2E_DIR/badhome
+mkdir -p "$BAD"
+cp "$NET/node0/node.key" "$BAD/node.key"
+jq '.policy.votes.cosigners_requierd = 20' "$NET/genesis.json" > "$BAD/genesis.json"
+echo '{}' > "$BAD/config.json"
+err=$("$GZ" node --home "$BAD" 2>&1 >/dev/null); rc=$?
+check "an unknown genesis key stops the node (exit 1) naming it" \
+    bash -c '[ "$1" = 1 ] && grep -q "policy.votes.cosigners_requierd" <<<"$2"' _ "$rc" "$err"
+jq '.validators[0].pub_key = "xyz"' "$NET/genesis.json" > "$BAD/genesis.json"
+err=$("$GZ" node --home "$BAD" 2>&1 >/dev/null); rc=$?
+check "a bad validator key stops the node naming validators[0].pub_key" \
+    bash -c '[ "$1" = 1 ] && grep -q "validators\[0\].pub_key" <<<"$2"' _ "$rc" "$err"
+cp "$NET/genesis.json" "$BAD/genesis.json"
+echo '{"rpc_listen": "127.0.0.1:26657", "colour": "blue"}' > "$BAD/config.json"
+err=$("$GZ" node --home "$BAD" 2>&1 >/dev/null); rc=$?
+check "an unknown config key stops the node naming config.colour" \
+    bash -c '[ "$1" = 1 ] && grep -q "config.colour" <<<"$2"' _ "$rc" "$err"
+
 # ---- restart keeps the data -----------------------------------------------------
 H=$(height_of "$URL")
 kill -TERM "$DEVNET_PID"; wait "$DEVNET_PID" 2>/dev/null
