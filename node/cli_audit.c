@@ -378,6 +378,9 @@ static int audit_run(const audit_args *a, const gz_genesis *g, node_report *r) {
         return rc;
     }
     walk w = {.args = a, .g = g, .audit = au, .r = r};
+    /* From height 1 the chain must start at genesis: its parent id is 32 zero
+     * bytes (docs/README.md). */
+    w.have_prev = from == 1;
     int wrc = walk_blocks(&w, from, tip);
     if (wrc == GZ_OK) {
         node_report_ok(r, "blocks", "blocks %llu..%llu: each header on the chain of its parent, its txids in tx_root, "
