@@ -102,6 +102,10 @@ GZ_WUR int ledger_query_anchor(ledger *l, const uint8_t artifact[32], json_t **o
 /* SPEC §8 `work`: {"work_id", "anchors": [anchor objects in log order]}; a
  * parent is always anchored before its children, so log order is chain order. */
 GZ_WUR int ledger_query_work(ledger *l, const char *work_id, json_t **out);
+/* Where a committed tx is: its block height and index, from its result
+ * record (every committed tx has exactly one). Returns GZ_OK, GZ_ENOTFOUND
+ * (outs zeroed), GZ_ECORRUPT or a storage error. */
+GZ_WUR int ledger_tx_location(ledger *l, const uint8_t txid[32], uint64_t *height, uint32_t *index);
 /* A tx's execution result: {txid, height, index, type, code, message, events}. */
 GZ_WUR int ledger_query_tx_result(ledger *l, const uint8_t txid[32], json_t **out);
 

@@ -165,6 +165,31 @@ static int result_json(const uint8_t txid[32], const uint8_t *p, size_t len, jso
     return *out != NULL ? GZ_OK : GZ_ENOMEM;
 }
 
+int ledger_tx_location(ledger *l, const uint8_t txid[32], uint64_t *height, uint32_t *index) {
+    *height = 0;
+    *index = 0;
+    ledger_key k;
+    ledger_key_init(&k, LK_RESULT);
+    ledger_key_add(&k, txid, 32);
+    gz_buf v = {0};
+    int err = ledger_committed_get(l, &k, &v);
+    mp_rd rd;
+    uint64_t h = 0, i = 0;
+    if (err == GZ_OK) {
+        mp_rd_init(&rd, v.data, v.len, NULL);
+        err = mp_get_array_n(&rd, "result", 6);
+        if (err == GZ_OK) err = mp_get_uint(&rd, "height", &h);
+        if (err == GZ_OK) err = mp_get_uint(&rd, "index", &i);
+        if (err != GZ_OK || i > UINT32_MAX) err = GZ_ECORRUPT;
+    }
+    gz_buf_free(&v);
+    if (err == GZ_OK) {
+        *height = h;
+        *index = (uint32_t)i;
+    }
+    return err;
+}
+
 int ledger_query_tx_result(ledger *l, const uint8_t txid[32], json_t **out) {
     *out = NULL;
     ledger_key k;

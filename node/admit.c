@@ -23,7 +23,7 @@ static void precheck(node *n, admit_item *it) {
     uint32_t index;
     if (mempool_has(&n->mp, it->tx.txid))
         it->rc = gz_fail(&it->msg, GZ_EDUP, "tx: already in the mempool");
-    else if (store_txloc_get(n->st, it->tx.txid, &height, &index) == GZ_OK)
+    else if (ledger_tx_location(n->lg, it->tx.txid, &height, &index) == GZ_OK)
         it->rc = gz_fail(&it->msg, GZ_EDUP, "tx: already committed at height %llu", (unsigned long long)height);
 }
 

@@ -375,7 +375,7 @@ static bool txs_unique(chain *c, chain_block *b) {
         /* The mempool never holds a committed tx: admission checked, and a
          * commit removes its txs. Only the others need the store. */
         if (b->tx_pooled[i]) continue;
-        if (store_txloc_get(c->st, b->txs[i].txid, &height, &index) != GZ_ENOTFOUND) {
+        if (ledger_tx_location(c->lg, b->txs[i].txid, &height, &index) != GZ_ENOTFOUND) {
             snprintf(b->reason, sizeof b->reason, "block.txs[%zu]: already committed at height %llu",
                      i, (unsigned long long)height);
             ok = false;
@@ -443,8 +443,6 @@ static int commit_batch(chain *c, chain_block *b, const gz_commit *cm, store_bat
     if (rc == GZ_OK) rc = ledger_block_commit(c->lg, b->exec, batch);
     if (rc == GZ_OK) rc = store_block_put(batch, h, b->bytes.data, b->bytes.len);
     if (rc == GZ_OK) rc = store_commit_put(batch, h, cb.data, cb.len);
-    for (size_t i = 0; i < b->n_txs && rc == GZ_OK; i++)
-        rc = store_txloc_put(batch, b->txs[i].txid, h, (uint32_t)i);
     if (rc == GZ_OK) rc = store_meta_put_u64(batch, STORE_META_HEIGHT, h);
     if (rc == GZ_OK) rc = store_meta_put(batch, STORE_META_LAST_BLOCK_ID, b->block_id, 32);
     gz_buf_free(&cb);

@@ -183,7 +183,7 @@ static void m_tx(void *ctx, json_t *params, rpc_call *call) {
     uint64_t height;
     uint32_t index;
     chain_stored s;
-    rc = store_txloc_get(n->st, txid, &height, &index);
+    rc = ledger_tx_location(n->lg, txid, &height, &index);
     if (rc == GZ_OK) rc = chain_stored_load(&n->ch, height, &s);
     if (rc == GZ_OK && index >= s.n_txs) rc = GZ_ECORRUPT;
     json_t *proof = NULL;

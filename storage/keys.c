@@ -39,12 +39,6 @@ void store_key_block(store_key *k, uint64_t height) { key_u64(k, STORE_PFX_BLOCK
 void store_key_commit(store_key *k, uint64_t height) { key_u64(k, STORE_PFX_COMMIT, height); }
 void store_key_log(store_key *k, uint64_t index) { key_u64(k, STORE_PFX_LOG, index); }
 
-void store_key_txloc(store_key *k, const uint8_t txid[32]) {
-    k->bytes[0] = STORE_PFX_TXLOC;
-    memcpy(k->bytes + 1, txid, 32);
-    k->len = 33;
-}
-
 int store_key_meta(store_key *k, const char *name) {
     k->len = 0;
     if (name == NULL) return GZ_EARG;
@@ -103,38 +97,6 @@ int store_commit_get(store *s, uint64_t height, gz_buf *out) {
     store_key k;
     store_key_commit(&k, height);
     return get_bounded(s, &k, out, GZ_BLOCK_BYTES_MAX);
-}
-
-int store_txloc_put(store_batch *b, const uint8_t txid[32], uint64_t height, uint32_t index) {
-    if (txid == NULL) return GZ_EARG;
-    store_key k;
-    store_key_txloc(&k, txid);
-    uint8_t v[12];
-    put_u64be(v, height);
-    v[8] = (uint8_t)(index >> 24);
-    v[9] = (uint8_t)(index >> 16);
-    v[10] = (uint8_t)(index >> 8);
-    v[11] = (uint8_t)index;
-    return store_batch_put(b, k.bytes, k.len, v, sizeof v);
-}
-
-int store_txloc_get(store *s, const uint8_t txid[32], uint64_t *height, uint32_t *index) {
-    *height = 0;
-    *index = 0;
-    if (txid == NULL) return GZ_EARG;
-    store_key k;
-    store_key_txloc(&k, txid);
-    gz_buf v;
-    gz_buf_init(&v);
-    int err = store_get(s, k.bytes, k.len, &v);
-    if (err == GZ_OK && v.len != 12) err = GZ_ECORRUPT;
-    if (err == GZ_OK) {
-        *height = get_u64be(v.data);
-        *index = (uint32_t)v.data[8] << 24 | (uint32_t)v.data[9] << 16 |
-                 (uint32_t)v.data[10] << 8 | v.data[11];
-    }
-    gz_buf_free(&v);
-    return err;
 }
 
 int store_meta_put_u64(store_batch *b, const char *name, uint64_t v) {

@@ -6,7 +6,6 @@
  *
  *   'B' height u64            -> block bytes (canonical msgpack)
  *   'C' height u64            -> commit bytes of that block
- *   'T' txid[32]              -> height u64 BE ‖ index u32 BE
  *   'M' name (ASCII)          -> node metadata (e.g. "height" as u64 BE)
  *   'S' ledger key            -> ledger state; the ledger owns these contents
  *   'L' index u64             -> provenance-log leaf (AnchorLeaf bytes)
@@ -27,7 +26,6 @@
 enum {
     STORE_PFX_BLOCK = 'B',
     STORE_PFX_COMMIT = 'C',
-    STORE_PFX_TXLOC = 'T',
     STORE_PFX_META = 'M',
     STORE_PFX_STATE = 'S',
     STORE_PFX_LOG = 'L',
@@ -54,7 +52,6 @@ typedef struct store_key {
 
 void store_key_block(store_key *k, uint64_t height);
 void store_key_commit(store_key *k, uint64_t height);
-void store_key_txloc(store_key *k, const uint8_t txid[32]);
 void store_key_log(store_key *k, uint64_t index);
 /* Returns GZ_OK, or GZ_EARG (k->len = 0) for an empty or over-long name. */
 GZ_WUR int store_key_meta(store_key *k, const char *name);
@@ -74,13 +71,6 @@ GZ_WUR int store_block_put(store_batch *b, uint64_t height, const uint8_t *bytes
 GZ_WUR int store_block_get(store *s, uint64_t height, gz_buf *out);
 GZ_WUR int store_commit_put(store_batch *b, uint64_t height, const uint8_t *bytes, size_t len);
 GZ_WUR int store_commit_get(store *s, uint64_t height, gz_buf *out);
-
-/* Where a tx is: its block height and index in that block. */
-GZ_WUR int store_txloc_put(store_batch *b, const uint8_t txid[32], uint64_t height,
-                           uint32_t index);
-/* Returns GZ_OK, GZ_ENOTFOUND, GZ_ESTORAGE, GZ_ENOMEM or GZ_ECORRUPT; outs zeroed
- * on failure. */
-GZ_WUR int store_txloc_get(store *s, const uint8_t txid[32], uint64_t *height, uint32_t *index);
 
 /* Metadata as a u64 (8 bytes BE) or as raw bytes. */
 GZ_WUR int store_meta_put_u64(store_batch *b, const char *name, uint64_t v);

@@ -268,6 +268,14 @@ Test(ledger_base, replayed_tx_keeps_its_first_result) {
     cr_expect_str_eq(json_string_value(json_object_get(r, "message")), "");
     cr_expect_eq(json_array_size(json_object_get(r, "events")), 2);
     json_decref(r);
+    /* The location comes from the first execution, whatever replays followed. */
+    uint64_t height = 99;
+    uint32_t index = 99;
+    cr_expect_eq(ledger_tx_location(k.l, tx->txid, &height, &index), GZ_OK);
+    cr_expect_eq(height, 1);
+    cr_expect_eq(index, 0);
+    cr_expect_eq(ledger_tx_location(k.l, k.pub[0], &height, &index), GZ_ENOTFOUND);
+    cr_expect_eq(height, 0);
     cr_expect_eq(kit_field(&k, K_USER0, "gov_tokens"), 7);
     free(tx);
     kit_close(&k);

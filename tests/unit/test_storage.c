@@ -236,18 +236,12 @@ static void t_not_found(fixture *f) {
     cr_assert_eq(store_commit_get(f->s, 7, &val), GZ_ENOTFOUND);
     cr_assert_eq(store_log_get(f->s, 0, &val), GZ_ENOTFOUND);
     uint64_t h = 99;
-    uint32_t idx = 99;
-    uint8_t txid[32] = {1};
-    cr_assert_eq(store_txloc_get(f->s, txid, &h, &idx), GZ_ENOTFOUND);
-    cr_assert_eq(h, 0);
-    cr_assert_eq(idx, 0);
     cr_assert_eq(store_meta_get_u64(f->s, STORE_META_HEIGHT, &h), GZ_ENOTFOUND);
+    cr_assert_eq(h, 0);
     gz_buf_free(&val);
 }
 
 static void t_typed_round_trip(fixture *f) {
-    uint8_t txid[32];
-    for (int i = 0; i < 32; i++) txid[i] = (uint8_t)(0xa0 + i);
     uint8_t block[300], commit[100], leaf[50], id[32];
     memset(block, 0xbb, sizeof block);
     memset(commit, 0xcc, sizeof commit);
@@ -257,7 +251,6 @@ static void t_typed_round_trip(fixture *f) {
     store_batch_init(&b);
     cr_assert_eq(store_block_put(&b, 5, block, sizeof block), GZ_OK);
     cr_assert_eq(store_commit_put(&b, 5, commit, sizeof commit), GZ_OK);
-    cr_assert_eq(store_txloc_put(&b, txid, 5, 17), GZ_OK);
     cr_assert_eq(store_meta_put_u64(&b, STORE_META_HEIGHT, 5), GZ_OK);
     cr_assert_eq(store_meta_put(&b, STORE_META_LAST_BLOCK_ID, id, sizeof id), GZ_OK);
     cr_assert_eq(store_log_put(&b, 3, leaf, sizeof leaf), GZ_OK);
@@ -279,10 +272,6 @@ static void t_typed_round_trip(fixture *f) {
     cr_assert_eq(store_meta_get(f->s, STORE_META_LAST_BLOCK_ID, &v), GZ_OK);
     cr_assert(v.len == 32 && memcmp(v.data, id, 32) == 0);
     uint64_t h = 0;
-    uint32_t idx = 0;
-    cr_assert_eq(store_txloc_get(f->s, txid, &h, &idx), GZ_OK);
-    cr_assert_eq(h, 5);
-    cr_assert_eq(idx, 17);
     cr_assert_eq(store_meta_get_u64(f->s, STORE_META_HEIGHT, &h), GZ_OK);
     cr_assert_eq(h, 5);
     cr_assert_eq(store_state_get(f->s, u8("acct/2"), 6, &v), GZ_OK);
@@ -318,19 +307,10 @@ static void t_typed_errors(fixture *f) {
     cr_assert_eq(store_state_put(&b, u8("k"), STORE_KEY_BYTES_MAX, u8("v"), 1), GZ_EARG);
     cr_assert_eq(b.count, 0);
 
-    /* A txloc or u64 meta value of the wrong size is corruption, not a result. */
-    uint8_t txid[32] = {9};
-    store_key k;
-    store_key_txloc(&k, txid);
-    cr_assert_eq(store_batch_put(&b, k.bytes, k.len, u8("short"), 5), GZ_OK);
+    /* A u64 meta value of the wrong size is corruption, not a result. */
     cr_assert_eq(store_meta_put(&b, STORE_META_HEIGHT, u8("abc"), 3), GZ_OK);
     cr_assert_eq(store_write(f->s, &b, false), GZ_OK);
     uint64_t h = 7;
-    uint32_t idx = 7;
-    cr_assert_eq(store_txloc_get(f->s, txid, &h, &idx), GZ_ECORRUPT);
-    cr_assert_eq(h, 0);
-    cr_assert_eq(idx, 0);
-    h = 7;
     cr_assert_eq(store_meta_get_u64(f->s, STORE_META_HEIGHT, &h), GZ_ECORRUPT);
     cr_assert_eq(h, 0);
     store_batch_free(&b);
