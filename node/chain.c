@@ -94,15 +94,16 @@ static int tx_root(const chain_block *b, uint8_t out[32]) {
     return rc;
 }
 
-int chain_block_split(const uint8_t *bytes, size_t len, gz_header *h, const uint8_t **hdr,
+/* Reads Block = [header bin, txs array] up to the first tx: rd is left on it.
+ * The one parser of Block bytes, for received and for stored blocks. */
+static int block_open(mp_rd *rd, const uint8_t *bytes, size_t len, gz_header *h, const uint8_t **hdr,
                       size_t *hdr_len, size_t *n_txs, gz_msg *msg) {
-    mp_rd rd;
-    mp_rd_init(&rd, bytes, len, msg);
     uint32_t n = 0;
-    int rc = mp_get_array_n(&rd, "block", 2);
-    if (rc == GZ_OK) rc = mp_get_bin(&rd, "block.header", hdr, hdr_len, 4096);
+    mp_rd_init(rd, bytes, len, msg);
+    int rc = mp_get_array_n(rd, "block", 2);
+    if (rc == GZ_OK) rc = mp_get_bin(rd, "block.header", hdr, hdr_len, 4096);
     if (rc == GZ_OK) rc = core_header_decode(h, *hdr, *hdr_len, msg);
-    if (rc == GZ_OK) rc = mp_get_array(&rd, "block.txs", &n, 0, GZ_BLOCK_TXS_MAX);
+    if (rc == GZ_OK) rc = mp_get_array(rd, "block.txs", &n, 0, GZ_BLOCK_TXS_MAX);
     *n_txs = n;
     return rc;
 }
@@ -270,8 +271,9 @@ static int check_unseen(chain *c, const mempool *mp, chain_block *b, gz_msg *msg
     return rc;
 }
 
-/* Decodes each Tx of a received block and runs its stateless checks. */
-static int add_txs(chain *c, const mempool *mp, chain_block *b, mp_rd *rd, gz_msg *msg) {
+/* Decodes each Tx of a received block (rd reads base, of which b->bytes is a
+ * copy) and runs its stateless checks. */
+static int add_txs(chain *c, const mempool *mp, chain_block *b, const uint8_t *base, mp_rd *rd, gz_msg *msg) {
     for (size_t i = 0; i < b->n_txs; i++) {
         const uint8_t *p;
         size_t len;
@@ -279,7 +281,7 @@ static int add_txs(chain *c, const mempool *mp, chain_block *b, mp_rd *rd, gz_ms
         snprintf(field, sizeof field, "block.txs[%zu]", i);
         int rc = mp_get_bin(rd, field, &p, &len, GZ_TX_BYTES_MAX);
         if (rc != GZ_OK) return rc;
-        b->tx_off[i] = (size_t)(p - b->bytes.data);
+        b->tx_off[i] = (size_t)(p - base);
         b->tx_len[i] = (uint32_t)len;
         gz_msg why;
         rc = core_tx_decode(&b->txs[i], p, len, &why);
@@ -312,7 +314,8 @@ int chain_add_block(chain *c, const mempool *mp, const uint8_t *bytes, size_t le
     gz_header h;
     const uint8_t *hdr;
     size_t hdr_len, n_txs;
-    int rc = chain_block_split(bytes, len, &h, &hdr, &hdr_len, &n_txs, msg);
+    mp_rd rd;
+    int rc = block_open(&rd, bytes, len, &h, &hdr, &hdr_len, &n_txs, msg);
     if (rc != GZ_OK) return rc;
     uint8_t id[32];
     core_block_id(id, hdr, hdr_len);
@@ -330,16 +333,7 @@ int chain_add_block(chain *c, const mempool *mp, const uint8_t *bytes, size_t le
     b->header_off = (size_t)(hdr - bytes);
     b->header_len = hdr_len;
     if (rc == GZ_OK) rc = header_check(c, b, len, msg);
-    mp_rd rd;
-    if (rc == GZ_OK) {
-        /* Re-read from our own copy so tx pointers stay valid with the block. */
-        mp_rd_init(&rd, b->bytes.data, b->bytes.len, msg);
-        uint32_t n;
-        rc = mp_get_array_n(&rd, "block", 2);
-        if (rc == GZ_OK) rc = mp_get_bin(&rd, "block.header", &hdr, &hdr_len, 4096);
-        if (rc == GZ_OK) rc = mp_get_array(&rd, "block.txs", &n, 0, GZ_BLOCK_TXS_MAX);
-    }
-    if (rc == GZ_OK) rc = add_txs(c, mp, b, &rd, msg);
+    if (rc == GZ_OK) rc = add_txs(c, mp, b, bytes, &rd, msg);
     uint8_t root[32];
     if (rc == GZ_OK) rc = tx_root(b, root);
     if (rc == GZ_OK && memcmp(root, b->header.tx_root, 32) != 0)
@@ -481,12 +475,8 @@ void chain_stored_free(chain_stored *s) {
 
 static int stored_parse(chain_stored *s) {
     mp_rd rd;
-    uint32_t n;
-    mp_rd_init(&rd, s->bytes.data, s->bytes.len, NULL);
-    int rc = mp_get_array_n(&rd, "block", 2);
-    if (rc == GZ_OK) rc = mp_get_bin(&rd, "block.header", &s->hdr, &s->hdr_len, 4096);
-    if (rc == GZ_OK) rc = core_header_decode(&s->header, s->hdr, s->hdr_len, NULL);
-    if (rc == GZ_OK) rc = mp_get_array(&rd, "block.txs", &n, 0, GZ_BLOCK_TXS_MAX);
+    size_t n;
+    int rc = block_open(&rd, s->bytes.data, s->bytes.len, &s->header, &s->hdr, &s->hdr_len, &n, NULL);
     if (rc != GZ_OK) return rc;
     s->n_txs = n;
     s->tx = malloc((n ? n : 1) * sizeof *s->tx);

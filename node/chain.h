@@ -90,9 +90,6 @@ void chain_clear(chain *c);
 /* Reads a committed block's bytes / commit bytes. */
 GZ_WUR int chain_block_bytes(chain *c, uint64_t height, gz_buf *out);
 GZ_WUR int chain_commit_bytes(chain *c, uint64_t height, gz_buf *out);
-/* Decodes Block bytes into the header and the txs' byte ranges (borrowed). */
-GZ_WUR int chain_block_split(const uint8_t *bytes, size_t len, gz_header *h, const uint8_t **hdr,
-                             size_t *hdr_len, size_t *n_txs, gz_msg *msg);
 /* A committed block read back from the store: its header and its txs'
  * bytes (pointing into bytes) and txids. */
 typedef struct chain_stored {

@@ -168,7 +168,13 @@ static void cb_decide(void *ctx, uint64_t height, uint64_t round, const uint8_t 
     (void)prop;
     if (height <= n->ch.height) return; /* block sync got there first */
     chain_block *b = chain_find(&n->ch, id);
-    assert(b != NULL);
+    if (b == NULL) {
+        /* A flood of other candidates (an equivocating proposer's blocks) can
+         * push the decided one out of the bounded candidate set. The peers
+         * that committed it serve it with its commit: block sync fetches it. */
+        node_log(n, "decided block %llu is no longer held; fetching it from peers", (unsigned long long)height);
+        return;
+    }
     assert(b->header.height == height);
     static gz_commit cm; /* large; one decision at a time */
     memset(&cm, 0, sizeof cm);
