@@ -1,7 +1,6 @@
 /* RFC 9162 Merkle trees: the transparency-dev vectors, generated proofs for
  * every small tree, tampering, and the frontier. */
 #include <criterion/criterion.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,143 +10,30 @@
 #include "core/merkle.h"
 #include "tests/unit/testutil.h"
 
-/* ---- tiny readers for the vector files (flat JSON objects) ------------------- */
+/* ---- RFC 9162 vectors (read by tests/unit/testutil.c) ---------------------- */
 
-/* Returns the text after `"key":` and blanks, or NULL. */
-static const char *json_value(const char *json, const char *key) {
-    char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\"", key);
-    const char *p = strstr(json, pat);
-    if (p == NULL) return NULL;
-    p += strlen(pat);
-    while (*p == ' ' || *p == ':' || *p == '\n') p++;
-    return p;
+static void check_inclusion(const tu_merkle_vector *v) {
+    int rc = core_merkle_inclusion_verify(v->leaf_hash, v->leaf_index, v->tree_size,
+                                          (const uint8_t(*)[32])v->proof, v->proof_len, v->root);
+    if (v->well_formed) cr_assert_eq(rc != GZ_OK, v->want_err, "%s: rc %d", v->path, rc);
+    else cr_assert(v->want_err, "%s: a malformed hash must be an error case", v->path);
 }
 
-static int b64_digit(char c) {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-}
-
-/* Decodes the base64 string starting at the opening quote at *pp into a 32-byte
- * buffer, zero-padded; returns whether it held exactly 32 bytes. The API takes
- * 32-byte hashes: a leaf hash or proof node of another size cannot even be
- * passed to it (a caller's parser refuses it, as the reference implementation
- * does), while a root of another size is simply a root that matches nothing but
- * an identical root, which its zero-padded form models. */
-static bool b64_hash(const char **pp, uint8_t out[32]) {
-    const char *p = *pp;
-    cr_assert_eq(*p, '"');
-    p++;
-    memset(out, 0, 32);
-    uint32_t acc = 0;
-    int bits = 0;
-    size_t n = 0;
-    for (; *p != '"'; p++) {
-        if (*p == '=') continue;
-        int d = b64_digit(*p);
-        cr_assert_geq(d, 0, "bad base64");
-        acc = acc << 6 | (uint32_t)d;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            cr_assert_lt(n, 32, "hash longer than 32 bytes");
-            out[n++] = (uint8_t)(acc >> bits);
-        }
-    }
-    *pp = p + 1;
-    return n == 32;
-}
-
-/* Reads "proof": null or an array of base64 strings; *well_formed is cleared
- * if a node is not 32 bytes. */
-static size_t read_proof(const char *json, uint8_t (*path)[32], bool *well_formed) {
-    const char *p = json_value(json, "proof");
-    cr_assert_not_null(p);
-    if (strncmp(p, "null", 4) == 0) return 0;
-    cr_assert_eq(*p, '[');
-    size_t n = 0;
-    for (p++;;) {
-        while (*p == ' ' || *p == '\n' || *p == ',') p++;
-        if (*p == ']') return n;
-        cr_assert_lt(n, GZ_MERKLE_PROOF_MAX);
-        if (!b64_hash(&p, path[n++])) *well_formed = false;
-    }
-}
-
-static uint64_t read_u64(const char *json, const char *key) {
-    const char *p = json_value(json, key);
-    cr_assert_not_null(p, "missing %s", key);
-    return strtoull(p, NULL, 10);
-}
-
-static bool read_hash(const char *json, const char *key, uint8_t out[32]) {
-    const char *p = json_value(json, key);
-    cr_assert_not_null(p, "missing %s", key);
-    return b64_hash(&p, out);
-}
-
-static bool read_want_err(const char *json) {
-    const char *p = json_value(json, "wantErr");
-    cr_assert_not_null(p);
-    return strncmp(p, "true", 4) == 0;
-}
-
-static int files_checked;
-
-static int check_inclusion_file(const char *path, const struct stat *st, int type) {
-    (void)st;
-    if (type != FTW_F || strstr(path, ".json") == NULL) return 0;
-    char *json = tu_read_file(path, NULL);
-    cr_assert_not_null(json);
-    uint8_t root[32], leaf[32], proof[GZ_MERKLE_PROOF_MAX][32];
-    read_hash(json, "root", root);
-    bool well_formed = read_hash(json, "leafHash", leaf);
-    size_t n = read_proof(json, proof, &well_formed);
-    int rc = core_merkle_inclusion_verify(leaf, read_u64(json, "leafIdx"), read_u64(json, "treeSize"),
-                                          (const uint8_t(*)[32])proof, n, root);
-    bool want_err = read_want_err(json);
-    if (well_formed) cr_assert_eq(rc != GZ_OK, want_err, "%s: rc %d", path, rc);
-    else cr_assert(want_err, "%s: a malformed hash must be an error case", path);
-    free(json);
-    files_checked++;
-    return 0;
-}
-
-static int check_consistency_file(const char *path, const struct stat *st, int type) {
-    (void)st;
-    if (type != FTW_F || strstr(path, ".json") == NULL) return 0;
-    char *json = tu_read_file(path, NULL);
-    cr_assert_not_null(json);
-    uint8_t root1[32], root2[32], proof[GZ_MERKLE_PROOF_MAX][32];
-    read_hash(json, "root1", root1);
-    read_hash(json, "root2", root2);
-    bool well_formed = true;
-    size_t n = read_proof(json, proof, &well_formed);
-    int rc = core_merkle_consistency_verify(read_u64(json, "size1"), read_u64(json, "size2"), root1,
-                                            root2, (const uint8_t(*)[32])proof, n);
-    bool want_err = read_want_err(json);
-    if (well_formed) cr_assert_eq(rc != GZ_OK, want_err, "%s: rc %d", path, rc);
-    else cr_assert(want_err, "%s: a malformed hash must be an error case", path);
-    free(json);
-    files_checked++;
-    return 0;
+static void check_consistency(const tu_merkle_vector *v) {
+    int rc = core_merkle_consistency_verify(v->size1, v->size2, v->root1, v->root2,
+                                            (const uint8_t(*)[32])v->proof, v->proof_len);
+    if (v->well_formed) cr_assert_eq(rc != GZ_OK, v->want_err, "%s: rc %d", v->path, rc);
+    else cr_assert(v->want_err, "%s: a malformed hash must be an error case", v->path);
 }
 
 Test(core_merkle, vectors_inclusion_every_file) {
-    files_checked = 0;
-    cr_assert_eq(ftw(GZ_VECTORS_DIR "/merkle/testdata/inclusion", check_inclusion_file, 16), 0);
-    cr_assert_eq(files_checked, 98, "read %d files", files_checked);
+    int n = tu_merkle_vectors(GZ_VECTORS_DIR "/merkle/testdata/inclusion", false, check_inclusion);
+    cr_assert_eq(n, 98, "read %d files", n);
 }
 
 Test(core_merkle, vectors_consistency_every_file) {
-    files_checked = 0;
-    cr_assert_eq(ftw(GZ_VECTORS_DIR "/merkle/testdata/consistency", check_consistency_file, 16), 0);
-    cr_assert_eq(files_checked, 98, "read %d files", files_checked);
+    int n = tu_merkle_vectors(GZ_VECTORS_DIR "/merkle/testdata/consistency", true, check_consistency);
+    cr_assert_eq(n, 98, "read %d files", n);
 }
 
 /* ---- generated trees ----------------------------------------------------------- */

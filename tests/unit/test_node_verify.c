@@ -4,8 +4,6 @@
  * checks; and the proposal audit's replay against a node that tells the
  * truth or not. */
 #include <criterion/criterion.h>
-#include <ftw.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -614,138 +612,41 @@ Test(node_verify, malformed_bundle_names_the_field) {
 
 /* ---- RFC 9162 vectors through the verifier's Merkle checks ---------------------------------- */
 
-/* Decodes base64 s into out (cap bytes); false if it is not base64. */
-static bool b64(const char *s, uint8_t *out, size_t cap, size_t *n) {
-    size_t len = strlen(s);
-    *n = 0;
-    if (len == 0) return true;
-    if (len % 4 != 0 || len / 4 * 3 > cap) return false;
-    int r = EVP_DecodeBlock(out, (const unsigned char *)s, (int)len);
-    if (r < 0) return false;
-    *n = (size_t)r - (s[len - 1] == '=') - (s[len - 2] == '=');
-    return true;
-}
-
-/* A 32-byte hash from a vector; false when the vector's value is not one
- * (such a value cannot even reach the API, which takes 32-byte hashes). */
-static bool vec_hash(const json_t *v, uint8_t out[32]) {
-    uint8_t buf[256];
-    size_t n;
-    const char *s = json_string_value(v);
-    cr_assert_not_null(s);
-    if (!b64(s, buf, sizeof buf, &n) || n != 32) return false;
-    memcpy(out, buf, 32);
-    return true;
-}
-
-/* A root from a vector, zero-padded to 32 bytes: a root of another size is a
- * value that matches nothing but an identical root, which is what a caller
- * comparing it with a computed root gets. */
-static void vec_root(const json_t *v, uint8_t out[32]) {
-    uint8_t buf[256];
-    size_t n;
-    const char *s = json_string_value(v);
-    cr_assert_not_null(s);
-    cr_assert(b64(s, buf, sizeof buf, &n) && n <= 32, "root: %s", s);
-    memset(out, 0, 32);
-    memcpy(out, buf, n);
-}
-
-static size_t vec_path(const json_t *proof, uint8_t (*path)[32], bool *well_formed) {
-    if (json_is_null(proof)) return 0;
-    cr_assert(json_is_array(proof));
-    size_t n = json_array_size(proof);
-    if (n > GZ_MERKLE_PROOF_MAX) {
-        *well_formed = false;
-        return 0;
-    }
-    for (size_t i = 0; i < n; i++)
-        if (!vec_hash(json_array_get(proof, i), path[i])) *well_formed = false;
-    return n;
-}
-
-/* Sizes and indexes up to 2^64 - 1 are read from the text: JSON readers
- * (jansson among them) stop at 2^63 - 1. */
-static uint64_t vec_u64(const char *text, const char *key) {
-    char pat[32];
-    snprintf(pat, sizeof pat, "\"%s\":", key);
-    const char *p = strstr(text, pat);
-    cr_assert_not_null(p, "missing %s", key);
-    return strtoull(p + strlen(pat), NULL, 10);
-}
-
-static json_t *vec_load(const char *path, char **text) {
-    *text = tu_read_file(path, NULL);
-    cr_assert_not_null(*text, "%s", path);
-    json_t *j = json_loads(*text, JSON_DECODE_INT_AS_REAL, NULL);
-    cr_assert_not_null(j, "%s", path);
-    return j;
-}
-
-static int vectors_read;
-
-static int inclusion_vector(const char *path, const struct stat *st, int type) {
-    (void)st;
-    if (type != FTW_F || strstr(path, ".json") == NULL) return 0;
-    char *text;
-    json_t *j = vec_load(path, &text);
-    uint8_t root[32], leaf[32];
+/* The vectors are read by tests/unit/testutil.c (as core's tests read them);
+ * here they go through the verifier's own checks, the path the CLI uses. */
+static void inclusion_vector(const tu_merkle_vector *v) {
     static node_merkle_proof p;
     memset(&p, 0, sizeof p);
-    vec_root(json_object_get(j, "root"), root);
-    bool well_formed = vec_hash(json_object_get(j, "leafHash"), leaf);
-    p.path_len = vec_path(json_object_get(j, "proof"), p.path, &well_formed);
-    p.leaf_index = vec_u64(text, "leafIdx");
-    p.tree_size = vec_u64(text, "treeSize");
-    bool want_err = json_is_true(json_object_get(j, "wantErr"));
-    if (well_formed) {
-        int rc = node_merkle_inclusion_check(leaf, &p, root, NULL);
-        cr_assert_eq(rc != GZ_OK, want_err, "%s: rc %d", path, rc);
+    memcpy(p.path, v->proof, sizeof v->proof[0] * v->proof_len);
+    p.path_len = v->proof_len;
+    p.leaf_index = v->leaf_index;
+    p.tree_size = v->tree_size;
+    if (v->well_formed) {
+        int rc = node_merkle_inclusion_check(v->leaf_hash, &p, v->root, NULL);
+        cr_assert_eq(rc != GZ_OK, v->want_err, "%s: rc %d", v->path, rc);
     } else {
-        cr_assert(want_err, "%s: a value that is not a 32-byte hash must be an error case", path);
+        cr_assert(v->want_err, "%s: a value that is not a 32-byte hash must be an error case", v->path);
     }
-    json_decref(j);
-    free(text);
-    vectors_read++;
-    return 0;
 }
 
-static int consistency_vector(const char *path, const struct stat *st, int type) {
-    (void)st;
-    if (type != FTW_F || strstr(path, ".json") == NULL) return 0;
-    char *text;
-    json_t *j = vec_load(path, &text);
-    uint8_t root1[32], root2[32];
-    static uint8_t proof[GZ_MERKLE_PROOF_MAX][32];
-    vec_root(json_object_get(j, "root1"), root1);
-    vec_root(json_object_get(j, "root2"), root2);
-    bool well_formed = true;
-    size_t n = vec_path(json_object_get(j, "proof"), proof, &well_formed);
-    uint64_t size1 = vec_u64(text, "size1");
-    uint64_t size2 = vec_u64(text, "size2");
-    bool want_err = json_is_true(json_object_get(j, "wantErr"));
-    if (well_formed) {
-        int rc = node_merkle_consistency_check(size1, root1, size2, root2, (const uint8_t(*)[32])proof, n, NULL);
-        cr_assert_eq(rc != GZ_OK, want_err, "%s: rc %d", path, rc);
+static void consistency_vector(const tu_merkle_vector *v) {
+    if (v->well_formed) {
+        int rc = node_merkle_consistency_check(v->size1, v->root1, v->size2, v->root2,
+                                               (const uint8_t(*)[32])v->proof, v->proof_len, NULL);
+        cr_assert_eq(rc != GZ_OK, v->want_err, "%s: rc %d", v->path, rc);
     } else {
-        cr_assert(want_err, "%s: a value that is not a 32-byte hash must be an error case", path);
+        cr_assert(v->want_err, "%s: a value that is not a 32-byte hash must be an error case", v->path);
     }
-    json_decref(j);
-    free(text);
-    vectors_read++;
-    return 0;
 }
 
 Test(node_verify, rfc9162_inclusion_vectors) {
-    vectors_read = 0;
-    cr_assert_eq(ftw(GZ_VECTORS_DIR "/merkle/testdata/inclusion", inclusion_vector, 16), 0);
-    cr_assert_eq(vectors_read, 98, "read %d files", vectors_read);
+    int n = tu_merkle_vectors(GZ_VECTORS_DIR "/merkle/testdata/inclusion", false, inclusion_vector);
+    cr_assert_eq(n, 98, "read %d files", n);
 }
 
 Test(node_verify, rfc9162_consistency_vectors) {
-    vectors_read = 0;
-    cr_assert_eq(ftw(GZ_VECTORS_DIR "/merkle/testdata/consistency", consistency_vector, 16), 0);
-    cr_assert_eq(vectors_read, 98, "read %d files", vectors_read);
+    int n = tu_merkle_vectors(GZ_VECTORS_DIR "/merkle/testdata/consistency", true, consistency_vector);
+    cr_assert_eq(n, 98, "read %d files", n);
 }
 
 /* ---- consistency between every pair of sizes 1..64 ------------------------------------------ */
