@@ -393,6 +393,27 @@ static int put_tx(gz_buf *out, const gz_buf *body, const uint8_t sig[64]) {
     return rc;
 }
 
+int core_tx_set_txid(gz_tx *tx) {
+    gz_buf body;
+    gz_buf_init(&body);
+    int rc = core_tx_body_encode(tx, &body);
+    if (rc == GZ_OK) core_tagged_hash(tx->txid, GZ_TAG_TX, body.data, body.len);
+    gz_buf_free(&body);
+    return rc;
+}
+
+int core_tx_id_from_bytes(uint8_t out[32], const uint8_t *bytes, size_t len) {
+    mp_rd rd;
+    const uint8_t *body;
+    size_t body_len;
+    memset(out, 0, 32);
+    mp_rd_init(&rd, bytes, len, NULL);
+    int rc = mp_get_array_n(&rd, "tx", 2);
+    if (rc == GZ_OK) rc = mp_get_bin(&rd, "tx.body", &body, &body_len, GZ_TX_BYTES_MAX);
+    if (rc == GZ_OK) core_tagged_hash(out, GZ_TAG_TX, body, body_len);
+    return rc;
+}
+
 int core_tx_encode(gz_tx *tx, gz_buf *out) {
     gz_buf body;
     gz_buf_init(&body);

@@ -195,6 +195,13 @@ GZ_WUR int core_tx_body_encode(const gz_tx *tx, gz_buf *out);
 /* Appends Tx = [body, tx->sig] to out and sets tx->txid from the body.
  * GZ_ELIMIT if the Tx would exceed GZ_TX_BYTES_MAX. */
 GZ_WUR int core_tx_encode(gz_tx *tx, gz_buf *out);
+/* Sets tx->txid = TH("gongzhi/tx", Body) from the struct, without signing.
+ * Returns GZ_OK or an encoding error (tx->txid unchanged). */
+GZ_WUR int core_tx_set_txid(gz_tx *tx);
+/* The txid of Tx bytes (the tagged hash of its Body element) without decoding
+ * the payload. Returns GZ_OK or GZ_EENCODING (out zeroed). */
+GZ_WUR int core_tx_id_from_bytes(uint8_t out[32], const uint8_t *bytes, size_t len);
+
 /* Computes tx->txid from the body, signs it with seckey (tx->signer must be its
  * public key, else GZ_EARG), sets tx->sig and appends the Tx bytes to out.
  * Signatures are deterministic (BIP-340 with all-zero aux_rand).

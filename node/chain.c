@@ -485,14 +485,7 @@ static int stored_parse(chain_stored *s) {
     if (s->tx == NULL || s->tx_len == NULL || s->txids == NULL) return GZ_ENOMEM;
     for (size_t i = 0; i < n && rc == GZ_OK; i++) {
         rc = mp_get_bin(&rd, "block.txs[]", &s->tx[i], &s->tx_len[i], GZ_TX_BYTES_MAX);
-        /* The txid is the tagged hash of the Body, the Tx's first element. */
-        mp_rd t;
-        const uint8_t *body;
-        size_t body_len;
-        mp_rd_init(&t, s->tx[i], s->tx_len[i], NULL);
-        if (rc == GZ_OK) rc = mp_get_array_n(&t, "tx", 2);
-        if (rc == GZ_OK) rc = mp_get_bin(&t, "tx.body", &body, &body_len, GZ_TX_BYTES_MAX);
-        if (rc == GZ_OK) core_tagged_hash(s->txids[i], GZ_TAG_TX, body, body_len);
+        if (rc == GZ_OK) rc = core_tx_id_from_bytes(s->txids[i], s->tx[i], s->tx_len[i]);
     }
     return rc == GZ_OK ? mp_rd_end(&rd) : rc;
 }

@@ -536,3 +536,28 @@ Test(core_codec, fuzz_seed_corpus_is_valid) {
     closedir(d);
     cr_assert_geq(seeds, 8, "found %d seeds", seeds);
 }
+
+Test(core_codec, txid_helpers_agree_with_sign_encode) {
+    uint8_t sk[32];
+    core_sha256(sk, "txid-helpers", 12);
+    static gz_tx tx;
+    memset(&tx, 0, sizeof tx);
+    strcpy(tx.chain_id, "c");
+    tx.type = GZ_TX_WITHDRAW;
+    tx.nonce = 3;
+    tx.p.withdraw.amount = 5;
+    cr_assert_eq(core_key_pub(tx.signer, sk), GZ_OK);
+    gz_buf b;
+    gz_buf_init(&b);
+    cr_assert_eq(core_tx_sign_encode(&tx, sk, &b), GZ_OK);
+    uint8_t signed_id[32], from_bytes[32];
+    memcpy(signed_id, tx.txid, 32);
+    memset(tx.txid, 0, 32);
+    cr_assert_eq(core_tx_set_txid(&tx), GZ_OK);
+    cr_assert_arr_eq(tx.txid, signed_id, 32);
+    cr_assert_eq(core_tx_id_from_bytes(from_bytes, b.data, b.len), GZ_OK);
+    cr_assert_arr_eq(from_bytes, signed_id, 32);
+    cr_assert_eq(core_tx_id_from_bytes(from_bytes, b.data, 3), GZ_EENCODING);
+    cr_assert(gz_is_zero32(from_bytes));
+    gz_buf_free(&b);
+}

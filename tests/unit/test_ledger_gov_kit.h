@@ -154,10 +154,7 @@ static inline int gt_signer_index(const gt *t, const gz_tx *tx) {
  * checked as a node would before execution, and the decoded tx replaces it. */
 static inline void gt_seal(gt *t, gz_tx *tx) {
     if (!t->sign) {
-        gz_buf body = {0};
-        cr_assert_eq(core_tx_body_encode(tx, &body), GZ_OK);
-        core_tagged_hash(tx->txid, GZ_TAG_TX, body.data, body.len);
-        gz_buf_free(&body);
+        cr_assert_eq(core_tx_set_txid(tx), GZ_OK);
         return;
     }
     gz_buf bytes = {0};
