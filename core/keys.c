@@ -107,11 +107,53 @@ int core_sign32(uint8_t sig[64], const uint8_t seckey[32], const uint8_t msg[32]
     return core_sign(sig, seckey, msg, 32, aux_rand);
 }
 
+/* Parsed public keys, direct-mapped by the key's first bytes. Parsing an x-only
+ * key costs a field square root, about an eighth of a verification, and a
+ * signer signs many txs. Only keys that parsed are kept, so a hit returns what
+ * parsing would. Each slot has its stripe's lock: sigpool workers verify
+ * concurrently. A crafted key can only evict another, costing a parse. */
+#define PUBKEY_CACHE_SLOTS 16384u
+#define PUBKEY_CACHE_STRIPES 16u
+
+typedef struct pubkey_slot {
+    uint8_t pub[32];
+    secp256k1_xonly_pubkey parsed;
+    bool used;
+} pubkey_slot;
+
+static pubkey_slot g_pub_cache[PUBKEY_CACHE_SLOTS];
+static pthread_mutex_t g_pub_locks[PUBKEY_CACHE_STRIPES] = {
+    PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+    PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+    PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+    PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+    PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+    PTHREAD_MUTEX_INITIALIZER};
+
+static bool pubkey_parse_cached(const secp256k1_context *ctx, secp256k1_xonly_pubkey *out,
+                                const uint8_t pub[32]) {
+    uint32_t i = ((uint32_t)pub[0] << 16 | (uint32_t)pub[1] << 8 | pub[2]) % PUBKEY_CACHE_SLOTS;
+    pubkey_slot *slot = &g_pub_cache[i];
+    pthread_mutex_t *lock = &g_pub_locks[i % PUBKEY_CACHE_STRIPES];
+    pthread_mutex_lock(lock);
+    bool hit = slot->used && memcmp(slot->pub, pub, 32) == 0;
+    if (hit) *out = slot->parsed;
+    pthread_mutex_unlock(lock);
+    if (hit) return true;
+    if (!secp256k1_xonly_pubkey_parse(ctx, out, pub)) return false;
+    pthread_mutex_lock(lock);
+    memcpy(slot->pub, pub, 32);
+    slot->parsed = *out;
+    slot->used = true;
+    pthread_mutex_unlock(lock);
+    return true;
+}
+
 bool core_verify(const uint8_t sig[64], const uint8_t *msg, size_t msg_len, const uint8_t pub[32]) {
     assert(msg != NULL || msg_len == 0);
     const secp256k1_context *ctx = ctx_get();
     secp256k1_xonly_pubkey xonly;
-    if (!secp256k1_xonly_pubkey_parse(ctx, &xonly, pub)) return false;
+    if (!pubkey_parse_cached(ctx, &xonly, pub)) return false;
     return secp256k1_schnorrsig_verify(ctx, sig, msg, msg_len, &xonly) == 1;
 }
 

@@ -45,6 +45,12 @@
 /* Mempool: bounded in count and bytes so a flood cannot exhaust memory. */
 #define GZ_MEMPOOL_TXS_MAX 200000u
 #define GZ_MEMPOOL_BYTES_MAX (256u * 1024u * 1024u)
+
+/* The node's read cache in front of RocksDB (store_cache_enable): accounts,
+ * proposals, tallies and the other state keys executing and admitting txs
+ * read, so that most reads skip RocksDB's memtable search. */
+#define GZ_STATE_CACHE_ENTRIES (1u << 18)
+#define GZ_STATE_CACHE_BYTES (48u * 1024u * 1024u)
 /* Query pages. */
 #define GZ_PAGE_LIMIT_MAX 100
 /* Genesis file size and its arrays. */

@@ -329,6 +329,8 @@ static int open_state(node *n, gz_msg *msg) {
     if (node_mkdirs(n->cfg.data_dir) != GZ_OK) return gz_fail(msg, GZ_EIO, "%s: cannot create", n->cfg.data_dir);
     snprintf(path, sizeof path, "%s/db", n->cfg.data_dir);
     int rc = store_open_rocksdb(&n->st, path, msg);
+    if (rc == GZ_OK && store_cache_enable(n->st, GZ_STATE_CACHE_ENTRIES, GZ_STATE_CACHE_BYTES) != GZ_OK)
+        rc = gz_fail(msg, GZ_ENOMEM, "state cache: out of memory");
     if (rc == GZ_OK) rc = ledger_open(&n->lg, n->st, &n->g, msg);
     if (rc == GZ_OK) rc = chain_open(&n->ch, n->st, n->lg, &n->g, msg);
     if (rc == GZ_OK && mempool_init(&n->mp, GZ_MEMPOOL_TXS_MAX, GZ_MEMPOOL_BYTES_MAX) != GZ_OK)
@@ -502,6 +504,10 @@ int node_run(const node_config *cfg, gz_msg *msg) {
                  cfg->rpc_host, cfg->rpc_port, (unsigned long long)n->ch.height);
         resume(n);
         uv_run(n->loop, UV_RUN_DEFAULT);
+        store_cache_stats cs;
+        if (store_cache_stats_get(n->st, &cs))
+            node_log(n, "state cache: %llu hits, %llu misses, %zu bytes held", (unsigned long long)cs.hits,
+                     (unsigned long long)cs.misses, cs.bytes);
         node_log(n, "stopped");
     }
     node_close(n);

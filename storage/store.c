@@ -18,6 +18,8 @@ static uint32_t get_u32be(const uint8_t in[4]) {
 
 void store_close(store *s) {
     if (s == NULL) return;
+    store_cache_free(s->cache);
+    s->cache = NULL;
     s->ops->close(s);
 }
 
@@ -30,7 +32,8 @@ int store_get(store *s, const uint8_t *key, size_t key_len, gz_buf *val) {
     if (s == NULL || val == NULL) return GZ_EARG;
     gz_buf_reset(val);
     if (key == NULL || key_len == 0) return GZ_EARG;
-    int err = s->ops->get(s, key, key_len, val);
+    int err = s->cache != NULL ? store_cache_get(s, key, key_len, val)
+                               : s->ops->get(s, key, key_len, val);
     if (err != GZ_OK) gz_buf_reset(val);
     return err;
 }
@@ -112,7 +115,9 @@ bool store_batch_next(const store_batch *b, size_t *pos, store_op *op) {
 int store_write(store *s, const store_batch *b, bool sync) {
     if (s == NULL || b == NULL) return GZ_EARG;
     if (b->count == 0) return GZ_OK;
-    return s->ops->write(s, b, sync);
+    int err = s->ops->write(s, b, sync);
+    if (err == GZ_OK && s->cache != NULL) store_cache_written(s, b);
+    return err;
 }
 
 int store_scan(store *s, const uint8_t *prefix, size_t prefix_len, const uint8_t *start,

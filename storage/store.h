@@ -27,6 +27,21 @@ void store_close(store *s);
 /* The engine's one-line reason for the most recent GZ_ESTORAGE on s, or "". */
 const char *store_errmsg(const store *s);
 
+/* Puts a read cache in front of s's backend: at most `entries` keys (rounded
+ * down to a power of two, at least 8) and `bytes_max` bytes of keys, values and
+ * bookkeeping. It remembers values up to 4 KiB and keys found absent, and is
+ * kept equal to the backend by store_write, the only way to change a store.
+ * Reads and writes stay single-threaded, as without it. Returns GZ_OK, GZ_EARG
+ * (already enabled, entries < 8, bytes_max 0) or GZ_ENOMEM. */
+GZ_WUR int store_cache_enable(store *s, size_t entries, size_t bytes_max);
+
+typedef struct store_cache_stats {
+    uint64_t hits, misses;
+    size_t bytes; /* held now */
+} store_cache_stats;
+/* Copies s's cache counters into *out; false when s has no cache. */
+bool store_cache_stats_get(const store *s, store_cache_stats *out);
+
 /* Reads key into val (replacing its contents; emptied on failure).
  * Returns GZ_OK, GZ_ENOTFOUND, GZ_EARG (empty key), GZ_ENOMEM or GZ_ESTORAGE. */
 GZ_WUR int store_get(store *s, const uint8_t *key, size_t key_len, gz_buf *val);

@@ -18,10 +18,13 @@ typedef struct store_ops {
     void (*close)(store *s);
 } store_ops;
 
-/* Every backend embeds this as its first member. */
+typedef struct store_cache store_cache;
+
+/* Every backend embeds this as its first member (zeroed at open). */
 struct store {
     const store_ops *ops;
     gz_msg last_error; /* the engine's reason for the most recent failure */
+    store_cache *cache; /* NULL unless store_cache_enable was called */
 };
 
 /* The batch encoding in store_batch.ops is a sequence of
@@ -49,6 +52,13 @@ void store_scan_first(const uint8_t *prefix, size_t prefix_len, const uint8_t *s
 /* Whether key begins with prefix. */
 bool store_has_prefix(const uint8_t *key, size_t key_len, const uint8_t *prefix,
                       size_t prefix_len);
+
+/* The read cache (store_cache.c). store_cache_get serves a read from the
+ * cache or the backend; store_cache_written updates the cache after the
+ * backend applied b. */
+int store_cache_get(store *s, const uint8_t *key, size_t key_len, gz_buf *val);
+void store_cache_written(store *s, const store_batch *b);
+void store_cache_free(store_cache *c);
 
 /* Lexicographic byte order with shorter-is-smaller on a common prefix, the
  * order RocksDB's default comparator uses. */

@@ -197,3 +197,48 @@ Test(core_keys, key_file_bad_contents, .init = make_tmpdir, .fini = remove_tmpdi
     snprintf(path, sizeof path, "%s/missing.key", tmpdir);
     cr_assert_eq(core_key_load(sk, path, &msg), GZ_EIO);
 }
+
+/* core_verify keeps parsed keys: the answers must be the same on the first
+ * use of a key and on later ones, for good and bad signatures alike, and a key
+ * that does not parse is never remembered as good. */
+Test(core_keys, verify_same_answer_when_key_is_cached) {
+    uint8_t seckey[32], pub[32], sig[64], msg[32] = {7}, aux[32] = {0};
+    memset(seckey, 0x42, sizeof seckey);
+    cr_assert_eq(core_key_pub(pub, seckey), GZ_OK);
+    cr_assert_eq(core_sign32(sig, seckey, msg, aux), GZ_OK);
+    for (int round = 0; round < 3; round++) {
+        cr_assert(core_verify(sig, msg, sizeof msg, pub), "round %d: good signature", round);
+        sig[5] ^= 1;
+        cr_assert_not(core_verify(sig, msg, sizeof msg, pub), "round %d: bad signature", round);
+        sig[5] ^= 1;
+    }
+    /* x = 0xFF..FF is not a field element: never a valid key, first or later. */
+    uint8_t bad[32];
+    memset(bad, 0xff, sizeof bad);
+    for (int round = 0; round < 3; round++)
+        cr_assert_not(core_verify(sig, msg, sizeof msg, bad), "round %d: unparsable key", round);
+    cr_assert(core_verify(sig, msg, sizeof msg, pub), "the good key still verifies");
+}
+
+/* Many signers, so that some share a cache slot: each signature verifies under
+ * its own key and not under its neighbour's, on the first pass (filling the
+ * cache) and on the second (reading it). */
+Test(core_keys, verify_many_signers_sharing_cache_slots) {
+    enum { N = 2000 };
+    static uint8_t pubs[N][32], sigs[N][64];
+    uint8_t msg[32] = {1, 2, 3};
+    for (int i = 0; i < N; i++) {
+        uint8_t seckey[32] = {0};
+        seckey[0] = 1;
+        seckey[30] = (uint8_t)(i >> 8);
+        seckey[31] = (uint8_t)i;
+        cr_assert_eq(core_key_pub(pubs[i], seckey), GZ_OK);
+        cr_assert_eq(core_sign32(sigs[i], seckey, msg, NULL), GZ_OK);
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < N; i++) {
+            cr_assert(core_verify(sigs[i], msg, sizeof msg, pubs[i]), "pass %d signer %d", pass, i);
+            cr_assert_not(core_verify(sigs[i], msg, sizeof msg, pubs[(i + 1) % N]), "pass %d signer %d under the next key", pass, i);
+        }
+    }
+}

@@ -1,5 +1,7 @@
-/* Storage: every behaviour test runs against both backends through one table
- * (BOTH below), plus RocksDB-only tests for what only a disk can show. */
+/* Storage: every behaviour test runs against both backends, and against
+ * RocksDB behind a deliberately tiny read cache, through one table (BOTH
+ * below); plus RocksDB-only tests for what only a disk can show, and tests of
+ * the cache against an uncached reference. */
 #include <criterion/criterion.h>
 #include <ftw.h>
 #include <signal.h>
@@ -16,8 +18,13 @@
 typedef struct fixture {
     store *s;
     bool rocks;
+    bool cached;
     char dir[64];
 } fixture;
+
+/* Small enough that the behaviour tests evict: 16 entries, 2 KiB. */
+#define TINY_CACHE_ENTRIES 16
+#define TINY_CACHE_BYTES 2048
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
     (void)st;
@@ -34,11 +41,13 @@ static void fx_open(fixture *f) {
         cr_assert_eq(store_open_memory(&f->s), GZ_OK);
     }
     cr_assert_not_null(f->s);
+    if (f->cached) cr_assert_eq(store_cache_enable(f->s, TINY_CACHE_ENTRIES, TINY_CACHE_BYTES), GZ_OK);
 }
 
-static void fx_init(fixture *f, bool rocks) {
+static void fx_init(fixture *f, bool rocks, bool cached) {
     memset(f, 0, sizeof *f);
     f->rocks = rocks;
+    f->cached = cached;
     if (rocks) {
         strcpy(f->dir, "/tmp/gz_test_storage_XXXXXX");
         cr_assert_not_null(mkdtemp(f->dir));
@@ -68,6 +77,7 @@ static void fx_cleanup(void) { fx_done(&fx); }
 
 TestSuite(storage_memory, .fini = fx_cleanup);
 TestSuite(storage_rocksdb, .fini = fx_cleanup);
+TestSuite(storage_cached, .fini = fx_cleanup);
 
 static const uint8_t *u8(const char *s) { return (const uint8_t *)s; }
 
@@ -415,15 +425,17 @@ static void t_many_keys(fixture *f) {
 
 typedef void (*store_test_fn)(fixture *f);
 
-static void run_on(store_test_fn fn, bool rocks) {
-    fx_init(&fx, rocks);
+static void run_on(store_test_fn fn, bool rocks, bool cached) {
+    fx_init(&fx, rocks, cached);
     fn(&fx);
 }
 
-/* The test table: each entry runs once per backend. */
-#define BOTH(name)                                              \
-    Test(storage_memory, name) { run_on(t_##name, false); }     \
-    Test(storage_rocksdb, name) { run_on(t_##name, true); }
+/* The test table: each entry runs once per backend, and on RocksDB behind a
+ * tiny cache. */
+#define BOTH(name)                                                  \
+    Test(storage_memory, name) { run_on(t_##name, false, false); }  \
+    Test(storage_rocksdb, name) { run_on(t_##name, true, false); }  \
+    Test(storage_cached, name) { run_on(t_##name, true, true); }
 
 BOTH(put_get_del)
 BOTH(batch_order_and_visibility)
@@ -437,7 +449,7 @@ BOTH(many_keys)
 
 Test(storage_rocksdb, reopen_keeps_data) {
     fixture *f = &fx;
-    fx_init(f, true);
+    fx_init(f, true, false);
     store_batch b;
     store_batch_init(&b);
     cr_assert_eq(store_block_put(&b, 1, u8("block-one"), 9), GZ_OK);
@@ -509,7 +521,7 @@ static bool same_gen_cb(const uint8_t *key, size_t key_len, const uint8_t *val, 
 
 Test(storage_rocksdb, batch_atomic_across_kill) {
     fixture *f = &fx;
-    fx_init(f, true);
+    fx_init(f, true, false);
     store_close(f->s);
     f->s = NULL;
     int fds[2];
@@ -537,4 +549,103 @@ Test(storage_rocksdb, batch_atomic_across_kill) {
     cr_assert_eq(store_scan(f->s, &pfx, 1, NULL, 0, same_gen_cb, st), GZ_OK);
     cr_assert_eq(st[0], ATOMIC_KEYS);
     cr_assert_gt(st[1], 0);
+}
+
+/* ---- the read cache against an uncached reference ------------------------ */
+
+static uint64_t rng_next(uint64_t *x) {
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+/* The same random batches go to a cached RocksDB store and an uncached memory
+ * store; after every batch, random reads (of written, deleted and never
+ * written keys) must agree. Values up to 6 KiB cross the 4 KiB limit of what
+ * the cache keeps, and the cache is small, so every path runs: hits, absent
+ * hits, misses, updates, drops of large values, evictions, the byte sweep. */
+static void cache_model_run(size_t entries, size_t bytes, uint64_t seed) {
+    fixture *f = &fx;
+    fx_init(f, true, false);
+    cr_assert_eq(store_cache_enable(f->s, entries, bytes), GZ_OK);
+    store *ref = NULL;
+    cr_assert_eq(store_open_memory(&ref), GZ_OK);
+    static uint8_t val[6144];
+    gz_buf a, b;
+    gz_buf_init(&a);
+    gz_buf_init(&b);
+    for (int round = 0; round < 300; round++) {
+        store_batch batch;
+        store_batch_init(&batch);
+        int ops = 1 + (int)(rng_next(&seed) % 8);
+        for (int i = 0; i < ops; i++) {
+            char key[16];
+            int kl = snprintf(key, sizeof key, "k%u", (unsigned)(rng_next(&seed) % 64));
+            if (rng_next(&seed) % 4 == 0) {
+                cr_assert_eq(store_batch_del(&batch, u8(key), (size_t)kl), GZ_OK);
+            } else {
+                size_t vl = rng_next(&seed) % 8 == 0 ? 4000 + rng_next(&seed) % 2000 : rng_next(&seed) % 64;
+                memset(val, (int)(rng_next(&seed) & 0xff), vl);
+                snprintf((char *)val, 12, "r%d", round);
+                cr_assert_eq(store_batch_put(&batch, u8(key), (size_t)kl, val, vl), GZ_OK);
+            }
+        }
+        cr_assert_eq(store_write(f->s, &batch, false), GZ_OK);
+        cr_assert_eq(store_write(ref, &batch, false), GZ_OK);
+        store_batch_free(&batch);
+        for (int i = 0; i < 24; i++) {
+            char key[16];
+            int kl = snprintf(key, sizeof key, "k%u", (unsigned)(rng_next(&seed) % 80));
+            int ea = store_get(f->s, u8(key), (size_t)kl, &a);
+            int eb = store_get(ref, u8(key), (size_t)kl, &b);
+            cr_assert_eq(ea, eb, "round %d key %s: cached %d, reference %d", round, key, ea, eb);
+            cr_assert_eq(a.len, b.len, "round %d key %s", round, key);
+            cr_assert(a.len == 0 || memcmp(a.data, b.data, a.len) == 0, "round %d key %s", round, key);
+        }
+        store_cache_stats st;
+        cr_assert(store_cache_stats_get(f->s, &st));
+        cr_assert_leq(st.bytes, bytes, "round %d: %zu bytes held", round, st.bytes);
+    }
+    store_cache_stats st;
+    cr_assert(store_cache_stats_get(f->s, &st));
+    cr_assert_gt(st.hits, 0);
+    cr_assert_gt(st.misses, 0);
+    gz_buf_free(&a);
+    gz_buf_free(&b);
+    store_close(ref);
+}
+
+Test(storage_cached, matches_reference_when_small) { cache_model_run(16, 1024, 0x1234567u); }
+Test(storage_cached, matches_reference_when_large) { cache_model_run(4096, 1u << 20, 0x89abcdefu); }
+
+Test(storage_cached, hits_after_first_read_and_after_write) {
+    fixture *f = &fx;
+    fx_init(f, true, false);
+    cr_assert_eq(store_cache_enable(f->s, 64, 1u << 16), GZ_OK);
+    put_str(f->s, "acct", "v1");
+    expect_str(f->s, "acct", "v1");   /* miss: read from RocksDB */
+    expect_str(f->s, "acct", "v1");   /* hit */
+    expect_str(f->s, "absent", NULL); /* miss, remembered as absent */
+    expect_str(f->s, "absent", NULL); /* hit */
+    put_str(f->s, "acct", "v2");      /* a cached key is updated by the write */
+    put_str(f->s, "absent", "now");
+    expect_str(f->s, "acct", "v2");
+    expect_str(f->s, "absent", "now");
+    store_cache_stats st;
+    cr_assert(store_cache_stats_get(f->s, &st));
+    cr_assert_eq(st.misses, 2);
+    cr_assert_eq(st.hits, 4);
+}
+
+Test(storage_cached, enable_errors) {
+    fixture *f = &fx;
+    fx_init(f, false, false);
+    store_cache_stats st;
+    cr_assert_not(store_cache_stats_get(f->s, &st), "no cache yet");
+    cr_assert_eq(store_cache_enable(f->s, 7, 1024), GZ_EARG, "fewer entries than one set");
+    cr_assert_eq(store_cache_enable(f->s, 64, 0), GZ_EARG, "no bytes");
+    cr_assert_eq(store_cache_enable(NULL, 64, 1024), GZ_EARG);
+    cr_assert_eq(store_cache_enable(f->s, 64, 1024), GZ_OK);
+    cr_assert_eq(store_cache_enable(f->s, 64, 1024), GZ_EARG, "already enabled");
 }
