@@ -3,7 +3,8 @@
  * Three runs, each on a fresh network of validator processes whose genesis
  * holds the benchmark's holders: the whole load as fast as 4 validators admit
  * it, the same with 1 validator, and a latency run on 4 validators offered half
- * the rate the first run reached. Each prints one line that scripts read:
+ * the rate the first run reached (plus one at 4,000 tx/s, the rate the p99
+ * target is set at, when half is less). Each prints one line that scripts read:
  *   RESULT tps=… p50_ms=… p99_ms=… validators=N txs=N duration_s=…
  *   RESULT_LATENCY rate=… p50_ms=… p99_ms=…
  * docs/performance.md explains the numbers and what bounds them. */
@@ -35,6 +36,8 @@
 #define BENCH_SAMPLE_TXS 32
 /* Paced submitters send about this many POSTs per second each. */
 #define BENCH_PACED_POSTS_PER_S 50
+/* The offered rate issue 6 sets the p99 target at. */
+#define BENCH_TARGET_LATENCY_RATE 4000.0
 
 typedef struct bench_opts {
     uint64_t txs, accounts, batch, latency_s, base_port, block_max_txs, rate;
@@ -432,7 +435,8 @@ static int bench_usage(void) {
            "anchors, alternating) and submits them over JSON-RPC in batches (default 500\n"
            "per POST) until all are committed. Runs: 4 validators, 1 validator, then a\n"
            "latency run on 4 validators at half the first run's rate for S seconds\n"
-           "(default 15), or at R tx/s with --rate (--latency-only: that run alone).\n"
+           "(default 15), plus one at 4000 tx/s (the p99 target's rate) when half is\n"
+           "less, or only one at R tx/s with --rate (--latency-only: that run alone).\n"
            "Prints RESULT and RESULT_LATENCY lines (docs/performance.md).\n"
            "Networks live in a temporary directory (or DIR) removed afterwards unless\n"
            "--keep; node i of run r serves RPC on 127.0.0.1:P+10r+i (P default 27657).\n"
@@ -469,17 +473,21 @@ static int parse_opts(int argc, char **argv, bench_opts *o) {
     return CLI_EXIT_OK;
 }
 
-static void print_targets(const bench_result *r4, const bench_result *r1, const bench_result *rl) {
+/* rl: the run the latency target is judged on; rh: the half-rate run (the
+ * same run unless a 4,000 tx/s run was added), for the RSS bound. */
+static void print_targets(const bench_result *r4, const bench_result *r1, const bench_result *rl,
+                          const bench_result *rh) {
     if (r4->ran)
         printf("bench: target 4 validators >= 8000 tx/s: %s (%.0f)\n", r4->tps >= 8000 ? "met" : "MISSED", r4->tps);
     if (r1->ran)
         printf("bench: target 1 validator >= 30000 tx/s: %s (%.0f)\n", r1->tps >= 30000 ? "met" : "MISSED", r1->tps);
     if (rl->ran)
         printf("bench: target p99 <= 1500 ms at 4000 tx/s offered: %s (p99 %.0f ms at %.0f tx/s)\n",
-               rl->p99_ms <= 1500 && rl->offered_tps >= 4000 ? "met" : "MISSED", rl->p99_ms, rl->offered_tps);
+               rl->p99_ms <= 1500 && rl->offered_tps >= 0.99 * BENCH_TARGET_LATENCY_RATE ? "met" : "MISSED",
+               rl->p99_ms, rl->offered_tps);
     uint64_t rss = 0;
-    const bench_result *all[3] = {r4, r1, rl};
-    for (int i = 0; i < 3; i++) rss = all[i]->rss_kb_max > rss ? all[i]->rss_kb_max : rss;
+    const bench_result *all[4] = {r4, r1, rl, rh};
+    for (int i = 0; i < 4; i++) rss = all[i]->rss_kb_max > rss ? all[i]->rss_kb_max : rss;
     printf("bench: target RSS < 256 MB per node: %s (largest %.1f MB)\n", rss < 256 * 1024 ? "met" : "MISSED",
            rss / 1024.0);
 }
@@ -496,7 +504,22 @@ static int make_root(bench *b) {
     return CLI_EXIT_OK;
 }
 
-static void run_all(bench *b, bench_result *r4, bench_result *r1, bench_result *rl) {
+/* One paced run on 4 validators at rate tx/s for --latency-s seconds. */
+static void run_latency(bench *b, double rate, bench_result *r) {
+    run_plan p = {.validators = 4, .latency = true, .rate_tps = rate};
+    double txs = p.rate_tps * (double)b->o.latency_s;
+    p.txs = txs < (double)b->o.txs ? (uint64_t)txs : b->o.txs;
+    if (p.txs < 1) p.txs = 1;
+    double per_post = p.rate_tps / 4 / BENCH_PACED_POSTS_PER_S;
+    uint32_t batch = (uint32_t)b->o.batch;
+    p.batch = per_post < 1 ? 1 : per_post > batch ? batch : (uint32_t)per_post;
+    run_one(b, &p, r);
+}
+
+/* The runs: 4 validators, 1 validator, latency at half the first rate and,
+ * when that is below the target's 4,000 tx/s, latency at 4,000 tx/s too, so
+ * that the p99 target is measured where the issue sets it. */
+static void run_all(bench *b, bench_result *r4, bench_result *r1, bench_result *rl, bench_result *rt) {
     uint32_t batch = (uint32_t)b->o.batch;
     if (b->o.only != 1 && !node_bench_stop && !b->o.latency_only)
         run_one(b, &(run_plan){.validators = 4, .txs = b->o.txs, .batch = batch}, r4);
@@ -507,13 +530,9 @@ static void run_all(bench *b, bench_result *r4, bench_result *r1, bench_result *
         printf("bench: latency run skipped: the 4-validator run measured no rate\n");
         return;
     }
-    run_plan p = {.validators = 4, .latency = true, .rate_tps = b->o.rate ? (double)b->o.rate : r4->tps / 2};
-    double txs = p.rate_tps * (double)b->o.latency_s;
-    p.txs = txs < (double)b->o.txs ? (uint64_t)txs : b->o.txs;
-    if (p.txs < 1) p.txs = 1;
-    double per_post = p.rate_tps / 4 / BENCH_PACED_POSTS_PER_S;
-    p.batch = per_post < 1 ? 1 : per_post > batch ? batch : (uint32_t)per_post;
-    run_one(b, &p, rl);
+    run_latency(b, b->o.rate ? (double)b->o.rate : r4->tps / 2, rl);
+    if (b->o.rate == 0 && r4->tps / 2 < BENCH_TARGET_LATENCY_RATE && !node_bench_stop)
+        run_latency(b, BENCH_TARGET_LATENCY_RATE, rt);
 }
 
 int cli_bench(int argc, char **argv) {
@@ -534,12 +553,13 @@ int cli_bench(int argc, char **argv) {
     printf("bench: %llu holder keys in %.1f s; data in %s\n", (unsigned long long)b.o.accounts,
            (node_bench_now_ms() - t) / 1000.0, b.root);
     fflush(stdout);
-    bench_result r4 = {0}, r1 = {0}, rl = {0};
-    run_all(&b, &r4, &r1, &rl);
-    print_targets(&r4, &r1, &rl);
+    bench_result r4 = {0}, r1 = {0}, rl = {0}, rt = {0};
+    run_all(&b, &r4, &r1, &rl, &rt);
+    print_targets(&r4, &r1, rt.ran ? &rt : &rl, &rl);
     node_bench_keys_free(&b.k);
     if (!b.o.keep && b.o.dir == NULL) remove_tree(b.root);
-    bool ok = !node_bench_stop && (!r4.ran || r4.ok) && (!r1.ran || r1.ok) && (!rl.ran || rl.ok);
+    bool ok = !node_bench_stop && (!r4.ran || r4.ok) && (!r1.ran || r1.ok) && (!rl.ran || rl.ok) &&
+              (!rt.ran || rt.ok);
     if (node_bench_stop) printf("bench: stopped by signal %d\n", (int)node_bench_stop);
     printf("bench: %s\n", ok ? "all checks passed" : "FAILED (see above)");
     return ok ? CLI_EXIT_OK : CLI_EXIT_FAIL;

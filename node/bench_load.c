@@ -337,12 +337,16 @@ static void *submit_main(void *arg) {
     for (size_t i = 0; i < sh->l->n_batches && !node_bench_stop && !atomic_load(&sh->give_up); i++) {
         bench_batch *b = &sh->l->batches[i];
         if (b->node != j->node) continue;
+        /* A paced batch's latency counts from when it was due, not from when
+         * the POST went out: a node that answers slowly delays the next POSTs,
+         * and timing them from their late start would hide that wait. */
+        double due = node_bench_now_ms();
         if (j->rate_tps > 0) {
-            double due = start + (double)sent * 1000.0 / j->rate_tps;
+            due = start + (double)sent * 1000.0 / j->rate_tps;
             double now = node_bench_now_ms();
             if (due > now) usleep((useconds_t)((due - now) * 1000.0));
         }
-        b->submit_ms = node_bench_now_ms() - sh->d->t0_ms;
+        b->submit_ms = due - sh->d->t0_ms;
         int status = 0;
         gz_msg err = {{0}};
         int rc = rpc_client_post_raw_timeout(url, b->body, b->len, BENCH_POST_TIMEOUT_MS, &status, &resp, &err);

@@ -62,8 +62,8 @@ static int decode(node_signstate *s, const uint8_t in[NODE_SIGNSTATE_FILE_BYTES]
 
 void node_signstate_free(node_signstate *s) {
     if (s == NULL) return;
+    if (s->fd_open) close(s->fd);
     free(s->path);
-    free(s->tmp_path);
     memset(s, 0, sizeof *s);
 }
 
@@ -102,40 +102,41 @@ int node_signstate_open(node_signstate *s, const char *path, gz_msg *msg) {
     if (s == NULL) return GZ_EARG;
     memset(s, 0, sizeof *s);
     if (path == NULL || path[0] == '\0') return gz_fail(msg, GZ_EARG, "signstate path: empty");
-    size_t n = strlen(path);
     s->path = strdup(path);
-    s->tmp_path = malloc(n + 5);
-    if (s->path == NULL || s->tmp_path == NULL) {
-        node_signstate_free(s);
-        return gz_fail(msg, GZ_ENOMEM, "signstate: out of memory");
-    }
-    memcpy(s->tmp_path, path, n);
-    memcpy(s->tmp_path + n, ".tmp", 5);
+    if (s->path == NULL) return gz_fail(msg, GZ_ENOMEM, "signstate: out of memory");
     int err = load(s, msg);
     if (err != GZ_OK) node_signstate_free(s);
     return err;
 }
 
-/* Writes the record to the temp file, fsyncs it, renames it over the state
- * file and fsyncs the directory: after a crash the file holds the old or the
- * new record, and once this returns GZ_OK it holds the new one. */
-static int persist(const node_signstate *s, const uint8_t rec[NODE_SIGNSTATE_FILE_BYTES]) {
-    int fd = open(s->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) return GZ_EIO;
+/* Writes the record over the file in place and fdatasyncs it: one device
+ * flush per signature. The first write creates the file, and then its
+ * directory is synced too, once. The 60-byte record sits at offset 0, inside
+ * one disk sector, so a crash leaves the old or the new record; if a device
+ * did tear it, the checksum fails and the node refuses to start rather than
+ * sign from a guess. */
+static int persist(node_signstate *s, const uint8_t rec[NODE_SIGNSTATE_FILE_BYTES]) {
+    bool created = false;
+    if (!s->fd_open) {
+        int fd = open(s->path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0 && errno == ENOENT) {
+            fd = open(s->path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+            created = true;
+        }
+        if (fd < 0) return GZ_EIO;
+        s->fd = fd;
+        s->fd_open = true;
+    }
     size_t done = 0;
     while (done < NODE_SIGNSTATE_FILE_BYTES) {
-        ssize_t w = write(fd, rec + done, NODE_SIGNSTATE_FILE_BYTES - done);
+        ssize_t w = pwrite(s->fd, rec + done, NODE_SIGNSTATE_FILE_BYTES - done, (off_t)done);
         if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) break;
+        if (w <= 0) return GZ_EIO;
         done += (size_t)w;
     }
-    int ok = done == NODE_SIGNSTATE_FILE_BYTES && fsync(fd) == 0;
-    ok = close(fd) == 0 && ok;
-    if (!ok || rename(s->tmp_path, s->path) != 0) {
-        unlink(s->tmp_path);
-        return GZ_EIO;
-    }
-    return node_fsync_parent_dir(s->path);
+    if (fdatasync(s->fd) != 0) return GZ_EIO;
+    if (created && node_fsync_parent_dir(s->path) != GZ_OK) return GZ_EIO;
+    return GZ_OK;
 }
 
 /* Orders (height, round, step) lexicographically: <0, 0 or >0. */

@@ -6,9 +6,11 @@
  * The file is 60 bytes, integers big-endian:
  *   magic "GZSS" ‖ version u8 (1) ‖ step u8 ‖ reserved u16 (0) ‖ height u64 ‖
  *   round u64 ‖ sighash[32] ‖ crc32c u32 over the 56 bytes before it
- * and is replaced atomically (temp file, fsync, rename, fsync of the
- * directory). A missing file means nothing was signed yet; a file that fails
- * any check is an error at open, never silently reset. */
+ * and is overwritten in place and fdatasynced before each signature (one
+ * device flush; the directory is synced once, when the file is created). The
+ * record lies inside the first disk sector, so a crash leaves the old or the
+ * new one. A missing file means nothing was signed yet; a file that fails any
+ * check (a torn write included) is an error at open, never silently reset. */
 #ifndef GZ_NODE_SIGNSTATE_H
 #define GZ_NODE_SIGNSTATE_H
 
@@ -28,7 +30,8 @@ enum {
 
 typedef struct node_signstate {
     char *path;
-    char *tmp_path;
+    int fd;             /* open for writing once fd_open (after the first persist) */
+    bool fd_open;
     bool have;          /* false until something was signed */
     uint64_t height;    /* the last signed (height, round, step) when have */
     uint64_t round;

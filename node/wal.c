@@ -198,7 +198,6 @@ void node_wal_close(node_wal *w) {
     if (w == NULL) return;
     if (w->fd >= 0) close(w->fd);
     free(w->path);
-    free(w->tmp_path);
     wal_zero(w);
 }
 
@@ -222,15 +221,11 @@ int node_wal_open(node_wal *w, const char *path, gz_msg *msg) {
     if (w == NULL) return GZ_EARG;
     wal_zero(w);
     if (path == NULL || path[0] == '\0') return gz_fail(msg, GZ_EARG, "wal path: empty");
-    size_t n = strlen(path);
     w->path = strdup(path);
-    w->tmp_path = malloc(n + 5);
-    if (w->path == NULL || w->tmp_path == NULL) {
+    if (w->path == NULL) {
         node_wal_close(w);
         return gz_fail(msg, GZ_ENOMEM, "wal: out of memory");
     }
-    memcpy(w->tmp_path, path, n);
-    memcpy(w->tmp_path + n, ".tmp", 5);
     w->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (w->fd < 0) return open_fail(w, msg, GZ_EIO, "open");
     struct stat st;
@@ -292,21 +287,9 @@ int node_wal_replay(node_wal *w, node_wal_cb cb, void *data) {
 
 int node_wal_reset(node_wal *w, gz_msg *msg) {
     if (w == NULL || w->fd < 0) return GZ_EARG;
-    int fd = open(w->tmp_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) return gz_fail(msg, GZ_EIO, "wal %s: create: %s", w->tmp_path, strerror(errno));
-    if (fsync(fd) != 0 || rename(w->tmp_path, w->path) != 0) {
-        int e = errno;
-        close(fd);
-        unlink(w->tmp_path);
-        return gz_fail(msg, GZ_EIO, "wal %s: replace: %s", w->path, strerror(e));
-    }
-    /* From here the empty file is the log, whatever the directory sync says. */
-    close(w->fd);
-    w->fd = fd;
+    if (ftruncate(w->fd, 0) != 0) return gz_fail(msg, GZ_EIO, "wal %s: truncate: %s", w->path, strerror(errno));
     w->end = 0;
     w->records = 0;
     w->broken = false;
-    if (node_fsync_parent_dir(w->path) != GZ_OK)
-        return gz_fail(msg, GZ_EIO, "wal %s: fsync dir: %s", w->path, strerror(errno));
     return GZ_OK;
 }

@@ -25,7 +25,6 @@
 typedef struct node_wal {
     int fd;
     char *path;
-    char *tmp_path;      /* path ".tmp", used by node_wal_reset */
     uint64_t end;        /* bytes of complete records */
     uint64_t records;    /* complete records in the log */
     uint64_t dropped_bytes; /* cut from the tail by node_wal_open */
@@ -59,9 +58,13 @@ GZ_WUR int node_wal_sync(node_wal *w);
  * the log since it was opened. */
 GZ_WUR int node_wal_replay(node_wal *w, node_wal_cb cb, void *data);
 
-/* Atomically replaces the log with an empty one (write a new file, fsync,
- * rename over the old, fsync the directory): after a crash the log is either
- * the old one or empty. Returns GZ_OK or GZ_EIO (w unchanged unless broken). */
+/* Empties the log (truncates the file) without syncing: a height's block is
+ * committed (durably, in the store) before the next height resets the log, so
+ * what a crash may leave is records of that committed height, which replay
+ * ignores as late, or a torn tail, which open cuts off. The truncation is made
+ * durable by the next synced append, since fdatasync also persists the size.
+ * This keeps two device flushes (a new file's and its directory's) off every
+ * height. Returns GZ_OK or GZ_EIO (w unchanged). */
 GZ_WUR int node_wal_reset(node_wal *w, gz_msg *msg);
 
 /* CRC-32C (Castagnoli), chainable: crc = node_crc32c(crc, more, n) starting
