@@ -116,12 +116,11 @@ int node_signstate_open(node_signstate *s, const char *path, gz_msg *msg) {
  * did tear it, the checksum fails and the node refuses to start rather than
  * sign from a guess. */
 static int persist(node_signstate *s, const uint8_t rec[NODE_SIGNSTATE_FILE_BYTES]) {
-    bool created = false;
     if (!s->fd_open) {
         int fd = open(s->path, O_WRONLY | O_CLOEXEC);
         if (fd < 0 && errno == ENOENT) {
             fd = open(s->path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-            created = true;
+            s->dir_pending = true;
         }
         if (fd < 0) return GZ_EIO;
         s->fd = fd;
@@ -135,7 +134,10 @@ static int persist(node_signstate *s, const uint8_t rec[NODE_SIGNSTATE_FILE_BYTE
         done += (size_t)w;
     }
     if (fdatasync(s->fd) != 0) return GZ_EIO;
-    if (created && node_fsync_parent_dir(s->path) != GZ_OK) return GZ_EIO;
+    if (s->dir_pending) {
+        if (node_fsync_parent_dir(s->path) != GZ_OK) return GZ_EIO;
+        s->dir_pending = false; /* retried by the next persist until it succeeds */
+    }
     return GZ_OK;
 }
 

@@ -32,6 +32,7 @@ typedef struct node_signstate {
     char *path;
     int fd;             /* open for writing once fd_open (after the first persist) */
     bool fd_open;
+    bool dir_pending;   /* the file was created and its directory not yet synced */
     bool have;          /* false until something was signed */
     uint64_t height;    /* the last signed (height, round, step) when have */
     uint64_t round;

@@ -46,20 +46,10 @@ expect() {
     fi
 }
 
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
 # ---- a devnet of our own ------------------------------------------------------------
 
-BASE=
-for _ in $(seq 1 20); do
-    p=$((38600 + (RANDOM % 100) * 4))
-    if port_free "$p" && port_free $((p + 1)) && port_free $((p + 2)) && port_free $((p + 3)) &&
-        port_free $((p + 100)) && port_free $((p + 101)) && port_free $((p + 102)) && port_free $((p + 103)); then
-        BASE=$p
-        break
-    fi
-done
-[ -n "$BASE" ] || { echo "test_audit: no free ports"; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/ports.sh"
+BASE=$(e2e_base_port)
 RPC=http://127.0.0.1:$BASE
 NET=$WORK/net
 "$GZ" devnet --validators 4 --dir "$NET" --base-port "$BASE" >"$WORK/devnet.log" 2>&1 &
@@ -74,7 +64,12 @@ for _ in $(seq 1 150); do
     if [ -n "$h" ] && [ "$h" -ge 2 ] 2>/dev/null; then up=1; break; fi
     sleep 0.1
 done
-[ "$up" = 1 ] || { echo "test_audit: devnet did not start"; cat "$WORK/devnet.log"; exit 1; }
+if [ "$up" != 1 ]; then
+    echo "test_audit: devnet did not start"
+    cat "$WORK/devnet.log"
+    for log in "$NET"/node*/node.log; do [ -f "$log" ] && { echo "-- $log"; tail -n 5 "$log"; }; done
+    exit 1
+fi
 
 cd "$WORK" || exit 1
 tx() { "$GZ" tx "$@" --rpc "$RPC" --wait >"$WORK/tx.json" 2>&1 || { cat "$WORK/tx.json"; return 1; }; }
