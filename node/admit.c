@@ -46,7 +46,25 @@ static void admit_one(node *n, admit_item *it, bool gossip) {
 static void txs_ready(uv_idle_t *h) {
     node *n = h->data;
     uv_idle_stop(h);
+    uint64_t now = node_now_ms();
+    if (!n->stopping && mempool_count(&n->mp) > 0 && node_txs_ready_now(n, now)) cons_txs_available(&n->cs, now);
+}
+
+static void on_propose_wait(uv_timer_t *h) {
+    node *n = h->data;
     if (!n->stopping && mempool_count(&n->mp) > 0) cons_txs_available(&n->cs, node_now_ms());
+}
+
+bool node_txs_ready_now(node *n, uint64_t now_ms) {
+    uint64_t wait = n->cfg.propose_wait_ms;
+    if (wait == 0 || mempool_count(&n->mp) >= n->g.consensus.block_max_txs) return true;
+    uint64_t due = n->height_start_ms + wait;
+    if (now_ms >= due) return true;
+    if (!uv_is_active((uv_handle_t *)&n->propose_wait)) {
+        n->propose_wait.data = n;
+        uv_timer_start(&n->propose_wait, on_propose_wait, due - now_ms, 0);
+    }
+    return false;
 }
 
 void node_admit_batch(node *n, admit_item *items, size_t k, bool gossip) {

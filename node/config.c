@@ -24,6 +24,7 @@ void node_config_default(node_config *c, const char *home) {
     node_path_join(c->data_dir, sizeof c->data_dir, home, "data");
     node_path_join(c->key_file, sizeof c->key_file, home, "node.key");
     node_path_join(c->genesis_file, sizeof c->genesis_file, home, "genesis.json");
+    c->propose_wait_ms = NODE_PROPOSE_WAIT_MS_DEFAULT;
 }
 
 int node_parse_hostport(const char *s, char *host, size_t host_cap, uint16_t *port) {
@@ -73,8 +74,17 @@ static int get_peers(json_t *root, node_config *c, gz_msg *msg) {
     return GZ_OK;
 }
 
+static int get_wait(json_t *root, node_config *c, gz_msg *msg) {
+    json_t *v = json_object_get(root, "propose_wait_ms");
+    if (v == NULL) return GZ_OK;
+    if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > NODE_PROPOSE_WAIT_MS_MAX)
+        return gz_fail(msg, GZ_EARG, "config.propose_wait_ms: expected an integer 0..%d", NODE_PROPOSE_WAIT_MS_MAX);
+    c->propose_wait_ms = (uint32_t)json_integer_value(v);
+    return GZ_OK;
+}
+
 static const char *const KEYS[] = {"rpc_listen", "p2p_listen", "peers", "data_dir", "key_file",
-                                   "genesis_file", NULL};
+                                   "genesis_file", "propose_wait_ms", NULL};
 
 static int config_from_json(node_config *c, json_t *root, const char *home, gz_msg *msg) {
     if (!json_is_object(root)) return gz_fail(msg, GZ_EARG, "config: expected a JSON object");
@@ -91,6 +101,7 @@ static int config_from_json(node_config *c, json_t *root, const char *home, gz_m
     if (rc == GZ_OK) rc = get_path(root, "data_dir", home, c->data_dir, msg);
     if (rc == GZ_OK) rc = get_path(root, "key_file", home, c->key_file, msg);
     if (rc == GZ_OK) rc = get_path(root, "genesis_file", home, c->genesis_file, msg);
+    if (rc == GZ_OK) rc = get_wait(root, c, msg);
     return rc;
 }
 
@@ -117,9 +128,10 @@ int node_config_save(const node_config *c, gz_msg *msg) {
     snprintf(p2p, sizeof p2p, "%s:%u", c->p2p_host, c->p2p_port);
     json_t *peers = json_array();
     for (size_t i = 0; i < c->n_peers; i++) json_array_append_new(peers, json_string(c->peers[i]));
-    json_t *root = json_pack("{s:s,s:s,s:o,s:s,s:s,s:s}", "rpc_listen", rpc, "p2p_listen", p2p,
+    json_t *root = json_pack("{s:s,s:s,s:o,s:s,s:s,s:s,s:i}", "rpc_listen", rpc, "p2p_listen", p2p,
                              "peers", peers, "data_dir", rel(c->home, c->data_dir), "key_file",
-                             rel(c->home, c->key_file), "genesis_file", rel(c->home, c->genesis_file));
+                             rel(c->home, c->key_file), "genesis_file", rel(c->home, c->genesis_file),
+                             "propose_wait_ms", (int)c->propose_wait_ms);
     char *text = root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
     json_decref(root);
     if (text == NULL) return gz_fail(msg, GZ_ENOMEM, "config: cannot encode");

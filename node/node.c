@@ -208,7 +208,11 @@ static void start_next_height(node *n) {
     chain_clear(&n->ch);
     gz_msg msg = {{0}};
     if (node_wal_reset(&n->wal, &msg) != GZ_OK) node_log(n, "wal: reset failed: %s", msg.text);
-    int rc = cons_start_height(&n->cs, n->ch.height + 1, node_now_ms(), mempool_count(&n->mp) > 0);
+    uint64_t now = node_now_ms();
+    n->height_start_ms = now;
+    uv_timer_stop(&n->propose_wait);
+    bool txs = mempool_count(&n->mp) > 0 && node_txs_ready_now(n, now);
+    int rc = cons_start_height(&n->cs, n->ch.height + 1, now, txs);
     if (rc != GZ_OK) node_log(n, "consensus: cannot start height %llu: %s",
                               (unsigned long long)(n->ch.height + 1), gz_strerror(rc));
     else node_feed_future(n);
@@ -381,7 +385,8 @@ static int replay_record(uint8_t type, const uint8_t *p, size_t len, void *data)
 
 /* Enters the first uncommitted height and feeds back what the WAL holds of it. */
 static void resume(node *n) {
-    int rc = cons_start_height(&n->cs, n->ch.height + 1, node_now_ms(), mempool_count(&n->mp) > 0);
+    n->height_start_ms = node_now_ms();
+    int rc = cons_start_height(&n->cs, n->ch.height + 1, n->height_start_ms, mempool_count(&n->mp) > 0);
     assert(rc == GZ_OK);
     n->replaying = true;
     rc = node_wal_replay(&n->wal, replay_record, n);
@@ -435,6 +440,8 @@ static void init_handles(node *n) {
         n->timers[i].h.data = &n->timers[i];
         n->timers[i].n = n;
     }
+    uv_timer_init(n->loop, &n->propose_wait);
+    n->propose_wait.data = n;
     uv_timer_init(n->loop, &n->tick);
     n->tick.data = n;
     uv_timer_start(&n->tick, on_tick, 100, 100);

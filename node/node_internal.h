@@ -144,6 +144,8 @@ typedef struct node {
     bool decided;             /* current height decided, start of next pending */
     uv_idle_t next_height;    /* starts the next height outside consensus callbacks */
     uv_idle_t txs_ready;      /* tells consensus about new txs on the next loop turn */
+    uv_timer_t propose_wait;  /* tells it once the height is propose_wait_ms old */
+    uint64_t height_start_ms; /* when the current height started */
     sigpool pool;             /* signature checks on worker threads */
     bool opened_pool;
     admit_queued queued[NODE_ADMIT_BATCH_MAX]; /* RPC submissions for the next batch */
@@ -184,6 +186,10 @@ void node_log(node *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 /* admit.c: admits a batch (SPEC §2 stateless checks, signatures in parallel,
  * then nonce and mempool in order); each item gets rc and msg. Gossips the
  * admitted txs when gossip is true. */
+/* Whether consensus may be told now that txs are available: a full block is
+ * waiting, or the height started at least config propose_wait_ms ago. When
+ * not, arms a timer that tells it when that time comes (and txs remain). */
+bool node_txs_ready_now(node *n, uint64_t now_ms);
 void node_admit_batch(node *n, admit_item *items, size_t k, bool gossip);
 /* Queues an RPC submission (takes over bytes) for the next batch. */
 int node_admit_enqueue(node *n, gz_buf *bytes, rpc_call *call, bool wait, uint64_t timeout_ms);

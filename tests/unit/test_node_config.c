@@ -28,6 +28,8 @@ Test(config, save_then_load_round_trips) {
     node_config c;
     node_config_default(&c, home);
     c.rpc_port = 1234;
+    cr_assert_eq(c.propose_wait_ms, NODE_PROPOSE_WAIT_MS_DEFAULT);
+    c.propose_wait_ms = 250;
     snprintf(c.peers[c.n_peers++], sizeof c.peers[0], "10.0.0.2:26757");
     gz_msg msg = {{0}};
     cr_assert_eq(node_config_save(&c, &msg), GZ_OK, "%s", msg.text);
@@ -37,6 +39,21 @@ Test(config, save_then_load_round_trips) {
     cr_assert_eq(d.n_peers, 1);
     cr_assert_str_eq(d.peers[0], "10.0.0.2:26757");
     cr_assert_str_eq(d.data_dir, c.data_dir);
+    cr_assert_eq(d.propose_wait_ms, 250);
+}
+
+Test(config, propose_wait_absent_zero_and_max) {
+    node_config c;
+    gz_msg msg = {{0}};
+    write_config("{}");
+    cr_assert_eq(node_config_load(&c, home, &msg), GZ_OK, "%s", msg.text);
+    cr_assert_eq(c.propose_wait_ms, NODE_PROPOSE_WAIT_MS_DEFAULT, "absent: the default");
+    write_config("{\"propose_wait_ms\": 0}");
+    cr_assert_eq(node_config_load(&c, home, &msg), GZ_OK, "%s", msg.text);
+    cr_assert_eq(c.propose_wait_ms, 0);
+    write_config("{\"propose_wait_ms\": 10000}");
+    cr_assert_eq(node_config_load(&c, home, &msg), GZ_OK, "%s", msg.text);
+    cr_assert_eq(c.propose_wait_ms, NODE_PROPOSE_WAIT_MS_MAX);
 }
 
 Test(config, bad_files_name_the_field) {
@@ -47,6 +64,9 @@ Test(config, bad_files_name_the_field) {
         {"{\"peers\": \"a:1\"}", "config.peers"},
         {"{\"data_dir\": \"\"}", "config.data_dir"},
         {"{\"colour\": \"blue\"}", "config.colour: unknown key"},
+        {"{\"propose_wait_ms\": -1}", "config.propose_wait_ms"},
+        {"{\"propose_wait_ms\": 10001}", "config.propose_wait_ms"},
+        {"{\"propose_wait_ms\": \"50\"}", "config.propose_wait_ms"},
         {"[1, 2]", "config: expected a JSON object"},
         {"{\"rpc_listen\": ", "config.json"},
     };
