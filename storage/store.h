@@ -29,7 +29,7 @@ const char *store_errmsg(const store *s);
 
 /* Puts a read cache in front of s's backend: at most `entries` keys (rounded
  * down to a power of two, at least 8) and `bytes_max` bytes of keys, values and
- * bookkeeping. It remembers values up to 4 KiB and keys found absent, and is
+ * per-entry bookkeeping, plus a fixed table of 32 bytes per entry. It remembers values up to 4 KiB and keys found absent, and is
  * kept equal to the backend by store_write, the only way to change a store.
  * Reads and writes stay single-threaded, as without it. Returns GZ_OK, GZ_EARG
  * (already enabled, entries < 8, bytes_max 0) or GZ_ENOMEM. */
