@@ -38,12 +38,15 @@
 #define BENCH_PACED_POSTS_PER_S 50
 /* The offered rate issue 6 sets the p99 target at. */
 #define BENCH_TARGET_LATENCY_RATE 4000.0
+/* Keys the storage run writes: about what a ledger holds after a few
+ * hundred thousand txs (about 4 keys each). */
+#define BENCH_STORAGE_KEYS 2000000
 
 typedef struct bench_opts {
-    uint64_t txs, accounts, batch, latency_s, base_port, block_max_txs, rate;
+    uint64_t txs, accounts, batch, latency_s, base_port, block_max_txs, rate, storage_keys;
     int only; /* 0 = every run; 4 or 1 = only that validator count */
     const char *dir;
-    bool keep, verbose, latency_only;
+    bool keep, verbose, latency_only, storage_only;
 } bench_opts;
 
 /* What one run measured, for the RESULT lines and the targets. */
@@ -429,6 +432,7 @@ static void run_one(bench *b, const run_plan *p, bench_result *r) {
 static int bench_usage(void) {
     printf("usage: gongzhi bench [--txs N] [--accounts N] [--validators-only 4|1] [--batch N]\n"
            "                     [--latency-s S] [--rate R [--latency-only]] [--block-max-txs N]\n"
+           "                     [--storage-keys N] [--storage-only]\n"
            "                     [--dir DIR] [--base-port P] [--keep] [--verbose]\n\n"
            "Starts validator networks on loopback with N holder accounts in their genesis\n"
            "(default 10000), pre-signs N txs (default 100000; votes on open proposals and\n"
@@ -442,18 +446,23 @@ static int bench_usage(void) {
            "--keep; node i of run r serves RPC on 127.0.0.1:P+10r+i (P default 27657).\n"
            "--verbose prints a line per committed block (txs, round, block time);\n"
            "--block-max-txs overrides genesis consensus.block_max_txs (default 10000).\n"
+           "Last, a storage run writes --storage-keys N keys (default 2000000; 0: none)\n"
+           "into RocksDB and times reads of absent and present keys (RESULT_STORAGE);\n"
+           "--storage-only runs only that.\n"
            "Exits 1 if any tx was refused, lost, committed twice or failed to execute.\n");
     return CLI_EXIT_OK;
 }
 
 static int parse_opts(int argc, char **argv, bench_opts *o) {
-    *o = (bench_opts){.txs = 100000, .accounts = 10000, .batch = 500, .latency_s = 15, .base_port = 27657};
+    *o = (bench_opts){.txs = 100000, .accounts = 10000, .batch = 500, .latency_s = 15, .base_port = 27657,
+                      .storage_keys = BENCH_STORAGE_KEYS};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) return bench_usage(), -1;
         if (strcmp(a, "--keep") == 0) { o->keep = true; continue; }
         if (strcmp(a, "--verbose") == 0) { o->verbose = true; continue; }
         if (strcmp(a, "--latency-only") == 0) { o->latency_only = true; continue; }
+        if (strcmp(a, "--storage-only") == 0) { o->storage_only = true; continue; }
         if (i + 1 >= argc) return cli_die(CLI_EXIT_USAGE, "bench: %s needs a value", a);
         const char *v = argv[++i];
         uint64_t n = 0;
@@ -464,6 +473,7 @@ static int parse_opts(int argc, char **argv, bench_opts *o) {
         else if (strcmp(a, "--batch") == 0 && num && n >= 1 && n <= GZ_RPC_BATCH_MAX) o->batch = n;
         else if (strcmp(a, "--latency-s") == 0 && num && n >= 1 && n <= 600) o->latency_s = n;
         else if (strcmp(a, "--rate") == 0 && num && n >= 1 && n <= 1000000) o->rate = n;
+        else if (strcmp(a, "--storage-keys") == 0 && num && n <= 100000000) o->storage_keys = n;
         else if (strcmp(a, "--block-max-txs") == 0 && num && n >= 1 && n <= GZ_BLOCK_TXS_MAX) o->block_max_txs = n;
         else if (strcmp(a, "--validators-only") == 0 && num && (n == 4 || n == 1)) o->only = (int)n;
         else if (strcmp(a, "--base-port") == 0 && num && n >= 1024 && n <= 65535 - 200) o->base_port = n;
@@ -487,7 +497,12 @@ static void print_targets(const bench_result *r4, const bench_result *r1, const 
                rl->p99_ms, rl->offered_tps);
     uint64_t rss = 0;
     const bench_result *all[4] = {r4, r1, rl, rh};
-    for (int i = 0; i < 4; i++) rss = all[i]->rss_kb_max > rss ? all[i]->rss_kb_max : rss;
+    bool any = false;
+    for (int i = 0; i < 4; i++) {
+        rss = all[i]->rss_kb_max > rss ? all[i]->rss_kb_max : rss;
+        any |= all[i]->ran;
+    }
+    if (!any) return;
     printf("bench: target RSS < 256 MB per node: %s (largest %.1f MB)\n", rss < 256 * 1024 ? "met" : "MISSED",
            rss / 1024.0);
 }
@@ -521,6 +536,7 @@ static void run_latency(bench *b, double rate, bench_result *r) {
  * that the p99 target is measured where the issue sets it. */
 static void run_all(bench *b, bench_result *r4, bench_result *r1, bench_result *rl, bench_result *rt) {
     uint32_t batch = (uint32_t)b->o.batch;
+    if (b->o.storage_only) return;
     if (b->o.only != 1 && !node_bench_stop && !b->o.latency_only)
         run_one(b, &(run_plan){.validators = 4, .txs = b->o.txs, .batch = batch}, r4);
     if (b->o.only != 4 && !node_bench_stop && !b->o.latency_only)
@@ -555,11 +571,19 @@ int cli_bench(int argc, char **argv) {
     fflush(stdout);
     bench_result r4 = {0}, r1 = {0}, rl = {0}, rt = {0};
     run_all(&b, &r4, &r1, &rl, &rt);
+    bool storage_ok = true;
+    if (b.o.storage_keys > 0 && !node_bench_stop && (b.o.storage_only || !b.o.latency_only)) {
+        char dir[sizeof b.root + 16];
+        snprintf(dir, sizeof dir, "%s/storage", b.root);
+        gz_msg msg = {{0}};
+        storage_ok = node_bench_storage(dir, b.o.storage_keys, &msg) == GZ_OK;
+        if (!storage_ok) printf("bench: storage run FAILED: %s\n", msg.text);
+    }
     print_targets(&r4, &r1, rt.ran ? &rt : &rl, &rl);
     node_bench_keys_free(&b.k);
     if (!b.o.keep && b.o.dir == NULL) remove_tree(b.root);
     bool ok = !node_bench_stop && (!r4.ran || r4.ok) && (!r1.ran || r1.ok) && (!rl.ran || rl.ok) &&
-              (!rt.ran || rt.ok);
+              (!rt.ran || rt.ok) && storage_ok;
     if (node_bench_stop) printf("bench: stopped by signal %d\n", (int)node_bench_stop);
     printf("bench: %s\n", ok ? "all checks passed" : "FAILED (see above)");
     return ok ? CLI_EXIT_OK : CLI_EXIT_FAIL;

@@ -142,6 +142,12 @@ typedef struct bench_outcome {
 GZ_WUR int node_bench_load_run(bench_load *l, bench_net *net, const bench_drive *d, bench_outcome *o,
                                gz_msg *msg);
 
+/* The storage run (node/bench_storage.c): writes `keys` ledger-shaped keys
+ * into a RocksDB store in dir, then prints the average time of a read of an
+ * absent and of a present key as a RESULT_STORAGE line. Returns GZ_OK, or an
+ * error with msg (a failed write, or reads that found the wrong keys). */
+GZ_WUR int node_bench_storage(const char *dir, uint64_t keys, gz_msg *msg);
+
 /* Monotonic milliseconds. */
 double node_bench_now_ms(void);
 /* Set by SIGINT/SIGTERM: every loop gives up. */
