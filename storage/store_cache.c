@@ -6,8 +6,9 @@
  * before it commits). Writes go to the backend first; only after the backend
  * applied a batch are its ops applied here, in order, to the keys the cache
  * holds, so it never holds something the backend does not. Keys a batch
- * creates enter the cache when first read, not when written: a block writes
- * tens of thousands of keys that are never read again. A value longer than CACHE_VAL_MAX (a block)
+ * creates enter the cache when next read, not when written: a block writes
+ * tens of thousands of keys that are never read again. A cached value is
+ * updated by a write; a key cached as absent is dropped when created. A value longer than CACHE_VAL_MAX (a block)
  * is not kept; writing one drops any entry for its key.
  *
  * Bytes are bounded as well as entries: when an insert takes the total over
@@ -183,7 +184,15 @@ void store_cache_written(store *s, const store_batch *b) {
     store_op op;
     while (store_batch_next(b, &pos, &op)) {
         uint64_t h = key_hash(op.key, op.key_len);
-        if (find(c, h, op.key, op.key_len) == NULL) continue; /* not cached: nothing to update */
+        cache_slot *e = find(c, h, op.key, op.key_len);
+        if (e == NULL) continue; /* not cached: nothing to update */
+        if (op.op == STORE_OP_PUT && e->state == SLOT_ABSENT) {
+            /* A key read as absent and now created (a tx's result, its
+             * artifact, its vote) is rarely read again: drop it rather than
+             * fill the cache with every new record. */
+            slot_clear(c, e);
+            continue;
+        }
         if (op.op == STORE_OP_PUT) remember(c, h, op.key, op.key_len, SLOT_VALUE, op.val, op.val_len);
         else remember(c, h, op.key, op.key_len, SLOT_ABSENT, NULL, 0);
     }
