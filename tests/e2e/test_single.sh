@@ -102,4 +102,30 @@ start_devnet "$NET" 1 "$BASE"
 check "after a restart the chain continues past height $H" wait_for 15 height_at_least "$URL" $((H + 1))
 anc2=$("$GZ" query anchor artifact="$ART" --rpc "$URL")
 check "the anchor survives the restart" test "$(jq -r .txid <<<"$anc2")" = "$(jq -r .txid <<<"$anc")"
+
+# ---- a proposer waits propose_wait_ms for a full block --------------------------
+# With propose_wait_ms 600, a block holding a tx sent right after the previous
+# commit is proposed no sooner than 600 ms after that commit; without the wait
+# it would follow the tx within milliseconds.
+kill -TERM "$DEVNET_PID"; wait "$DEVNET_PID" 2>/dev/null
+HOME0=$NET/node0
+jq '.propose_wait_ms = 600' "$HOME0/config.json" >"$E2E_DIR/config.json" && cp "$E2E_DIR/config.json" "$HOME0/config.json"
+H=$(jq -r '.propose_wait_ms' "$HOME0/config.json")
+check "config.json takes propose_wait_ms" test "$H" = 600
+start_node "$HOME0"
+check "the node runs with propose_wait_ms 600" wait_for 15 height_at_least "$URL" 1
+gaps=()
+for i in 1 2 3; do
+    echo "wait test $i" >"wait$i.txt"
+    out=$("$GZ" tx anchor --file "wait$i.txt" --kind 1 --work "wait$i" --key alice.key --rpc "$URL" --wait)
+    h=$(jq -r .height <<<"$out")
+    t1=$("$GZ" query block height="$h" --rpc "$URL" | jq -r .header.time)
+    t0=$("$GZ" query block height=$((h - 1)) --rpc "$URL" | jq -r .header.time)
+    gaps+=($((t1 - t0)))
+done
+echo "     block time after the previous block, ms: ${gaps[*]}"
+check "each tx's block came at least 600 ms after the one before" \
+    bash -c 'for g in "$@"; do [ "$g" -ge 600 ] || exit 1; done' _ "${gaps[@]}"
+check "and within the empty-block bound (1000 ms) plus slack" \
+    bash -c 'for g in "$@"; do [ "$g" -lt 2500 ] || exit 1; done' _ "${gaps[@]}"
 finish
