@@ -99,9 +99,7 @@ static int result_put(ledger_ctx *x, const gz_tx *tx, const ledger_result *r) {
     return err;
 }
 
-static char *events_text(json_t *events) {
-    return json_dumps(events, JSON_COMPACT | JSON_PRESERVE_ORDER);
-}
+static char *events_text(json_t *events) { return ledger_json_text(events); }
 
 static int exec_tx(ledger_ctx *x, const gz_tx *tx, uint32_t index, ledger_result *r) {
     gz_msg msg;

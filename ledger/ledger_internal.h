@@ -195,6 +195,12 @@ GZ_WUR int ledger_event_emit(ledger_ctx *x, const char *type, json_t *attrs);
 /* A new JSON string of 2*n lowercase hex chars (NULL on ENOMEM). */
 json_t *ledger_json_hex(const uint8_t *p, size_t n);
 
+/* Nesting the compact writer handles itself; deeper trees go to jansson. */
+#define LEDGER_JSON_DEPTH_MAX 32
+/* v as compact JSON text, exactly json_dumps(v, JSON_COMPACT |
+ * JSON_PRESERVE_ORDER) (ledger/json_text.c); malloc'd, NULL on ENOMEM. */
+char *ledger_json_text(const json_t *v);
+
 /* ---- Arithmetic ---- */
 
 /* The largest-remainder split of SPEC §3: out[i] = floor(amount·w[i]/W) with
