@@ -1,12 +1,10 @@
 /* The benchmark's network: deterministic keys, a genesis with the holders,
  * one home per validator, and the validators as child processes. */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,6 +16,7 @@
 #include "core/keys.h"
 #include "ledger/genesis.h"
 #include "node/bench.h"
+#include "node/cli.h"
 #include "rpc/rpc.h"
 
 /* A node gets this long to stop on SIGTERM before it is killed. */
@@ -109,48 +108,14 @@ static int write_genesis(const char *dir, int n, uint64_t block_max_txs, const b
     return rc;
 }
 
-/* HOME = dir/node<i>: its key and a config.json peering with every other node. */
+/* HOME = dir/node<i>: a config.json peering with every other node, and its key. */
 static int write_home(const char *dir, int i, int n, uint16_t rpc_base, const bench_keys *k, gz_msg *msg) {
-    char home[NODE_PATH_MAX], sub[32], path[NODE_PATH_MAX];
-    snprintf(sub, sizeof sub, "node%d", i);
-    node_path_join(home, sizeof home, dir, sub);
-    if (node_mkdirs(home) != GZ_OK) return gz_fail(msg, GZ_EIO, "%s: cannot create", home);
-    node_path_join(path, sizeof path, home, "node.key");
-    int rc = core_key_save(path, k->val_sk[i], msg);
-    if (rc != GZ_OK) return rc;
-    node_config c;
-    node_config_default(&c, home);
-    c.rpc_port = (uint16_t)(rpc_base + i);
-    c.p2p_port = (uint16_t)(rpc_base + 100 + i);
-    for (int j = 0; j < n; j++)
-        if (j != i) snprintf(c.peers[c.n_peers++], sizeof c.peers[0], "127.0.0.1:%d", rpc_base + 100 + j);
-    snprintf(c.genesis_file, sizeof c.genesis_file, "%s", "../genesis.json");
-    return node_config_save(&c, msg);
-}
-
-static pid_t spawn_node(const char *dir, int i) {
-    char self[NODE_PATH_MAX], home[NODE_PATH_MAX], sub[32], log[NODE_PATH_MAX];
-    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (len <= 0) return -1;
-    self[len] = '\0';
-    snprintf(sub, sizeof sub, "node%d", i);
-    node_path_join(home, sizeof home, dir, sub);
-    node_path_join(log, sizeof log, home, "node.log");
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid != 0) return pid;
-    /* No node outlives the bench, even a bench killed with SIGKILL. The signal
-     * follows the forking thread, which is the bench's main thread. */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(127);
-    int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd >= 0) {
-        dup2(fd, 1);
-        dup2(fd, 2);
-        close(fd);
-    }
-    execl(self, self, "node", "--home", home, (char *)NULL);
-    _exit(127);
+    int rc = cli_loopback_config(dir, i, n, rpc_base, msg);
+    char path[NODE_PATH_MAX], sub[32];
+    snprintf(sub, sizeof sub, "node%d/node.key", i);
+    node_path_join(path, sizeof path, dir, sub);
+    if (rc == GZ_OK) rc = core_key_save(path, k->val_sk[i], msg);
+    return rc;
 }
 
 int node_bench_net_start(bench_net *net, const char *dir, int n, uint16_t rpc_base, uint64_t block_max_txs,
@@ -164,9 +129,12 @@ int node_bench_net_start(bench_net *net, const char *dir, int n, uint16_t rpc_ba
     int rc = write_genesis(dir, n, block_max_txs, k, net->chain_id, msg);
     for (int i = 0; i < n && rc == GZ_OK; i++) rc = write_home(dir, i, n, rpc_base, k, msg);
     if (rc != GZ_OK) return rc;
+    char self[NODE_PATH_MAX];
+    if (cli_self_exe(self, sizeof self) != GZ_OK) return gz_fail(msg, GZ_EIO, "bench: cannot find own executable");
     for (int i = 0; i < n; i++) {
         snprintf(net->urls[i], sizeof net->urls[i], "http://127.0.0.1:%d", rpc_base + i);
-        net->pids[i] = spawn_node(dir, i);
+        /* SIGKILL: no node outlives the bench, even a bench killed with SIGKILL. */
+        net->pids[i] = cli_spawn_node(self, dir, i, SIGKILL);
         if (net->pids[i] < 0) {
             net->pids[i] = 0;
             node_bench_net_stop(net);

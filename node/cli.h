@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "core/err.h"
 
@@ -43,5 +44,19 @@ GZ_WUR int cli_rpc(const char *url, const char *method, json_t *params, json_t *
 
 /* Prints JSON to stdout, indented. */
 void cli_print_json(const json_t *j);
+
+/* ---- local networks (devnet and bench, node/devnet.c) ---- */
+
+/* Node i of an n-node network in dir lives in dir/node<i>: RPC on 127.0.0.1
+ * port base+i, p2p on base+100+i, peering with every other node, genesis
+ * dir/genesis.json. Writes that home's config.json (creating the directory). */
+GZ_WUR int cli_loopback_config(const char *dir, int i, int n, uint16_t base, gz_msg *msg);
+/* The path of this executable, into out. Returns GZ_OK or GZ_EIO. */
+GZ_WUR int cli_self_exe(char *out, size_t cap);
+/* Starts `self node --home dir/node<i>` as a child process, its output
+ * appended to dir/node<i>/node.log. The child receives death_signal when the
+ * calling thread's process dies, however it dies, so no node outlives its
+ * network. Returns the child's pid, or -1 with errno set. */
+pid_t cli_spawn_node(const char *self, const char *dir, int i, int death_signal);
 
 #endif

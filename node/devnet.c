@@ -95,39 +95,50 @@ static int make_genesis(const char *dir, int n, const char *template_path, gz_ms
     return rc;
 }
 
-static int make_homes(const char *dir, int n, uint16_t base, gz_msg *msg) {
-    char gpath[NODE_PATH_MAX];
-    node_path_join(gpath, sizeof gpath, dir, "genesis.json");
-    for (int i = 0; i < n; i++) {
-        char home[NODE_PATH_MAX], sub[32];
-        snprintf(sub, sizeof sub, "node%d", i);
-        node_path_join(home, sizeof home, dir, sub);
-        node_config c;
-        node_config_default(&c, home);
-        c.rpc_port = (uint16_t)(base + i);
-        c.p2p_port = (uint16_t)(base + 100 + i);
-        for (int j = 0; j < n; j++) {
-            if (j != i) snprintf(c.peers[c.n_peers++], sizeof c.peers[0], "127.0.0.1:%d", base + 100 + j);
-        }
-        snprintf(c.genesis_file, sizeof c.genesis_file, "%s", "../genesis.json");
-        int rc = node_config_save(&c, msg);
-        if (rc != GZ_OK) return rc;
+int cli_loopback_config(const char *dir, int i, int n, uint16_t base, gz_msg *msg) {
+    char home[NODE_PATH_MAX], sub[32];
+    snprintf(sub, sizeof sub, "node%d", i);
+    node_path_join(home, sizeof home, dir, sub);
+    if (node_mkdirs(home) != GZ_OK) return gz_fail(msg, GZ_EIO, "%s: cannot create", home);
+    node_config c;
+    node_config_default(&c, home);
+    c.rpc_port = (uint16_t)(base + i);
+    c.p2p_port = (uint16_t)(base + 100 + i);
+    for (int j = 0; j < n; j++) {
+        if (j != i) snprintf(c.peers[c.n_peers++], sizeof c.peers[0], "127.0.0.1:%d", base + 100 + j);
     }
-    return GZ_OK;
+    snprintf(c.genesis_file, sizeof c.genesis_file, "%s", "../genesis.json");
+    return node_config_save(&c, msg);
+}
+
+static int make_homes(const char *dir, int n, uint16_t base, gz_msg *msg) {
+    int rc = GZ_OK;
+    for (int i = 0; i < n && rc == GZ_OK; i++) rc = cli_loopback_config(dir, i, n, base, msg);
+    return rc;
 }
 
 static volatile sig_atomic_t g_stop;
 static void on_stop(int sig) { g_stop = sig; }
 
-static pid_t spawn_node(const char *self, const char *dir, int i) {
+int cli_self_exe(char *out, size_t cap) {
+    ssize_t len = readlink("/proc/self/exe", out, cap - 1);
+    if (len <= 0) return GZ_EIO;
+    out[len] = '\0';
+    return GZ_OK;
+}
+
+pid_t cli_spawn_node(const char *self, const char *dir, int i, int death_signal) {
     char home[NODE_PATH_MAX], sub[32], log[NODE_PATH_MAX];
     snprintf(sub, sizeof sub, "node%d", i);
     node_path_join(home, sizeof home, dir, sub);
     node_path_join(log, sizeof log, home, "node.log");
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid != 0) return pid;
-    /* A node must not outlive its devnet, even one killed with SIGKILL. */
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    /* The signal follows the forking thread; a parent that died before the
+     * prctl took effect is caught by the getppid check. */
+    prctl(PR_SET_PDEATHSIG, death_signal);
+    if (getppid() != parent) _exit(127);
     int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
         dup2(fd, 1);
@@ -232,9 +243,7 @@ int cli_devnet(int argc, char **argv) {
     }
     if (make_homes(dir, (int)n, (uint16_t)base, &msg) != GZ_OK) return cli_die(CLI_EXIT_FAIL, "devnet: %s", msg.text);
     char self[NODE_PATH_MAX];
-    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (len <= 0) return cli_die(CLI_EXIT_FAIL, "devnet: cannot find own executable");
-    self[len] = '\0';
+    if (cli_self_exe(self, sizeof self) != GZ_OK) return cli_die(CLI_EXIT_FAIL, "devnet: cannot find own executable");
     /* No SA_RESTART: the supervisor's waitpid must return on a stop signal. */
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -242,7 +251,8 @@ int cli_devnet(int argc, char **argv) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     pid_t pids[DEVNET_VALIDATORS_MAX];
-    for (int i = 0; i < (int)n; i++) pids[i] = spawn_node(self, dir, i);
+    /* SIGTERM: a node outliving a killed devnet still stops cleanly. */
+    for (int i = 0; i < (int)n; i++) pids[i] = cli_spawn_node(self, dir, i, SIGTERM);
     print_banner(self, dir, (int)n, (uint16_t)base);
     return supervise(pids, (int)n);
 }
