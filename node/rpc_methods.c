@@ -17,15 +17,6 @@
 #define NODE_COMMIT_WAIT_MS_MAX 120000u
 #define NODE_COMMIT_WAIT_MS_DEFAULT 10000u
 
-static json_t *hex_json(const uint8_t *p, size_t n) {
-    char *s = malloc(2 * n + 1);
-    if (s == NULL) return NULL;
-    gz_hex_encode(s, p, n);
-    json_t *j = json_string(s);
-    free(s);
-    return j;
-}
-
 static void reply_query(rpc_call *call, int rc, json_t *out, const char *what) {
     if (rc == GZ_OK) rpc_reply_result(call, out);
     else if (rc == GZ_ENOTFOUND) rpc_reply_error(call, RPC_NOT_FOUND, "%s: not found", what);
@@ -36,7 +27,7 @@ static json_t *validators_json(const gz_genesis *g) {
     json_t *a = json_array();
     for (uint32_t i = 0; i < g->n_validators; i++) {
         const gz_validator *v = &g->validators[i];
-        json_array_append_new(a, json_pack("{s:s,s:o,s:I}", "name", v->name, "pub_key", hex_json(v->pub_key, 32),
+        json_array_append_new(a, json_pack("{s:s,s:o,s:I}", "name", v->name, "pub_key", rpc_json_hex(v->pub_key, 32),
                                            "power", (json_int_t)v->power));
     }
     return a;
@@ -50,8 +41,8 @@ static void m_status(void *ctx, json_t *params, rpc_call *call) {
     size_t peers = 0;
     for (size_t i = 0; i < GZ_PEERS_MAX; i++) peers += n->peers[i].up;
     json_t *r = json_pack("{s:s,s:o,s:I,s:o,s:I,s:b,s:o,s:I,s:I,s:I,s:I,s:s,s:I}", "chain_id", n->g.chain_id,
-                          "node_id", hex_json(n->pk, 32), "height", (json_int_t)n->ch.height, "block_id",
-                          hex_json(n->ch.last_block_id, 32), "time", (json_int_t)n->ch.time, "catching_up",
+                          "node_id", rpc_json_hex(n->pk, 32), "height", (json_int_t)n->ch.height, "block_id",
+                          rpc_json_hex(n->ch.last_block_id, 32), "time", (json_int_t)n->ch.time, "catching_up",
                           n->sync_target > n->ch.height + 1, "validators", validators_json(&n->g), "peers",
                           (json_int_t)peers, "mempool_txs", (json_int_t)mempool_count(&n->mp), "validator_index",
                           (json_int_t)n->my_index, "round", (json_int_t)st.round, "step",
@@ -60,7 +51,7 @@ static void m_status(void *ctx, json_t *params, rpc_call *call) {
 }
 
 static json_t *admission_json(const uint8_t txid[32], bool have_txid, int rc, const gz_msg *msg) {
-    return json_pack("{s:o,s:i,s:s}", "txid", have_txid ? hex_json(txid, 32) : json_null(), "code",
+    return json_pack("{s:o,s:i,s:s}", "txid", have_txid ? rpc_json_hex(txid, 32) : json_null(), "code",
                      gz_err_code(rc), "message", rc == GZ_OK ? "" : msg->text);
 }
 
@@ -130,7 +121,7 @@ void node_waiters_notify(node *n, const chain_block *b) {
         node_waiter *w = *hit;
         json_error_t jerr;
         json_t *events = json_loads(ledger_block_tx_events(b->exec, t), 0, &jerr);
-        rpc_reply_result(w->call, json_pack("{s:o,s:i,s:s,s:I,s:I,s:o}", "txid", hex_json(w->txid, 32), "code",
+        rpc_reply_result(w->call, json_pack("{s:o,s:i,s:s,s:I,s:I,s:o}", "txid", rpc_json_hex(w->txid, 32), "code",
                                             ledger_block_tx_code(b->exec, t), "message",
                                             ledger_block_tx_message(b->exec, t), "height",
                                             (json_int_t)b->header.height, "index", (json_int_t)t, "events",
@@ -156,7 +147,7 @@ void node_waiters_expire(node *n, uint64_t now_ms) {
 
 static json_t *proof_json(uint64_t index, uint64_t size, const uint8_t (*path)[32], size_t n) {
     json_t *a = json_array();
-    for (size_t i = 0; i < n; i++) json_array_append_new(a, hex_json(path[i], 32));
+    for (size_t i = 0; i < n; i++) json_array_append_new(a, rpc_json_hex(path[i], 32));
     return json_pack("{s:I,s:I,s:o}", "leaf_index", (json_int_t)index, "tree_size", (json_int_t)size, "audit_path", a);
 }
 
@@ -191,8 +182,8 @@ static void m_tx(void *ctx, json_t *params, rpc_call *call) {
     if (rc == GZ_OK) {
         gz_tx tx;
         if (core_tx_decode(&tx, s.tx[index], s.tx_len[index], NULL) == GZ_OK)
-            json_object_set_new(r, "signer", hex_json(tx.signer, 32));
-        json_object_set_new(r, "tx", hex_json(s.tx[index], s.tx_len[index]));
+            json_object_set_new(r, "signer", rpc_json_hex(tx.signer, 32));
+        json_object_set_new(r, "tx", rpc_json_hex(s.tx[index], s.tx_len[index]));
         json_object_set_new(r, "proof", proof);
         chain_stored_free(&s);
         rpc_reply_result(call, r);
@@ -205,11 +196,11 @@ static void m_tx(void *ctx, json_t *params, rpc_call *call) {
 static json_t *header_json(const gz_header *h, const uint8_t *bytes, size_t len) {
     return json_pack("{s:s,s:I,s:I,s:o,s:o,s:I,s:o,s:o,s:I,s:o,s:o,s:o}", "chain_id", h->chain_id, "height",
                      (json_int_t)h->height, "time", (json_int_t)h->time, "prev_block_id",
-                     hex_json(h->prev_block_id, 32), "tx_root", hex_json(h->tx_root, 32), "tx_count",
-                     (json_int_t)h->tx_count, "state_root", hex_json(h->state_root, 32), "log_root",
-                     hex_json(h->log_root, 32), "log_size", (json_int_t)h->log_size, "validators_hash",
-                     hex_json(h->validators_hash, 32), "proposer", hex_json(h->proposer, 32), "hex",
-                     hex_json(bytes, len));
+                     rpc_json_hex(h->prev_block_id, 32), "tx_root", rpc_json_hex(h->tx_root, 32), "tx_count",
+                     (json_int_t)h->tx_count, "state_root", rpc_json_hex(h->state_root, 32), "log_root",
+                     rpc_json_hex(h->log_root, 32), "log_size", (json_int_t)h->log_size, "validators_hash",
+                     rpc_json_hex(h->validators_hash, 32), "proposer", rpc_json_hex(h->proposer, 32), "hex",
+                     rpc_json_hex(bytes, len));
 }
 
 /* Reads params.height, replying itself when it is bad or not committed. */
@@ -244,10 +235,10 @@ static void m_block(void *ctx, json_t *params, rpc_call *call) {
         uint8_t id[32];
         core_block_id(id, s.hdr, s.hdr_len);
         json_t *ids = json_array();
-        for (size_t i = 0; i < s.n_txs; i++) json_array_append_new(ids, hex_json(s.txids[i], 32));
+        for (size_t i = 0; i < s.n_txs; i++) json_array_append_new(ids, rpc_json_hex(s.txids[i], 32));
         rpc_reply_result(call, json_pack("{s:o,s:o,s:o,s:o}", "header", header_json(&s.header, s.hdr, s.hdr_len),
-                                         "block_id", hex_json(id, 32), "txids", ids, "commit",
-                                         hex_json(cm.data, cm.len)));
+                                         "block_id", rpc_json_hex(id, 32), "txids", ids, "commit",
+                                         rpc_json_hex(cm.data, cm.len)));
         chain_stored_free(&s);
     }
     gz_buf_free(&cm);
@@ -263,8 +254,8 @@ static void m_commit(void *ctx, json_t *params, rpc_call *call) {
         uint8_t id[32];
         core_block_id(id, s.hdr, s.hdr_len);
         rpc_reply_result(call, json_pack("{s:I,s:o,s:o,s:o,s:o}", "height", (json_int_t)h, "header",
-                                         hex_json(s.hdr, s.hdr_len), "block_id", hex_json(id, 32), "commit",
-                                         hex_json(cm.data, cm.len), "validators", validators_json(&n->g)));
+                                         rpc_json_hex(s.hdr, s.hdr_len), "block_id", rpc_json_hex(id, 32), "commit",
+                                         rpc_json_hex(cm.data, cm.len), "validators", validators_json(&n->g)));
         chain_stored_free(&s);
     }
     gz_buf_free(&cm);
@@ -364,10 +355,10 @@ static int anchor_bundle(node *n, const json_t *a, json_t **out) {
     if (rc == GZ_OK) {
         json_t *p = proof_json(index, size, (const uint8_t (*)[32])path, path_len);
         json_object_set(p, "artifact", json_object_get(a, "artifact"));
-        json_object_set_new(p, "leaf", hex_json(leaf.data, leaf.len));
+        json_object_set_new(p, "leaf", rpc_json_hex(leaf.data, leaf.len));
         json_object_set_new(p, "height", json_integer((json_int_t)height));
-        json_object_set_new(p, "header", hex_json(s.hdr, s.hdr_len));
-        json_object_set_new(p, "commit", hex_json(cm.data, cm.len));
+        json_object_set_new(p, "header", rpc_json_hex(s.hdr, s.hdr_len));
+        json_object_set_new(p, "commit", rpc_json_hex(cm.data, cm.len));
         json_object_set_new(p, "validators", validators_json(&n->g));
         *out = p;
     }
@@ -410,10 +401,10 @@ static void m_log_consistency(void *ctx, json_t *params, rpc_call *call) {
     free(leaves);
     if (rc != GZ_OK) return reply_query(call, rc, NULL, "log_consistency");
     json_t *p = json_array();
-    for (size_t i = 0; i < path_len; i++) json_array_append_new(p, hex_json(path[i], 32));
+    for (size_t i = 0; i < path_len; i++) json_array_append_new(p, rpc_json_hex(path[i], 32));
     rpc_reply_result(call, json_pack("{s:I,s:I,s:o,s:o,s:o}", "first", (json_int_t)first, "second",
-                                     (json_int_t)second, "first_root", hex_json(r1, 32), "second_root",
-                                     hex_json(r2, 32), "proof", p));
+                                     (json_int_t)second, "first_root", rpc_json_hex(r1, 32), "second_root",
+                                     rpc_json_hex(r2, 32), "proof", p));
 }
 
 const rpc_method node_rpc_methods[] = {

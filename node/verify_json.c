@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "node/verify.h"
+#include "rpc/rpc.h"
 
 /* ---- readers ------------------------------------------------------------------- */
 
@@ -230,19 +231,10 @@ int node_log_proof_from_json(node_log_proof *l, const json_t *j, gz_msg *msg) {
 
 /* ---- to JSON --------------------------------------------------------------------- */
 
-static json_t *hex_json(const uint8_t *p, size_t n) {
-    char *s = malloc(2 * n + 1);
-    if (s == NULL) return NULL;
-    gz_hex_encode(s, p, n);
-    json_t *j = json_string(s);
-    free(s);
-    return j;
-}
-
 static json_t *path_json(const uint8_t (*path)[32], size_t n) {
     json_t *a = json_array();
     for (size_t i = 0; a != NULL && i < n; i++) {
-        if (json_array_append_new(a, hex_json(path[i], 32)) != 0) {
+        if (json_array_append_new(a, rpc_json_hex(path[i], 32)) != 0) {
             json_decref(a);
             a = NULL;
         }
@@ -253,7 +245,7 @@ static json_t *path_json(const uint8_t (*path)[32], size_t n) {
 static json_t *validators_json(const gz_validator *vals, uint32_t n) {
     json_t *a = json_array();
     for (uint32_t i = 0; a != NULL && i < n; i++) {
-        json_t *v = json_pack("{s:s, s:o, s:I}", "name", vals[i].name, "pub_key", hex_json(vals[i].pub_key, 32),
+        json_t *v = json_pack("{s:s, s:o, s:I}", "name", vals[i].name, "pub_key", rpc_json_hex(vals[i].pub_key, 32),
                               "power", (json_int_t)vals[i].power);
         if (json_array_append_new(a, v) != 0) {
             json_decref(a);
@@ -269,32 +261,32 @@ static int done(json_t *j, json_t **out) {
 }
 
 int node_anchor_bundle_to_json(const node_anchor_bundle *b, json_t **out) {
-    return done(json_pack("{s:o, s:o, s:I, s:I, s:o, s:I, s:o, s:o, s:o}", "artifact", hex_json(b->artifact, 32),
-                          "leaf", hex_json(b->leaf.data, b->leaf.len), "leaf_index",
+    return done(json_pack("{s:o, s:o, s:I, s:I, s:o, s:I, s:o, s:o, s:o}", "artifact", rpc_json_hex(b->artifact, 32),
+                          "leaf", rpc_json_hex(b->leaf.data, b->leaf.len), "leaf_index",
                           (json_int_t)b->proof.leaf_index, "tree_size", (json_int_t)b->proof.tree_size,
                           "audit_path", path_json((const uint8_t(*)[32])b->proof.path, b->proof.path_len),
                           "height", (json_int_t)b->block.height, "header",
-                          hex_json(b->block.header.data, b->block.header.len), "commit",
-                          hex_json(b->block.commit.data, b->block.commit.len), "validators",
+                          rpc_json_hex(b->block.header.data, b->block.header.len), "commit",
+                          rpc_json_hex(b->block.commit.data, b->block.commit.len), "validators",
                           validators_json(b->validators, b->n_validators)),
                 out);
 }
 
 int node_tx_proof_to_json(const node_tx_proof *t, json_t **out) {
-    return done(json_pack("{s:o, s:o, s:I, s:{s:I, s:I, s:o}, s:o, s:o, s:o}", "txid", hex_json(t->txid, 32), "tx",
-                          hex_json(t->tx.data, t->tx.len), "height", (json_int_t)t->block.height, "proof",
+    return done(json_pack("{s:o, s:o, s:I, s:{s:I, s:I, s:o}, s:o, s:o, s:o}", "txid", rpc_json_hex(t->txid, 32), "tx",
+                          rpc_json_hex(t->tx.data, t->tx.len), "height", (json_int_t)t->block.height, "proof",
                           "leaf_index", (json_int_t)t->proof.leaf_index, "tree_size",
                           (json_int_t)t->proof.tree_size, "audit_path",
                           path_json((const uint8_t(*)[32])t->proof.path, t->proof.path_len), "header",
-                          hex_json(t->block.header.data, t->block.header.len), "commit",
-                          hex_json(t->block.commit.data, t->block.commit.len), "validators",
+                          rpc_json_hex(t->block.header.data, t->block.header.len), "commit",
+                          rpc_json_hex(t->block.commit.data, t->block.commit.len), "validators",
                           validators_json(t->validators, t->n_validators)),
                 out);
 }
 
 static json_t *end_json(const node_signed_header *sh) {
     return json_pack("{s:I, s:o, s:o}", "height", (json_int_t)sh->height, "header",
-                     hex_json(sh->header.data, sh->header.len), "commit", hex_json(sh->commit.data, sh->commit.len));
+                     rpc_json_hex(sh->header.data, sh->header.len), "commit", rpc_json_hex(sh->commit.data, sh->commit.len));
 }
 
 int node_log_proof_to_json(const node_log_proof *l, json_t **out) {

@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The member, or NULL when absent or JSON null. */
@@ -143,4 +144,13 @@ int rpc_param_hex_buf(const json_t *params, const char *name, size_t bytes_max,
         return rc;
     }
     return GZ_OK;
+}
+
+json_t *rpc_json_hex(const uint8_t *p, size_t n) {
+    char *s = malloc(2 * n + 1);
+    if (s == NULL) return NULL;
+    gz_hex_encode(s, p, n);
+    json_t *j = json_string(s);
+    free(s);
+    return j;
 }
