@@ -101,17 +101,13 @@ static void make_room(store_cache *c, size_t need, const cache_slot *keep) {
     }
 }
 
-/* Records key as holding val (state SLOT_VALUE) or as absent. Out of memory
- * just leaves the key uncached. */
-static void remember(store_cache *c, uint64_t h, const uint8_t *key, size_t key_len, int state,
-                     const uint8_t *val, size_t val_len) {
-    cache_slot *e = find(c, h, key, key_len);
-    if (state == SLOT_VALUE && val_len > CACHE_VAL_MAX) {
-        if (e != NULL) slot_clear(c, e);
-        return;
-    }
-    if (e == NULL) e = victim(set_of(c, h));
+/* Makes slot e (the key's own entry, or the victim way of its set) hold key
+ * with val (state SLOT_VALUE) or as absent. A value too long to keep, or out
+ * of memory, leaves e empty: the key is simply not cached. */
+static void fill(store_cache *c, cache_slot *e, uint64_t h, const uint8_t *key, size_t key_len, int state,
+                 const uint8_t *val, size_t val_len) {
     slot_clear(c, e);
+    if (state == SLOT_VALUE && val_len > CACHE_VAL_MAX) return;
     size_t need = sizeof *e + key_len + val_len;
     if (need > c->bytes_max) return;
     make_room(c, need, e);
@@ -173,8 +169,8 @@ int store_cache_get(store *s, const uint8_t *key, size_t key_len, gz_buf *val) {
     }
     c->stats.misses++;
     int err = s->ops->get(s, key, key_len, val);
-    if (err == GZ_OK) remember(c, h, key, key_len, SLOT_VALUE, val->data, val->len);
-    else if (err == GZ_ENOTFOUND) remember(c, h, key, key_len, SLOT_ABSENT, NULL, 0);
+    if (err == GZ_OK) fill(c, victim(set_of(c, h)), h, key, key_len, SLOT_VALUE, val->data, val->len);
+    else if (err == GZ_ENOTFOUND) fill(c, victim(set_of(c, h)), h, key, key_len, SLOT_ABSENT, NULL, 0);
     return err;
 }
 
@@ -193,7 +189,7 @@ void store_cache_written(store *s, const store_batch *b) {
             slot_clear(c, e);
             continue;
         }
-        if (op.op == STORE_OP_PUT) remember(c, h, op.key, op.key_len, SLOT_VALUE, op.val, op.val_len);
-        else remember(c, h, op.key, op.key_len, SLOT_ABSENT, NULL, 0);
+        if (op.op == STORE_OP_PUT) fill(c, e, h, op.key, op.key_len, SLOT_VALUE, op.val, op.val_len);
+        else fill(c, e, h, op.key, op.key_len, SLOT_ABSENT, NULL, 0);
     }
 }
