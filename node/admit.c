@@ -58,7 +58,7 @@ static void on_propose_wait(uv_timer_t *h) {
 bool node_txs_ready_now(node *n, uint64_t now_ms) {
     uint64_t wait = n->cfg.propose_wait_ms;
     if (wait == 0 || mempool_count(&n->mp) >= n->g.consensus.block_max_txs) return true;
-    uint64_t due = n->height_start_ms + wait;
+    uint64_t due = n->last_progress_ms + wait;
     if (now_ms >= due) return true;
     if (!uv_is_active((uv_handle_t *)&n->propose_wait)) {
         n->propose_wait.data = n;

@@ -209,7 +209,6 @@ static void start_next_height(node *n) {
     gz_msg msg = {{0}};
     if (node_wal_reset(&n->wal, &msg) != GZ_OK) node_log(n, "wal: reset failed: %s", msg.text);
     uint64_t now = node_now_ms();
-    n->height_start_ms = now;
     uv_timer_stop(&n->propose_wait);
     bool txs = mempool_count(&n->mp) > 0 && node_txs_ready_now(n, now);
     int rc = cons_start_height(&n->cs, n->ch.height + 1, now, txs);
@@ -385,8 +384,7 @@ static int replay_record(uint8_t type, const uint8_t *p, size_t len, void *data)
 
 /* Enters the first uncommitted height and feeds back what the WAL holds of it. */
 static void resume(node *n) {
-    n->height_start_ms = node_now_ms();
-    int rc = cons_start_height(&n->cs, n->ch.height + 1, n->height_start_ms, mempool_count(&n->mp) > 0);
+    int rc = cons_start_height(&n->cs, n->ch.height + 1, node_now_ms(), mempool_count(&n->mp) > 0);
     assert(rc == GZ_OK);
     n->replaying = true;
     rc = node_wal_replay(&n->wal, replay_record, n);

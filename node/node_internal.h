@@ -145,14 +145,13 @@ typedef struct node {
     uv_idle_t next_height;    /* starts the next height outside consensus callbacks */
     uv_idle_t txs_ready;      /* tells consensus about new txs on the next loop turn */
     uv_timer_t propose_wait;  /* tells it once the height is propose_wait_ms old */
-    uint64_t height_start_ms; /* when the current height started */
     sigpool pool;             /* signature checks on worker threads */
     bool opened_pool;
     admit_queued queued[NODE_ADMIT_BATCH_MAX]; /* RPC submissions for the next batch */
     size_t n_queued;
     uv_idle_t admit_idle;     /* admits the queued batch on the next loop turn */
     uint64_t sync_target;     /* highest height a peer reported */
-    uint64_t last_progress_ms; /* when the last block was committed (or the node started) */
+    uint64_t last_progress_ms; /* when the last block was committed (or the node started): the current height began then */
     uint64_t last_resend_ms;   /* when the votes were last re-sent for lack of progress */
     uint64_t started_ms;
     bool stopping;
@@ -180,17 +179,15 @@ uint64_t node_now_ms(void);
 /* Log one line to stderr with a timestamp. */
 void node_log(node *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Admission (SPEC §2): decode, chain id, signature, nonce not already used,
- * then the mempool. Returns GZ_OK or the error with msg; *txid set when the
- * bytes decoded. Gossips the tx when gossip is true. */
 /* admit.c: admits a batch (SPEC §2 stateless checks, signatures in parallel,
  * then nonce and mempool in order); each item gets rc and msg. Gossips the
  * admitted txs when gossip is true. */
-/* Whether consensus may be told now that txs are available: a full block is
- * waiting, or the height started at least config propose_wait_ms ago. When
- * not, arms a timer that tells it when that time comes (and txs remain). */
-bool node_txs_ready_now(node *n, uint64_t now_ms);
 void node_admit_batch(node *n, admit_item *items, size_t k, bool gossip);
+/* Whether consensus may be told now that txs are available: a full block is
+ * waiting, or the height began (last_progress_ms) at least config
+ * propose_wait_ms ago. When not, arms a timer that tells it when that time
+ * comes (and txs remain). */
+bool node_txs_ready_now(node *n, uint64_t now_ms);
 /* Queues an RPC submission (takes over bytes) for the next batch. */
 int node_admit_enqueue(node *n, gz_buf *bytes, rpc_call *call, bool wait, uint64_t timeout_ms);
 void node_admit_free(node *n);
