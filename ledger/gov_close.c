@@ -4,6 +4,7 @@
 #include <assert.h>
 #include <string.h>
 
+#include "core/json.h"
 #include "ledger/gov.h"
 
 __extension__ typedef unsigned __int128 u128;
@@ -100,7 +101,7 @@ static int board_apply(ledger_ctx *x, const gov_proposal *p) {
             err = ledger_event_emit(
                 x, "board_mark",
                 json_pack("{s:s, s:o, s:s, s:I}", "controller_id", p->options[i], "proposal_id",
-                          ledger_json_hex(p->id, 32), "mark", gov_mark_name(marks[i]), "approval",
+                          core_json_hex(p->id, 32), "mark", gov_mark_name(marks[i]), "approval",
                           (json_int_t)p->tally[i]));
         }
         if (err != GZ_OK) return err;
@@ -148,7 +149,7 @@ static int close_one(ledger_ctx *x, const uint8_t id[32]) {
     json_t *winner = p.has_winner ? json_integer(p.winner) : json_null();
     err = ledger_event_emit(x, "proposal_closed",
                             json_pack("{s:o, s:s, s:s, s:o, s:o, s:I, s:I}", "proposal_id",
-                                      ledger_json_hex(id, 32), "kind", gov_kind_name(p.kind),
+                                      core_json_hex(id, 32), "kind", gov_kind_name(p.kind),
                                       "status", gov_pstatus_name(p.status), "winner", winner,
                                       "tally", tally_json(&p), "turnout", (json_int_t)p.turnout,
                                       "voters", (json_int_t)p.voters));
@@ -168,7 +169,7 @@ static int expire_one(ledger_ctx *x, const uint8_t id[32]) {
     if (err != GZ_OK) return err;
     return ledger_event_emit(x, "proposal_expired",
                              json_pack("{s:o, s:s, s:I, s:I}", "proposal_id",
-                                       ledger_json_hex(id, 32), "kind", gov_kind_name(p.kind),
+                                       core_json_hex(id, 32), "kind", gov_kind_name(p.kind),
                                        "cosigners", (json_int_t)p.cosigners, "required",
                                        (json_int_t)x->g->policy.votes.cosigners_required));
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/json.h"
 #include "ledger/gov.h"
 
 __extension__ typedef __int128 i128;
@@ -131,7 +132,7 @@ static json_t *components_json(const gz_credit_policy *p, const gov_controller *
 }
 
 static json_t *hex_or_null(const uint8_t *p) {
-    return p != NULL ? ledger_json_hex(p, 32) : json_null();
+    return p != NULL ? core_json_hex(p, 32) : json_null();
 }
 
 int gov_credit_apply(ledger_ctx *x, gov_controller *c, uint64_t component, int64_t delta,

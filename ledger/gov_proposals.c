@@ -5,6 +5,7 @@
 #include <assert.h>
 #include <string.h>
 
+#include "core/json.h"
 #include "core/mp.h"
 #include "ledger/gov.h"
 
@@ -177,7 +178,7 @@ int gov_proposal_update(ledger_ctx *x, const gov_proposal *p, uint64_t old_statu
 
 int gov_proposal_event(ledger_ctx *x, const char *type, const gov_proposal *p) {
     json_t *attrs =
-        json_pack("{s:o, s:s, s:s, s:s, s:I}", "proposal_id", ledger_json_hex(p->id, 32), "kind",
+        json_pack("{s:o, s:s, s:s, s:s, s:I}", "proposal_id", core_json_hex(p->id, 32), "kind",
                   gov_kind_name(p->kind), "subject", p->subject, "status",
                   gov_pstatus_name(p->status), "cosigners", (json_int_t)p->cosigners);
     if (attrs == NULL) return GZ_ENOMEM;

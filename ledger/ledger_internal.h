@@ -51,6 +51,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/json.h"
 #include "core/bytes.h"
 #include "core/codec.h"
 #include "core/err.h"
@@ -192,8 +193,6 @@ GZ_WUR int ledger_require_role(const ledger_ctx *x, int role, gz_msg *msg);
  * (a JSON object, e.g. from json_pack); attrs == NULL is GZ_ENOMEM. Events of
  * a failing tx are discarded with its writes. */
 GZ_WUR int ledger_event_emit(ledger_ctx *x, const char *type, json_t *attrs);
-/* A new JSON string of 2*n lowercase hex chars (NULL on ENOMEM). */
-json_t *ledger_json_hex(const uint8_t *p, size_t n);
 
 /* Nesting the compact writer handles itself; deeper trees go to jansson. */
 #define LEDGER_JSON_DEPTH_MAX 32

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/json.h"
 #include "core/mp.h"
 #include "ledger/ledger_impl.h"
 #include "storage/keys.h"
@@ -19,7 +20,7 @@ static json_t *split_json(const ledger_split *sp) {
     json_t *rec = json_array();
     for (uint32_t i = 0; rec != NULL && i < sp->n_recipients; i++) {
         json_t *r = json_pack("{s:o, s:I}", "account",
-                              ledger_json_hex(sp->recipients[i].account, 32), "share_ppm",
+                              core_json_hex(sp->recipients[i].account, 32), "share_ppm",
                               (json_int_t)sp->recipients[i].share_ppm);
         if (r == NULL || json_array_append_new(rec, r) != 0) {
             json_decref(rec);
@@ -28,7 +29,7 @@ static json_t *split_json(const ledger_split *sp) {
     }
     if (rec == NULL) return NULL;
     return json_pack("{s:s, s:o, s:o, s:b, s:I}", "split_id", sp->split_id, "owner",
-                     ledger_json_hex(sp->owner, 32), "recipients", rec, "mutable",
+                     core_json_hex(sp->owner, 32), "recipients", rec, "mutable",
                      sp->is_mutable, "total_distributed", (json_int_t)sp->total_distributed);
 }
 
@@ -50,10 +51,10 @@ int ledger_query_split(ledger *l, const char *split_id, json_t **out) {
 static json_t *anchor_json(const ledger_anchor *a) {
     const gz_anchor_leaf *l = &a->leaf;
     return json_pack("{s:o, s:I, s:s, s:o, s:o, s:o, s:I, s:I, s:s, s:s, s:I}", "artifact",
-                     ledger_json_hex(l->artifact, 32), "kind", (json_int_t)l->kind, "work_id",
+                     core_json_hex(l->artifact, 32), "kind", (json_int_t)l->kind, "work_id",
                      l->work_id, "parent",
-                     l->has_parent ? ledger_json_hex(l->parent, 32) : json_null(), "signer",
-                     ledger_json_hex(l->signer, 32), "txid", ledger_json_hex(l->txid, 32),
+                     l->has_parent ? core_json_hex(l->parent, 32) : json_null(), "signer",
+                     core_json_hex(l->signer, 32), "txid", core_json_hex(l->txid, 32),
                      "height", (json_int_t)l->height, "time", (json_int_t)l->time, "media_type",
                      a->media_type, "note", a->note, "leaf_index", (json_int_t)a->leaf_index);
 }
@@ -158,7 +159,7 @@ static int result_json(const uint8_t txid[32], const uint8_t *p, size_t len, jso
     json_t *events = json_loadb((const char *)e, elen, 0, NULL);
     if (events == NULL) return GZ_ECORRUPT;
     const char *tname = core_tx_type_name(type);
-    *out = json_pack("{s:o, s:I, s:I, s:s, s:I, s:s%, s:o}", "txid", ledger_json_hex(txid, 32),
+    *out = json_pack("{s:o, s:I, s:I, s:s, s:I, s:s%, s:o}", "txid", core_json_hex(txid, 32),
                      "height", (json_int_t)height, "index", (json_int_t)index, "type",
                      tname != NULL ? tname : "unknown", "code", (json_int_t)code, "message",
                      (const char *)m, mlen, "events", events);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/json.h"
 #include "ledger/gov.h"
 
 /* Builds a JSON value or fails with GZ_ENOMEM: jansson returns NULL only when
@@ -30,7 +31,7 @@ static bool key_collect(const uint8_t *key, size_t key_len, const uint8_t *val, 
     key_list *kl = data;
     json_t *v = NULL;
     if (kl->as_hex && key_len == kl->skip + 32) {
-        v = ledger_json_hex(key + kl->skip, 32);
+        v = core_json_hex(key + kl->skip, 32);
     } else if (!kl->as_hex && key_len > kl->skip &&
                (size_t)key[kl->skip] == key_len - kl->skip - 1) {
         v = json_stringn((const char *)key + kl->skip + 1, key_len - kl->skip - 1);
@@ -63,7 +64,7 @@ static bool board_collect(const uint8_t *key, size_t key_len, const uint8_t *val
         return false;
     }
     const uint8_t *p = key + bl->prefix_len;
-    json_t *e = json_pack("{s:o, s:I, s:s}", "proposal_id", ledger_json_hex(p + 8, 32), "closed_at",
+    json_t *e = json_pack("{s:o, s:I, s:s}", "proposal_id", core_json_hex(p + 8, 32), "closed_at",
                           (json_int_t)ledger_u64_get(p), "mark", gov_mark_name(val[0]));
     if (e == NULL || json_array_append_new(bl->arr, e) != 0) {
         bl->err = GZ_ENOMEM;
@@ -133,7 +134,7 @@ int ledger_query_issuer(ledger *l, const char *issuer_id, json_t **out) {
     if (err != GZ_OK) return err;
     return json_done(
         json_pack("{s:s, s:s, s:o, s:s, s:I, s:{s:I, s:s}}", "issuer_id", is.id, "controller_id",
-                  is.controller_id, "owner", ledger_json_hex(is.owner, 32), "name", is.name,
+                  is.controller_id, "owner", core_json_hex(is.owner, 32), "name", is.name,
                   "created_at", (json_int_t)is.created_at, "credit", "score",
                   (json_int_t)gov_controller_score(p, &c), "status", gov_cstatus_name(c.status)),
         out);
@@ -152,14 +153,14 @@ int ledger_query_release(ledger *l, const char *release_id, json_t **out) {
     gov_release r;
     int err = gov_release_load(&src, release_id, &r);
     if (err != GZ_OK) return err;
-    json_t *anchor = r.has_final_anchor ? ledger_json_hex(r.final_anchor, 32) : json_null();
+    json_t *anchor = r.has_final_anchor ? core_json_hex(r.final_anchor, 32) : json_null();
     return json_done(
         json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o, s:s, s:o, s:I}", "release_id", r.id,
                   "issuer_id", r.issuer_id, "controller_id", r.controller_id, "title", r.title,
                   "supply", (json_int_t)r.supply, "price", (json_int_t)r.price, "release_time",
                   (json_int_t)r.release_time, "final_anchor", anchor, "status",
                   release_status(&r, ledger_time(l)), "proposal_id",
-                  ledger_json_hex(r.proposal_id, 32), "announced_at", (json_int_t)r.announced_at),
+                  core_json_hex(r.proposal_id, 32), "announced_at", (json_int_t)r.announced_at),
         out);
 }
 
@@ -214,11 +215,11 @@ static int proposal_json(ledger *l, const gov_proposal *p, json_t **out) {
     return json_done(
         json_pack("{s:o, s:I, s:s, s:s, s:s, s:o, s:I, s:I, s:I, s:I, s:o, s:s, s:o, s:o, s:I, "
                   "s:I, s:o, s:o, s:o, s:o, s:I, s:I}",
-                  "proposal_id", ledger_json_hex(p->id, 32), "kind", (json_int_t)p->kind,
+                  "proposal_id", core_json_hex(p->id, 32), "kind", (json_int_t)p->kind,
                   "kind_name", gov_kind_name(p->kind), "subject", p->subject, "title", p->title,
                   "options", strings_json(p), "min_level", (json_int_t)p->min_level, "classes_any",
                   (json_int_t)p->classes_any, "weighting", (json_int_t)p->weighting, "voting_ms",
-                  (json_int_t)p->voting_ms, "creator", ledger_json_hex(p->creator, 32), "status",
+                  (json_int_t)p->voting_ms, "creator", core_json_hex(p->creator, 32), "status",
                   gov_pstatus_name(p->status), "winner", winner, "cosigners", cosigners,
                   "cosigners_count", (json_int_t)p->cosigners, "created_at",
                   (json_int_t)p->created_at, "expires_at", opt_time(p->expires_at, cosigned),
@@ -303,7 +304,7 @@ static int page_json(ledger *l, const page_scan *ps, json_t **out) {
         json_decref(list);
         return err;
     }
-    json_t *next = ps->more ? ledger_json_hex(ps->last, 32) : json_null();
+    json_t *next = ps->more ? core_json_hex(ps->last, 32) : json_null();
     return json_done(json_pack("{s:o, s:o}", "proposals", list, "next", next), out);
 }
 

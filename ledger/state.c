@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/json.h"
 #include "core/mp.h"
 #include "ledger/ledger_impl.h"
 #include "storage/keys.h"
@@ -155,17 +156,8 @@ int ledger_account_put(ledger_ctx *x, const ledger_account *a) {
     return err;
 }
 
-json_t *ledger_json_hex(const uint8_t *p, size_t n) {
-    char *hex = malloc(2 * n + 1);
-    if (hex == NULL) return NULL;
-    gz_hex_encode(hex, p, n);
-    json_t *s = json_string(hex);
-    free(hex);
-    return s;
-}
-
 json_t *ledger_account_json(const ledger_account *a) {
-    return json_pack("{s:o, s:I, s:I, s:s, s:I, s:I, s:I}", "account", ledger_json_hex(a->id, 32),
+    return json_pack("{s:o, s:I, s:I, s:s, s:I, s:I, s:I}", "account", core_json_hex(a->id, 32),
                      "level", (json_int_t)a->level, "classes", (json_int_t)a->classes, "label",
                      a->label, "nonce", (json_int_t)a->nonce, "balance", (json_int_t)a->balance,
                      "gov_tokens", (json_int_t)a->gov_tokens);
@@ -185,7 +177,7 @@ static int amount_event(ledger_ctx *x, const char *type, const char *field_name,
                         const char *reason) {
     return ledger_event_emit(x, type,
                              json_pack("{s:o, s:I, s:I, s:s}", "account",
-                                       ledger_json_hex(a->id, 32), "delta", (json_int_t)delta,
+                                       core_json_hex(a->id, 32), "delta", (json_int_t)delta,
                                        field_name, (json_int_t)value, "reason", reason));
 }
 

@@ -2,6 +2,7 @@
  * existing one's level, classes and label (never its nonce or balances). */
 #include <string.h>
 
+#include "core/json.h"
 #include "ledger/ledger_impl.h"
 
 int ledger_tx_account_set(ledger_ctx *x, const gz_tx *tx, gz_msg *msg) {
@@ -27,7 +28,7 @@ int ledger_tx_account_set(ledger_ctx *x, const gz_tx *tx, gz_msg *msg) {
     if (err != GZ_OK) return err;
     return ledger_event_emit(x, "account",
                              json_pack("{s:o, s:b, s:I, s:I, s:s}", "account",
-                                       ledger_json_hex(a.id, 32), "created", created, "level",
+                                       core_json_hex(a.id, 32), "created", created, "level",
                                        (json_int_t)a.level, "classes", (json_int_t)a.classes,
                                        "label", a.label));
 }

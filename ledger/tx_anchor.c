@@ -3,6 +3,7 @@
  * a leaf of the provenance log. */
 #include <string.h>
 
+#include "core/json.h"
 #include "core/mp.h"
 #include "ledger/ledger_impl.h"
 
@@ -123,9 +124,9 @@ int ledger_tx_anchor(ledger_ctx *x, const gz_tx *tx, gz_msg *msg) {
     if (err != GZ_OK) return err;
     return ledger_event_emit(x, "anchor",
                              json_pack("{s:o, s:I, s:s, s:o, s:I}", "artifact",
-                                       ledger_json_hex(l->artifact, 32), "kind",
+                                       core_json_hex(l->artifact, 32), "kind",
                                        (json_int_t)l->kind, "work_id", l->work_id, "parent",
-                                       l->has_parent ? ledger_json_hex(l->parent, 32)
+                                       l->has_parent ? core_json_hex(l->parent, 32)
                                                      : json_null(),
                                        "leaf_index", (json_int_t)a.leaf_index));
 }

@@ -3,6 +3,7 @@
 #include <assert.h>
 #include <string.h>
 
+#include "core/json.h"
 #include "ledger/ledger_impl.h"
 
 __extension__ typedef unsigned __int128 u128;
@@ -44,7 +45,7 @@ int ledger_tx_gov_grant(ledger_ctx *x, const gz_tx *tx, gz_msg *msg) {
     if (err != GZ_OK) return err;
     return ledger_event_emit(x, "gov_grant",
                              json_pack("{s:o, s:I, s:I, s:I, s:I}", "account",
-                                       ledger_json_hex(p->account, 32), "amount",
+                                       core_json_hex(p->account, 32), "amount",
                                        (json_int_t)p->amount, "category",
                                        (json_int_t)p->category, "granted",
                                        (json_int_t)(granted + p->amount), "cap", (json_int_t)cap));

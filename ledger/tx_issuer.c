@@ -2,11 +2,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/json.h"
 #include "ledger/gov.h"
 
 static json_t *issuer_event(const gov_issuer *is, bool created) {
     return json_pack("{s:s, s:s, s:o, s:s, s:b}", "issuer_id", is->id, "controller_id",
-                     is->controller_id, "owner", ledger_json_hex(is->owner, 32), "name", is->name,
+                     is->controller_id, "owner", core_json_hex(is->owner, 32), "name", is->name,
                      "created", created);
 }
 

@@ -2,6 +2,7 @@
  * out of the ledger against an off-ledger payout reference. */
 #include <string.h>
 
+#include "core/json.h"
 #include "ledger/ledger_impl.h"
 
 static int check_amount(uint64_t amount, gz_msg *msg) {
@@ -28,8 +29,8 @@ int ledger_tx_transfer(ledger_ctx *x, const gz_tx *tx, gz_msg *msg) {
     if (err != GZ_OK) return err;
     return ledger_event_emit(x, "transfer",
                              json_pack("{s:o, s:o, s:I, s:s}", "from",
-                                       ledger_json_hex(tx->signer, 32), "to",
-                                       ledger_json_hex(p->to, 32), "amount",
+                                       core_json_hex(tx->signer, 32), "to",
+                                       core_json_hex(p->to, 32), "amount",
                                        (json_int_t)p->amount, "memo", p->memo));
 }
 
@@ -41,6 +42,6 @@ int ledger_tx_withdraw(ledger_ctx *x, const gz_tx *tx, gz_msg *msg) {
     if (err != GZ_OK) return err;
     return ledger_event_emit(x, "withdraw",
                              json_pack("{s:o, s:I, s:s}", "account",
-                                       ledger_json_hex(tx->signer, 32), "amount",
+                                       core_json_hex(tx->signer, 32), "amount",
                                        (json_int_t)p->amount, "payout_ref", p->payout_ref));
 }

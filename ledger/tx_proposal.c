@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/json.h"
 #include "ledger/gov.h"
 
 static bool cosigned_kind(uint64_t kind) {
@@ -197,8 +198,8 @@ int ledger_tx_proposal_cosign(ledger_ctx *x, const gz_tx *tx, gz_msg *msg) {
     if (err == GZ_OK) {
         err = ledger_event_emit(
             x, "cosign",
-            json_pack("{s:o, s:o, s:I, s:I}", "proposal_id", ledger_json_hex(p.id, 32), "cosigner",
-                      ledger_json_hex(tx->signer, 32), "cosigners", (json_int_t)p.cosigners,
+            json_pack("{s:o, s:o, s:I, s:I}", "proposal_id", core_json_hex(p.id, 32), "cosigner",
+                      core_json_hex(tx->signer, 32), "cosigners", (json_int_t)p.cosigners,
                       "required", (json_int_t)x->g->policy.votes.cosigners_required));
     }
     if (err == GZ_OK && p.status == GOV_P_OPEN) err = gov_proposal_event(x, "proposal_opened", &p);
@@ -304,8 +305,8 @@ int ledger_tx_vote(ledger_ctx *x, const gz_tx *tx, gz_msg *msg) {
     if (err != GZ_OK) return err;
     return ledger_event_emit(x, "vote",
                              json_pack("{s:o, s:o, s:o, s:I, s:b}", "proposal_id",
-                                       ledger_json_hex(p.id, 32), "voter",
-                                       ledger_json_hex(tx->signer, 32), "choices", choices_json(&v),
+                                       core_json_hex(p.id, 32), "voter",
+                                       core_json_hex(tx->signer, 32), "choices", choices_json(&v),
                                        "weight", (json_int_t)v.weight, "replaced", replaced));
 }
 

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/json.h"
 #include "ledger/gov.h"
 
 static int check_args(const ledger_ctx *x, const gz_p_release_announce *in, gz_msg *msg) {
@@ -137,7 +138,7 @@ int ledger_tx_release_announce(ledger_ctx *x, const gz_tx *tx, gz_msg *msg) {
                              json_pack("{s:s, s:s, s:s, s:s, s:o, s:I}", "release_id", r.id,
                                        "issuer_id", r.issuer_id, "controller_id", r.controller_id,
                                        "status", gov_rstatus_name(r.status), "proposal_id",
-                                       ledger_json_hex(r.proposal_id, 32), "release_time",
+                                       core_json_hex(r.proposal_id, 32), "release_time",
                                        (json_int_t)r.release_time));
 }
 
@@ -157,5 +158,5 @@ int gov_release_reviewed(ledger_ctx *x, const gov_proposal *p) {
                              json_pack("{s:s, s:s, s:s, s:o}", "release_id", r.id, "from",
                                        gov_rstatus_name(GOV_R_PRE_REVIEW), "to",
                                        gov_rstatus_name(r.status), "proposal_id",
-                                       ledger_json_hex(p->id, 32)));
+                                       core_json_hex(p->id, 32)));
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/json.h"
 #include "core/mp.h"
 #include "ledger/ledger_impl.h"
 
@@ -131,7 +132,7 @@ int ledger_tx_split_set(ledger_ctx *x, const gz_tx *tx, gz_msg *msg) {
     if (err != GZ_OK) return err;
     return ledger_event_emit(x, "split",
                              json_pack("{s:s, s:o, s:b, s:b, s:i}", "split_id", sp.split_id,
-                                       "owner", ledger_json_hex(sp.owner, 32), "created", created,
+                                       "owner", core_json_hex(sp.owner, 32), "created", created,
                                        "mutable", sp.is_mutable, "recipients",
                                        (int)sp.n_recipients));
 }

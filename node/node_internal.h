@@ -14,10 +14,11 @@
 #include "node/chain.h"
 #include "node/config.h"
 #include "node/mempool.h"
-#include "node/p2p.h"
+#include "p2p/p2p.h"
 #include "node/sigpool.h"
 #include "node/signstate.h"
 #include "node/wal.h"
+#include "node/wire.h"
 #include "rpc/rpc.h"
 #include "storage/store.h"
 
@@ -73,16 +74,6 @@ typedef struct admit_queued {
     bool wait;            /* submit_tx_commit: wait for the block */
     uint64_t timeout_ms;
 } admit_queued;
-
-/* Node messages over p2p (docs/p2p.md, "Gossip"). */
-enum node_msg {
-    NODE_MSG_TXS = 16,        /* [tx bin, ...] */
-    NODE_MSG_PROPOSAL = 17,   /* [Proposal bin, sig bin64, Block bin] */
-    NODE_MSG_VOTE = 18,       /* [Vote bin, validator uint, sig bin64] */
-    NODE_MSG_STATUS = 19,     /* [height uint] committed height of the sender */
-    NODE_MSG_BLOCK_REQ = 20,  /* [height uint] */
-    NODE_MSG_BLOCK = 21       /* [height uint, Block bin, Commit bin] */
-};
 
 /* WAL record types (node/wal.h): what was fed to consensus in this height. */
 enum node_wal_rec {

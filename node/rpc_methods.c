@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/json.h"
 #include "core/hash.h"
 #include "core/merkle.h"
 #include "node/node_internal.h"
@@ -27,7 +28,7 @@ static json_t *validators_json(const gz_genesis *g) {
     json_t *a = json_array();
     for (uint32_t i = 0; i < g->n_validators; i++) {
         const gz_validator *v = &g->validators[i];
-        json_array_append_new(a, json_pack("{s:s,s:o,s:I}", "name", v->name, "pub_key", rpc_json_hex(v->pub_key, 32),
+        json_array_append_new(a, json_pack("{s:s,s:o,s:I}", "name", v->name, "pub_key", core_json_hex(v->pub_key, 32),
                                            "power", (json_int_t)v->power));
     }
     return a;
@@ -41,8 +42,8 @@ static void m_status(void *ctx, json_t *params, rpc_call *call) {
     size_t peers = 0;
     for (size_t i = 0; i < GZ_PEERS_MAX; i++) peers += n->peers[i].up;
     json_t *r = json_pack("{s:s,s:o,s:I,s:o,s:I,s:b,s:o,s:I,s:I,s:I,s:I,s:s,s:I}", "chain_id", n->g.chain_id,
-                          "node_id", rpc_json_hex(n->pk, 32), "height", (json_int_t)n->ch.height, "block_id",
-                          rpc_json_hex(n->ch.last_block_id, 32), "time", (json_int_t)n->ch.time, "catching_up",
+                          "node_id", core_json_hex(n->pk, 32), "height", (json_int_t)n->ch.height, "block_id",
+                          core_json_hex(n->ch.last_block_id, 32), "time", (json_int_t)n->ch.time, "catching_up",
                           n->sync_target > n->ch.height + 1, "validators", validators_json(&n->g), "peers",
                           (json_int_t)peers, "mempool_txs", (json_int_t)mempool_count(&n->mp), "validator_index",
                           (json_int_t)n->my_index, "round", (json_int_t)st.round, "step",
@@ -51,7 +52,7 @@ static void m_status(void *ctx, json_t *params, rpc_call *call) {
 }
 
 static json_t *admission_json(const uint8_t txid[32], bool have_txid, int rc, const gz_msg *msg) {
-    return json_pack("{s:o,s:i,s:s}", "txid", have_txid ? rpc_json_hex(txid, 32) : json_null(), "code",
+    return json_pack("{s:o,s:i,s:s}", "txid", have_txid ? core_json_hex(txid, 32) : json_null(), "code",
                      gz_err_code(rc), "message", rc == GZ_OK ? "" : msg->text);
 }
 
@@ -121,7 +122,7 @@ void node_waiters_notify(node *n, const chain_block *b) {
         node_waiter *w = *hit;
         json_error_t jerr;
         json_t *events = json_loads(ledger_block_tx_events(b->exec, t), 0, &jerr);
-        rpc_reply_result(w->call, json_pack("{s:o,s:i,s:s,s:I,s:I,s:o}", "txid", rpc_json_hex(w->txid, 32), "code",
+        rpc_reply_result(w->call, json_pack("{s:o,s:i,s:s,s:I,s:I,s:o}", "txid", core_json_hex(w->txid, 32), "code",
                                             ledger_block_tx_code(b->exec, t), "message",
                                             ledger_block_tx_message(b->exec, t), "height",
                                             (json_int_t)b->header.height, "index", (json_int_t)t, "events",
@@ -147,7 +148,7 @@ void node_waiters_expire(node *n, uint64_t now_ms) {
 
 static json_t *proof_json(uint64_t index, uint64_t size, const uint8_t (*path)[32], size_t n) {
     json_t *a = json_array();
-    for (size_t i = 0; i < n; i++) json_array_append_new(a, rpc_json_hex(path[i], 32));
+    for (size_t i = 0; i < n; i++) json_array_append_new(a, core_json_hex(path[i], 32));
     return json_pack("{s:I,s:I,s:o}", "leaf_index", (json_int_t)index, "tree_size", (json_int_t)size, "audit_path", a);
 }
 
@@ -182,8 +183,8 @@ static void m_tx(void *ctx, json_t *params, rpc_call *call) {
     if (rc == GZ_OK) {
         gz_tx tx;
         if (core_tx_decode(&tx, s.tx[index], s.tx_len[index], NULL) == GZ_OK)
-            json_object_set_new(r, "signer", rpc_json_hex(tx.signer, 32));
-        json_object_set_new(r, "tx", rpc_json_hex(s.tx[index], s.tx_len[index]));
+            json_object_set_new(r, "signer", core_json_hex(tx.signer, 32));
+        json_object_set_new(r, "tx", core_json_hex(s.tx[index], s.tx_len[index]));
         json_object_set_new(r, "proof", proof);
         chain_stored_free(&s);
         rpc_reply_result(call, r);
@@ -196,11 +197,11 @@ static void m_tx(void *ctx, json_t *params, rpc_call *call) {
 static json_t *header_json(const gz_header *h, const uint8_t *bytes, size_t len) {
     return json_pack("{s:s,s:I,s:I,s:o,s:o,s:I,s:o,s:o,s:I,s:o,s:o,s:o}", "chain_id", h->chain_id, "height",
                      (json_int_t)h->height, "time", (json_int_t)h->time, "prev_block_id",
-                     rpc_json_hex(h->prev_block_id, 32), "tx_root", rpc_json_hex(h->tx_root, 32), "tx_count",
-                     (json_int_t)h->tx_count, "state_root", rpc_json_hex(h->state_root, 32), "log_root",
-                     rpc_json_hex(h->log_root, 32), "log_size", (json_int_t)h->log_size, "validators_hash",
-                     rpc_json_hex(h->validators_hash, 32), "proposer", rpc_json_hex(h->proposer, 32), "hex",
-                     rpc_json_hex(bytes, len));
+                     core_json_hex(h->prev_block_id, 32), "tx_root", core_json_hex(h->tx_root, 32), "tx_count",
+                     (json_int_t)h->tx_count, "state_root", core_json_hex(h->state_root, 32), "log_root",
+                     core_json_hex(h->log_root, 32), "log_size", (json_int_t)h->log_size, "validators_hash",
+                     core_json_hex(h->validators_hash, 32), "proposer", core_json_hex(h->proposer, 32), "hex",
+                     core_json_hex(bytes, len));
 }
 
 /* Reads params.height, replying itself when it is bad or not committed. */
@@ -235,10 +236,10 @@ static void m_block(void *ctx, json_t *params, rpc_call *call) {
         uint8_t id[32];
         core_block_id(id, s.hdr, s.hdr_len);
         json_t *ids = json_array();
-        for (size_t i = 0; i < s.n_txs; i++) json_array_append_new(ids, rpc_json_hex(s.txids[i], 32));
+        for (size_t i = 0; i < s.n_txs; i++) json_array_append_new(ids, core_json_hex(s.txids[i], 32));
         rpc_reply_result(call, json_pack("{s:o,s:o,s:o,s:o}", "header", header_json(&s.header, s.hdr, s.hdr_len),
-                                         "block_id", rpc_json_hex(id, 32), "txids", ids, "commit",
-                                         rpc_json_hex(cm.data, cm.len)));
+                                         "block_id", core_json_hex(id, 32), "txids", ids, "commit",
+                                         core_json_hex(cm.data, cm.len)));
         chain_stored_free(&s);
     }
     gz_buf_free(&cm);
@@ -254,8 +255,8 @@ static void m_commit(void *ctx, json_t *params, rpc_call *call) {
         uint8_t id[32];
         core_block_id(id, s.hdr, s.hdr_len);
         rpc_reply_result(call, json_pack("{s:I,s:o,s:o,s:o,s:o}", "height", (json_int_t)h, "header",
-                                         rpc_json_hex(s.hdr, s.hdr_len), "block_id", rpc_json_hex(id, 32), "commit",
-                                         rpc_json_hex(cm.data, cm.len), "validators", validators_json(&n->g)));
+                                         core_json_hex(s.hdr, s.hdr_len), "block_id", core_json_hex(id, 32), "commit",
+                                         core_json_hex(cm.data, cm.len), "validators", validators_json(&n->g)));
         chain_stored_free(&s);
     }
     gz_buf_free(&cm);
@@ -355,10 +356,10 @@ static int anchor_bundle(node *n, const json_t *a, json_t **out) {
     if (rc == GZ_OK) {
         json_t *p = proof_json(index, size, (const uint8_t (*)[32])path, path_len);
         json_object_set(p, "artifact", json_object_get(a, "artifact"));
-        json_object_set_new(p, "leaf", rpc_json_hex(leaf.data, leaf.len));
+        json_object_set_new(p, "leaf", core_json_hex(leaf.data, leaf.len));
         json_object_set_new(p, "height", json_integer((json_int_t)height));
-        json_object_set_new(p, "header", rpc_json_hex(s.hdr, s.hdr_len));
-        json_object_set_new(p, "commit", rpc_json_hex(cm.data, cm.len));
+        json_object_set_new(p, "header", core_json_hex(s.hdr, s.hdr_len));
+        json_object_set_new(p, "commit", core_json_hex(cm.data, cm.len));
         json_object_set_new(p, "validators", validators_json(&n->g));
         *out = p;
     }
@@ -401,10 +402,10 @@ static void m_log_consistency(void *ctx, json_t *params, rpc_call *call) {
     free(leaves);
     if (rc != GZ_OK) return reply_query(call, rc, NULL, "log_consistency");
     json_t *p = json_array();
-    for (size_t i = 0; i < path_len; i++) json_array_append_new(p, rpc_json_hex(path[i], 32));
+    for (size_t i = 0; i < path_len; i++) json_array_append_new(p, core_json_hex(path[i], 32));
     rpc_reply_result(call, json_pack("{s:I,s:I,s:o,s:o,s:o}", "first", (json_int_t)first, "second",
-                                     (json_int_t)second, "first_root", rpc_json_hex(r1, 32), "second_root",
-                                     rpc_json_hex(r2, 32), "proof", p));
+                                     (json_int_t)second, "first_root", core_json_hex(r1, 32), "second_root",
+                                     core_json_hex(r2, 32), "proof", p));
 }
 
 const rpc_method node_rpc_methods[] = {

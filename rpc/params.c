@@ -1,6 +1,7 @@
 /* Parameter readers for handlers: each checks one member of params and, when
  * it is wrong, answers the call with -32602 naming the field, so a handler
  * reads as a short list of reads followed by its work. */
+#include "core/json.h"
 #include "rpc/rpc.h"
 
 #include <stdarg.h>
@@ -146,11 +147,3 @@ int rpc_param_hex_buf(const json_t *params, const char *name, size_t bytes_max,
     return GZ_OK;
 }
 
-json_t *rpc_json_hex(const uint8_t *p, size_t n) {
-    char *s = malloc(2 * n + 1);
-    if (s == NULL) return NULL;
-    gz_hex_encode(s, p, n);
-    json_t *j = json_string(s);
-    free(s);
-    return j;
-}

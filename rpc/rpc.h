@@ -20,6 +20,7 @@
 #include <jansson.h>
 #include <uv.h>
 
+#include "core/json.h"
 #include "core/bytes.h"
 #include "core/err.h"
 #include "core/limits.h"
@@ -100,9 +101,6 @@ bool rpc_call_alive(const rpc_call *call);
  * without replying again. An absent member and JSON null both count as
  * missing; the _opt forms then give the default instead of an error. */
 
-/* A new JSON string of the 2*n lowercase hex chars of p (NULL on ENOMEM):
- * how binary values go out, the inverse of the hex params below. */
-json_t *rpc_json_hex(const uint8_t *p, size_t n);
 
 /* 32 bytes as 64 hex chars (either case). */
 GZ_WUR int rpc_param_hex32(const json_t *params, const char *name, uint8_t out[32],

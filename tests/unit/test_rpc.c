@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/json.h"
 #include "rpc/rpc.h"
 
 /* ---- test methods, run on the server's loop thread ---------------------------- */
@@ -1015,13 +1016,13 @@ Test(rpc_conns, extra_connections_refused) {
 
 Test(rpc, json_hex_is_lowercase_and_round_trips) {
     const uint8_t bytes[] = {0x00, 0xab, 0x7f, 0xff};
-    json_t *j = rpc_json_hex(bytes, sizeof bytes);
+    json_t *j = core_json_hex(bytes, sizeof bytes);
     cr_assert_str_eq(json_string_value(j), "00ab7fff");
     uint8_t back[4];
     cr_assert_eq(gz_hex_decode(back, sizeof back, json_string_value(j)), GZ_OK);
     cr_assert_arr_eq(back, bytes, sizeof bytes);
     json_decref(j);
-    j = rpc_json_hex(bytes, 0);
+    j = core_json_hex(bytes, 0);
     cr_assert_str_eq(json_string_value(j), "");
     json_decref(j);
 }

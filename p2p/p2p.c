@@ -5,7 +5,7 @@
  * callback stays valid until the loop runs its close callbacks. Every handle
  * and request still open is counted in p->pending; p2p_close completes when
  * the count reaches zero. */
-#include "node/p2p.h"
+#include "p2p/p2p.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -19,7 +19,7 @@
 #include "core/bytes.h"
 #include "core/keys.h"
 #include "core/mp.h"
-#include "node/p2p_wire.h"
+#include "p2p/p2p_wire.h"
 
 /* One read hands us at most this much; frames are assembled per connection. */
 #define P2P_READ_CHUNK ((size_t)64 * 1024)

@@ -2,8 +2,8 @@
  * loopback (bench_net.c) and the load that is pre-signed, submitted over
  * JSON-RPC and watched until committed (bench_load.c). bench.c runs the
  * measurements and prints the RESULT lines (docs/performance.md). */
-#ifndef GZ_NODE_BENCH_H
-#define GZ_NODE_BENCH_H
+#ifndef GZ_TOOLS_BENCH_H
+#define GZ_TOOLS_BENCH_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -32,8 +32,8 @@ typedef struct bench_keys {
 } bench_keys;
 
 /* Makes n_accounts holder keys and the fixed ones. GZ_OK or GZ_ENOMEM. */
-GZ_WUR int node_bench_keys_init(bench_keys *k, uint64_t n_accounts);
-void node_bench_keys_free(bench_keys *k);
+GZ_WUR int bench_keys_init(bench_keys *k, uint64_t n_accounts);
+void bench_keys_free(bench_keys *k);
 
 /* A running network: node i serves RPC on 127.0.0.1:rpc_base+i. */
 typedef struct bench_net {
@@ -52,19 +52,19 @@ typedef struct bench_net {
  * network yet) and starts each node as a child process that dies with the
  * bench. block_max_txs overrides the genesis default when non-zero. On failure
  * every started node is stopped again. */
-GZ_WUR int node_bench_net_start(bench_net *net, const char *dir, int n, uint16_t rpc_base,
+GZ_WUR int bench_net_start(bench_net *net, const char *dir, int n, uint16_t rpc_base,
                                 uint64_t block_max_txs, const bench_keys *k, gz_msg *msg);
 /* Waits until every node answers `status` and sees its n-1 peers. */
-GZ_WUR int node_bench_net_wait_ready(const bench_net *net, int timeout_ms, gz_msg *msg);
+GZ_WUR int bench_net_wait_ready(const bench_net *net, int timeout_ms, gz_msg *msg);
 /* Samples each node's VmRSS into rss_max_kb. */
-void node_bench_net_sample_rss(bench_net *net);
+void bench_net_sample_rss(bench_net *net);
 /* Reads each node's CPU time so far into cpu_s. */
-void node_bench_net_sample_cpu(bench_net *net);
+void bench_net_sample_cpu(bench_net *net);
 /* Reads VmHWM, stops every node (SIGTERM, then SIGKILL after a grace period)
  * and reaps it. Safe to call twice. */
-void node_bench_net_stop(bench_net *net);
+void bench_net_stop(bench_net *net);
 /* True if any node has exited; names it in msg. */
-bool node_bench_net_died(bench_net *net, gz_msg *msg);
+bool bench_net_died(bench_net *net, gz_msg *msg);
 
 /* One measured run's load: the txs in submission order and their fate. */
 typedef struct bench_tx {
@@ -108,8 +108,8 @@ typedef struct bench_spec {
 /* Pre-signs the load: holder a's txs have nonces 0, 1, …, alternately VOTE
  * (a + nonce even, on an open proposal) and ANCHOR, and the JSON-RPC batches
  * are built. Uses all cores. GZ_OK, GZ_ENOMEM or GZ_EARG. */
-GZ_WUR int node_bench_load_build(bench_load *l, const bench_keys *k, const bench_spec *s, gz_msg *msg);
-void node_bench_load_free(bench_load *l);
+GZ_WUR int bench_load_build(bench_load *l, const bench_keys *k, const bench_spec *s, gz_msg *msg);
+void bench_load_free(bench_load *l);
 
 /* How the load is offered: as fast as the nodes admit (rate_tps 0), or paced. */
 typedef struct bench_drive {
@@ -139,18 +139,18 @@ typedef struct bench_outcome {
 /* Submits l to net from one thread per node while the calling thread polls
  * node 0 for committed blocks, until every admitted tx is seen or nothing
  * commits for drive->stall_ms. */
-GZ_WUR int node_bench_load_run(bench_load *l, bench_net *net, const bench_drive *d, bench_outcome *o,
+GZ_WUR int bench_load_run(bench_load *l, bench_net *net, const bench_drive *d, bench_outcome *o,
                                gz_msg *msg);
 
-/* The storage run (node/bench_storage.c): writes `keys` ledger-shaped keys
+/* The storage run (tools/bench_storage.c): writes `keys` ledger-shaped keys
  * into a RocksDB store in dir, then prints the average time of a read of an
  * absent and of a present key as a RESULT_STORAGE line. Returns GZ_OK, or an
  * error with msg (a failed write, or reads that found the wrong keys). */
-GZ_WUR int node_bench_storage(const char *dir, uint64_t keys, gz_msg *msg);
+GZ_WUR int bench_storage(const char *dir, uint64_t keys, gz_msg *msg);
 
 /* Monotonic milliseconds. */
-double node_bench_now_ms(void);
+double bench_now_ms(void);
 /* Set by SIGINT/SIGTERM: every loop gives up. */
-extern volatile int node_bench_stop;
+extern volatile int bench_stop;
 
 #endif

@@ -15,8 +15,8 @@
 #include "core/hash.h"
 #include "core/keys.h"
 #include "ledger/genesis.h"
-#include "node/bench.h"
-#include "node/cli.h"
+#include "tools/bench.h"
+#include "cli/cli.h"
 #include "rpc/rpc.h"
 
 /* A node gets this long to stop on SIGTERM before it is killed. */
@@ -37,12 +37,12 @@ static int derive(uint8_t sk[32], uint8_t pk[32], const char *tag, uint64_t i) {
     return core_key_pub(pk, sk);
 }
 
-int node_bench_keys_init(bench_keys *k, uint64_t n_accounts) {
+int bench_keys_init(bench_keys *k, uint64_t n_accounts) {
     memset(k, 0, sizeof *k);
     k->sk = malloc((n_accounts ? n_accounts : 1) * 32);
     k->pk = malloc((n_accounts ? n_accounts : 1) * 32);
     if (k->sk == NULL || k->pk == NULL) {
-        node_bench_keys_free(k);
+        bench_keys_free(k);
         return GZ_ENOMEM;
     }
     k->n_accounts = n_accounts;
@@ -52,11 +52,11 @@ int node_bench_keys_init(bench_keys *k, uint64_t n_accounts) {
         rc = derive(k->val_sk[i], k->val_pk[i], "gongzhi-bench-validator", (uint64_t)i);
     for (int r = 0; r < GZ_ROLE_COUNT && rc == GZ_OK; r++)
         rc = derive(k->auth_sk[r], k->auth_pk[r], "gongzhi-bench-authority", (uint64_t)r);
-    if (rc != GZ_OK) node_bench_keys_free(k);
+    if (rc != GZ_OK) bench_keys_free(k);
     return rc;
 }
 
-void node_bench_keys_free(bench_keys *k) {
+void bench_keys_free(bench_keys *k) {
     free(k->sk);
     free(k->pk);
     memset(k, 0, sizeof *k);
@@ -118,7 +118,7 @@ static int write_home(const char *dir, int i, int n, uint16_t rpc_base, const be
     return rc;
 }
 
-int node_bench_net_start(bench_net *net, const char *dir, int n, uint16_t rpc_base, uint64_t block_max_txs,
+int bench_net_start(bench_net *net, const char *dir, int n, uint16_t rpc_base, uint64_t block_max_txs,
                          const bench_keys *k, gz_msg *msg) {
     memset(net, 0, sizeof *net);
     if (n < 1 || n > BENCH_NODES_MAX) return gz_fail(msg, GZ_EARG, "validators: must be 1..%d", BENCH_NODES_MAX);
@@ -137,7 +137,7 @@ int node_bench_net_start(bench_net *net, const char *dir, int n, uint16_t rpc_ba
         net->pids[i] = cli_spawn_node(self, dir, i, SIGKILL);
         if (net->pids[i] < 0) {
             net->pids[i] = 0;
-            node_bench_net_stop(net);
+            bench_net_stop(net);
             return gz_fail(msg, GZ_EIO, "node%d: cannot start: %s", i, strerror(errno));
         }
     }
@@ -154,12 +154,12 @@ static bool node_ready(const char *url, int n) {
     return peers >= n - 1;
 }
 
-int node_bench_net_wait_ready(const bench_net *net, int timeout_ms, gz_msg *msg) {
-    double deadline = node_bench_now_ms() + timeout_ms;
+int bench_net_wait_ready(const bench_net *net, int timeout_ms, gz_msg *msg) {
+    double deadline = bench_now_ms() + timeout_ms;
     int ready = 0;
     while (ready < net->n) {
-        if (node_bench_stop) return gz_fail(msg, GZ_ETIMEOUT, "stopped by a signal");
-        if (node_bench_now_ms() > deadline)
+        if (bench_stop) return gz_fail(msg, GZ_ETIMEOUT, "stopped by a signal");
+        if (bench_now_ms() > deadline)
             return gz_fail(msg, GZ_ETIMEOUT, "node%d not ready after %d ms (see %s/node%d/node.log)", ready,
                            timeout_ms, net->dir, ready);
         if (node_ready(net->urls[ready], net->n)) ready++;
@@ -186,7 +186,7 @@ static uint64_t proc_status_kb(pid_t pid, const char *name) {
     return kb;
 }
 
-void node_bench_net_sample_rss(bench_net *net) {
+void bench_net_sample_rss(bench_net *net) {
     for (int i = 0; i < net->n; i++) {
         if (net->pids[i] <= 0) continue;
         uint64_t kb = proc_status_kb(net->pids[i], "VmRSS");
@@ -210,12 +210,12 @@ static double proc_cpu_s(pid_t pid) {
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
-void node_bench_net_sample_cpu(bench_net *net) {
+void bench_net_sample_cpu(bench_net *net) {
     for (int i = 0; i < net->n; i++)
         if (net->pids[i] > 0) net->cpu_s[i] = proc_cpu_s(net->pids[i]);
 }
 
-bool node_bench_net_died(bench_net *net, gz_msg *msg) {
+bool bench_net_died(bench_net *net, gz_msg *msg) {
     for (int i = 0; i < net->n; i++) {
         int status;
         if (net->pids[i] <= 0 || waitpid(net->pids[i], &status, WNOHANG) != net->pids[i]) continue;
@@ -228,17 +228,17 @@ bool node_bench_net_died(bench_net *net, gz_msg *msg) {
     return false;
 }
 
-void node_bench_net_stop(bench_net *net) {
+void bench_net_stop(bench_net *net) {
     for (int i = 0; i < net->n; i++) {
         if (net->pids[i] <= 0) continue;
         net->hwm_kb[i] = proc_status_kb(net->pids[i], "VmHWM");
         net->cpu_s[i] = proc_cpu_s(net->pids[i]);
-        node_bench_net_sample_rss(net);
+        bench_net_sample_rss(net);
         kill(net->pids[i], SIGTERM);
     }
-    double deadline = node_bench_now_ms() + BENCH_STOP_GRACE_MS;
+    double deadline = bench_now_ms() + BENCH_STOP_GRACE_MS;
     bool any = true;
-    while (any && node_bench_now_ms() < deadline) {
+    while (any && bench_now_ms() < deadline) {
         any = false;
         for (int i = 0; i < net->n; i++) {
             if (net->pids[i] > 0 && waitpid(net->pids[i], NULL, WNOHANG) == net->pids[i]) net->pids[i] = 0;

@@ -1,4 +1,4 @@
-/* The proposal audit of node/verify.h: a replay of the chain's txs that
+/* The proposal audit of verify/verify.h: a replay of the chain's txs that
  * re-derives, from the tx bytes and genesis, a proposal's votes, their result
  * codes and weights, and its tally and outcome (SPEC §3 "Proposals").
  *
@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "core/bytes.h"
-#include "node/verify.h"
+#include "verify/verify.h"
 
 __extension__ typedef unsigned __int128 u128;
 
@@ -116,7 +116,7 @@ static const char *const STATUS_NAMES[] = {"none", "cosigning", "expired", "open
 
 enum { KIND_DISTRUST = 1, KIND_TRUST = 2, KIND_PRE_REVIEW = 3, KIND_BOARD = 4 };
 
-struct node_audit {
+struct verify_audit {
     const gz_genesis *g;
     uint8_t id[32];
     bool replay;
@@ -145,7 +145,7 @@ static uint64_t add_sat(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UI
 
 static void short_hex(char out[17], const uint8_t id[32]) { gz_hex_encode(out, id, 8); }
 
-static int seed_accounts(node_audit *a) {
+static int seed_accounts(verify_audit *a) {
     const gz_genesis *g = a->g;
     for (size_t i = 0; i < g->n_accounts; i++) {
         acct v = {.level = g->accounts[i].level, .classes = g->accounts[i].classes};
@@ -163,9 +163,9 @@ static int seed_accounts(node_audit *a) {
     return GZ_OK;
 }
 
-int node_audit_new(node_audit **out, const gz_genesis *g, const uint8_t proposal_id[32], bool replay_accounts) {
+int verify_audit_new(verify_audit **out, const gz_genesis *g, const uint8_t proposal_id[32], bool replay_accounts) {
     *out = NULL;
-    node_audit *a = calloc(1, sizeof *a);
+    verify_audit *a = calloc(1, sizeof *a);
     if (a == NULL) return GZ_ENOMEM;
     a->g = g;
     memcpy(a->id, proposal_id, 32);
@@ -174,14 +174,14 @@ int node_audit_new(node_audit **out, const gz_genesis *g, const uint8_t proposal
     map_init(&a->ballots, sizeof(ballot));
     map_init(&a->cosigners, 1);
     if (replay_accounts && seed_accounts(a) != GZ_OK) {
-        node_audit_free(a);
+        verify_audit_free(a);
         return GZ_ENOMEM;
     }
     *out = a;
     return GZ_OK;
 }
 
-void node_audit_free(node_audit *a) {
+void verify_audit_free(verify_audit *a) {
     if (a == NULL) return;
     map_free(&a->accounts);
     map_free(&a->ballots);
@@ -189,13 +189,13 @@ void node_audit_free(node_audit *a) {
     free(a);
 }
 
-bool node_audit_done(const node_audit *a) {
+bool verify_audit_done(const verify_audit *a) {
     return a->status != PS_NONE && a->status != PS_COSIGNING && a->status != PS_OPEN;
 }
 
-bool node_audit_created(const node_audit *a) { return a->status != PS_NONE; }
+bool verify_audit_created(const verify_audit *a) { return a->status != PS_NONE; }
 
-bool node_audit_concerns(const node_audit *a, const gz_tx *tx) {
+bool verify_audit_concerns(const verify_audit *a, const gz_tx *tx) {
     if (memcmp(tx->txid, a->id, 32) == 0) return true;
     if (tx->type == GZ_TX_VOTE) return memcmp(tx->p.vote.proposal_id, a->id, 32) == 0;
     if (tx->type == GZ_TX_PROPOSAL_COSIGN) return memcmp(tx->p.proposal_cosign.proposal_id, a->id, 32) == 0;
@@ -205,7 +205,7 @@ bool node_audit_concerns(const node_audit *a, const gz_tx *tx) {
 /* ---- tally and outcome (SPEC §3) ------------------------------------------------- */
 
 /* Sums the latest ballots into tally (one entry per option), turnout and voters. */
-static void tally_compute(const node_audit *a, uint64_t tally[GZ_OPTIONS_MAX], uint64_t *turnout, uint64_t *voters) {
+static void tally_compute(const verify_audit *a, uint64_t tally[GZ_OPTIONS_MAX], uint64_t *turnout, uint64_t *voters) {
     memset(tally, 0, GZ_OPTIONS_MAX * sizeof tally[0]);
     *turnout = *voters = 0;
     for (size_t i = 0; i < a->ballots.cap; i++) {
@@ -222,7 +222,7 @@ static void tally_compute(const node_audit *a, uint64_t tally[GZ_OPTIONS_MAX], u
  * DISTRUST and TRUST pass only when "yes" (option 0) wins with the quorum;
  * PRE_REVIEW is rejected when "reject" (option 1) holds more than the
  * policy's share of the weight cast. */
-static void outcome(node_audit *a) {
+static void outcome(verify_audit *a) {
     const gz_vote_policy *vp = &a->g->policy.votes;
     uint64_t top = 0;
     uint32_t top_i = 0, top_n = 0;
@@ -248,7 +248,7 @@ static void outcome(node_audit *a) {
     }
 }
 
-void node_audit_block(node_audit *a, uint64_t height, uint64_t time) {
+void verify_audit_block(verify_audit *a, uint64_t height, uint64_t time) {
     if (a->n_blocks == 0) a->first_height = height;
     a->n_blocks++;
     a->height = height;
@@ -263,7 +263,7 @@ void node_audit_block(node_audit *a, uint64_t height, uint64_t time) {
     }
 }
 
-static void open_now(node_audit *a) {
+static void open_now(verify_audit *a) {
     a->status = PS_OPEN;
     a->opens_at = a->time;
     a->closes_at = add_sat(a->time, a->voting_ms);
@@ -271,7 +271,7 @@ static void open_now(node_audit *a) {
 
 /* ---- the creating tx --------------------------------------------------------------- */
 
-static void create_from_proposal(node_audit *a, const gz_tx *tx) {
+static void create_from_proposal(verify_audit *a, const gz_tx *tx) {
     const gz_p_proposal_create *p = &tx->p.proposal_create;
     const gz_vote_policy *vp = &a->g->policy.votes;
     bool cosigned = p->kind == KIND_DISTRUST || p->kind == KIND_TRUST;
@@ -296,7 +296,7 @@ static void create_from_proposal(node_audit *a, const gz_tx *tx) {
 
 /* A RELEASE_ANNOUNCE opens a pre-review that closes pre_review_close_ms before
  * the release time. */
-static void create_from_release(node_audit *a, const gz_tx *tx) {
+static void create_from_release(verify_audit *a, const gz_tx *tx) {
     const gz_vote_policy *vp = &a->g->policy.votes;
     a->kind = KIND_PRE_REVIEW;
     a->n_options = 2;
@@ -313,9 +313,9 @@ static void create_from_release(node_audit *a, const gz_tx *tx) {
     a->voting_ms = a->closes_at > a->time ? a->closes_at - a->time : 0;
 }
 
-static void on_create(node_audit *a, node_report *r, const gz_tx *tx, int code) {
+static void on_create(verify_audit *a, verify_report *r, const gz_tx *tx, int code) {
     if (code != 0) {
-        node_report_fail(r, "replay", "the proposal's creating tx at %llu is refused (code %d): no such proposal",
+        verify_report_fail(r, "replay", "the proposal's creating tx at %llu is refused (code %d): no such proposal",
                          (unsigned long long)a->height, code);
         return;
     }
@@ -323,13 +323,13 @@ static void on_create(node_audit *a, node_report *r, const gz_tx *tx, int code) 
     a->n_taken++; /* that the creation was valid is the node's word */
     if (tx->type == GZ_TX_PROPOSAL_CREATE) create_from_proposal(a, tx);
     else if (tx->type == GZ_TX_RELEASE_ANNOUNCE) create_from_release(a, tx);
-    else node_report_fail(r, "replay", "the proposal id names a tx of type %llu, which opens no proposal",
+    else verify_report_fail(r, "replay", "the proposal id names a tx of type %llu, which opens no proposal",
                           (unsigned long long)tx->type);
 }
 
 /* ---- co-signatures ----------------------------------------------------------------- */
 
-static void on_cosign(node_audit *a, node_report *r, const gz_tx *tx, int code) {
+static void on_cosign(verify_audit *a, verify_report *r, const gz_tx *tx, int code) {
     char who[17];
     short_hex(who, tx->signer);
     if (code != 0) {
@@ -344,7 +344,7 @@ static void on_cosign(node_audit *a, node_report *r, const gz_tx *tx, int code) 
         if (s == NULL || (s->classes & a->g->policy.votes.cosigner_classes) == 0) bad = "the signer holds no co-signer class";
     }
     if (bad != NULL) {
-        node_report_fail(r, "replay", "co-signature at %llu by %s… accepted by the node, but %s",
+        verify_report_fail(r, "replay", "co-signature at %llu by %s… accepted by the node, but %s",
                          (unsigned long long)a->height, who, bad);
         return;
     }
@@ -365,7 +365,7 @@ static bool eligible(uint64_t min_level, uint64_t classes_any, uint64_t level, u
 
 /* The code the tx bytes and the proposal's state give a VOTE (0 when they
  * allow it), with why. Registration, nonce and eligibility are not looked at. */
-static int vote_bytes_code(const node_audit *a, const gz_p_vote *v, const char **why) {
+static int vote_bytes_code(const verify_audit *a, const gz_p_vote *v, const char **why) {
     *why = "";
     for (uint32_t i = 1; i < v->n_choices; i++) {
         if (v->choices[i] <= v->choices[i - 1]) return *why = "choices not distinct and ascending", 12;
@@ -379,7 +379,7 @@ static int vote_bytes_code(const node_audit *a, const gz_p_vote *v, const char *
 }
 
 /* With the replayed accounts: eligibility and weight (code 6 when refused). */
-static int vote_account_code(const node_audit *a, const gz_tx *tx, uint64_t *weight, const char **why) {
+static int vote_account_code(const verify_audit *a, const gz_tx *tx, uint64_t *weight, const char **why) {
     const acct *s = map_get(&a->accounts, tx->signer);
     assert(s != NULL); /* the pre-checks found the signer registered */
     *weight = 0;
@@ -417,7 +417,7 @@ typedef struct vote_ctx {
     const json_t *events;
 } vote_ctx;
 
-static int vote_accept(node_audit *a, node_report *r, const gz_tx *tx, const vote_ctx *vc, uint64_t weight,
+static int vote_accept(verify_audit *a, verify_report *r, const gz_tx *tx, const vote_ctx *vc, uint64_t weight,
                        const char *source) {
     ballot b = {.weight = weight, .n_choices = tx->p.vote.n_choices};
     memcpy(b.choices, tx->p.vote.choices, sizeof b.choices);
@@ -427,13 +427,13 @@ static int vote_accept(node_audit *a, node_report *r, const gz_tx *tx, const vot
     if (vc->code != 0) {
         /* Already reported: the node refused a vote the replay accepts. */
     } else if (!vote_event(vc->events, tx->signer, &ev_weight, &ev_replaced)) {
-        node_report_fail(r, "vote", "%s: accepted, but the node's events hold no vote event for this voter", vc->where);
+        verify_report_fail(r, "vote", "%s: accepted, but the node's events hold no vote event for this voter", vc->where);
     } else if (ev_weight != weight || ev_replaced != replaced) {
-        node_report_fail(r, "vote", "%s: the node says weight %llu%s, the replay gives weight %llu%s", vc->where,
+        verify_report_fail(r, "vote", "%s: the node says weight %llu%s, the replay gives weight %llu%s", vc->where,
                          (unsigned long long)ev_weight, ev_replaced ? " (replacing)" : "",
                          (unsigned long long)weight, replaced ? " (replacing)" : "");
     } else {
-        node_report_ok(r, "vote", "vote %s: accepted as the node says, choice%s %llu%s, weight %llu (%s)%s", vc->where,
+        verify_report_ok(r, "vote", "vote %s: accepted as the node says, choice%s %llu%s, weight %llu (%s)%s", vc->where,
                        b.n_choices > 1 ? "s" : "", (unsigned long long)b.choices[0], b.n_choices > 1 ? ", …" : "",
                        (unsigned long long)weight, source, replaced ? ", replacing the voter's earlier vote" : "");
     }
@@ -444,34 +444,34 @@ static int vote_accept(node_audit *a, node_report *r, const gz_tx *tx, const vot
 }
 
 /* Replaying accounts: every code is derived and must be the node's. */
-static int vote_replayed(node_audit *a, node_report *r, const gz_tx *tx, const vote_ctx *vc, int pre) {
+static int vote_replayed(verify_audit *a, verify_report *r, const gz_tx *tx, const vote_ctx *vc, int pre) {
     const char *why = pre == 3 ? "wrong chain" : pre == 5 ? "signer not registered" : "bad nonce";
     int want = pre;
     uint64_t weight = 0;
     if (want == 0) want = vote_bytes_code(a, &tx->p.vote, &why);
     if (want == 0) want = vote_account_code(a, tx, &weight, &why);
     if (want != vc->code) {
-        node_report_fail(r, "vote", "%s: the node gives code %d, the replay gives code %d%s%s", vc->where, vc->code,
+        verify_report_fail(r, "vote", "%s: the node gives code %d, the replay gives code %d%s%s", vc->where, vc->code,
                          want, want ? ": " : "", want ? why : "");
     }
     if (want == 0) return vote_accept(a, r, tx, vc, weight, "replayed");
     a->n_refused++;
-    if (want == vc->code) node_report_ok(r, "vote", "vote %s: refused with code %d (%s) as the node says", vc->where, want, why);
+    if (want == vc->code) verify_report_ok(r, "vote", "vote %s: refused with code %d (%s) as the node says", vc->where, want, why);
     return GZ_OK;
 }
 
 /* Not replaying accounts: registration, nonce and eligibility refusals and
  * gov_tokens weights are the node's word; the rest is checked. */
-static int vote_trusted(node_audit *a, node_report *r, const gz_tx *tx, const vote_ctx *vc) {
+static int vote_trusted(verify_audit *a, verify_report *r, const gz_tx *tx, const vote_ctx *vc) {
     const char *why;
     int want = vote_bytes_code(a, &tx->p.vote, &why);
     bool earlier = vc->code == 3 || vc->code == 4 || vc->code == 5; /* refusals before the vote's own checks */
     if (want != 0) {
         if (vc->code != want && !earlier) {
-            node_report_fail(r, "vote", "%s: the node gives code %d, the tx and proposal give code %d: %s", vc->where,
+            verify_report_fail(r, "vote", "%s: the node gives code %d, the tx and proposal give code %d: %s", vc->where,
                              vc->code, want, why);
         } else {
-            node_report_ok(r, "vote", "vote %s: refused with code %d as the node says", vc->where, vc->code);
+            verify_report_ok(r, "vote", "vote %s: refused with code %d as the node says", vc->where, vc->code);
         }
         a->n_refused++;
         return GZ_OK;
@@ -479,11 +479,11 @@ static int vote_trusted(node_audit *a, node_report *r, const gz_tx *tx, const vo
     if (vc->code == 6 || earlier) {
         a->n_refused++;
         a->n_taken++;
-        node_report_ok(r, "vote", "vote %s: refused with code %d (taken from the node)", vc->where, vc->code);
+        verify_report_ok(r, "vote", "vote %s: refused with code %d (taken from the node)", vc->where, vc->code);
         return GZ_OK;
     }
     if (vc->code != 0) {
-        node_report_fail(r, "vote", "%s: the node gives code %d to a vote the tx and proposal allow", vc->where, vc->code);
+        verify_report_fail(r, "vote", "%s: the node gives code %d to a vote the tx and proposal allow", vc->where, vc->code);
         a->n_refused++;
         return GZ_OK;
     }
@@ -493,7 +493,7 @@ static int vote_trusted(node_audit *a, node_report *r, const gz_tx *tx, const vo
     uint64_t weight = a->weighting == 2 ? ev_weight : 1;
     if (a->weighting == 2) a->n_taken++;
     if (have && weight == 0) {
-        node_report_fail(r, "vote", "%s: accepted with weight 0", vc->where);
+        verify_report_fail(r, "vote", "%s: accepted with weight 0", vc->where);
         return GZ_OK;
     }
     return vote_accept(a, r, tx, vc, weight, a->weighting == 2 ? "gov_tokens, from the node" : "one account one vote");
@@ -503,7 +503,7 @@ static int vote_trusted(node_audit *a, node_report *r, const gz_tx *tx, const vo
 
 /* The checks before any handler (chain, registration, nonce) and the nonce
  * increment that follows them. Returns the code they give (0: passed). */
-static int pre_checks(node_audit *a, const gz_tx *tx) {
+static int pre_checks(verify_audit *a, const gz_tx *tx) {
     if (strcmp(tx->chain_id, a->g->chain_id) != 0) return 3;
     acct *s = map_get(&a->accounts, tx->signer);
     if (s == NULL) return 5;
@@ -513,7 +513,7 @@ static int pre_checks(node_audit *a, const gz_tx *tx) {
 }
 
 /* Effects on accounts of a tx the node executed with code 0. */
-static int account_effects(node_audit *a, node_report *r, const gz_tx *tx) {
+static int account_effects(verify_audit *a, verify_report *r, const gz_tx *tx) {
     if (tx->type == GZ_TX_ACCOUNT_SET) {
         const gz_p_account_set *p = &tx->p.account_set;
         acct *s = map_get(&a->accounts, p->account);
@@ -527,7 +527,7 @@ static int account_effects(node_audit *a, node_report *r, const gz_tx *tx) {
     } else if (tx->type == GZ_TX_GOV_GRANT) {
         acct *s = map_get(&a->accounts, tx->p.gov_grant.account);
         if (s == NULL) {
-            node_report_fail(r, "replay", "GOV_GRANT at %llu to an unregistered account succeeded",
+            verify_report_fail(r, "replay", "GOV_GRANT at %llu to an unregistered account succeeded",
                              (unsigned long long)a->height);
         } else {
             s->gov_tokens = add_sat(s->gov_tokens, tx->p.gov_grant.amount);
@@ -536,22 +536,22 @@ static int account_effects(node_audit *a, node_report *r, const gz_tx *tx) {
     return GZ_OK;
 }
 
-static void check_pre(node_audit *a, node_report *r, const gz_tx *tx, uint32_t index, int pre, int code) {
+static void check_pre(verify_audit *a, verify_report *r, const gz_tx *tx, uint32_t index, int pre, int code) {
     char who[17];
     short_hex(who, tx->signer);
     if (pre != 0 && code != pre) {
-        node_report_fail(r, "replay", "tx %llu#%u by %s…: the node gives code %d, the replayed chain id, "
+        verify_report_fail(r, "replay", "tx %llu#%u by %s…: the node gives code %d, the replayed chain id, "
                          "registration and nonce give code %d", (unsigned long long)a->height, index, who, code, pre);
     } else if (pre == 0 && (code == 3 || code == 4)) {
-        node_report_fail(r, "replay", "tx %llu#%u by %s…: the node gives code %d, but the replayed chain id and "
+        verify_report_fail(r, "replay", "tx %llu#%u by %s…: the node gives code %d, but the replayed chain id and "
                          "nonce are right", (unsigned long long)a->height, index, who, code);
     }
 }
 
-int node_audit_tx(node_audit *a, node_report *r, const gz_tx *tx, uint32_t index, int code, const json_t *events) {
+int verify_audit_tx(verify_audit *a, verify_report *r, const gz_tx *tx, uint32_t index, int code, const json_t *events) {
     a->n_txs++;
     int pre = a->replay ? pre_checks(a, tx) : 0;
-    bool ours = node_audit_concerns(a, tx);
+    bool ours = verify_audit_concerns(a, tx);
     if (ours && tx->type == GZ_TX_VOTE) {
         vote_ctx vc = {.code = code, .events = events};
         char who[17];
@@ -581,35 +581,35 @@ static void fmt_array(char *out, size_t n, const uint64_t *v, size_t count) {
 }
 
 /* Compares one optional integer of the claim: present (want_has) or null. */
-static void compare_opt(node_report *r, const json_t *claim, const char *key, bool want_has, uint64_t want) {
+static void compare_opt(verify_report *r, const json_t *claim, const char *key, bool want_has, uint64_t want) {
     json_t *v = json_object_get(claim, key);
     bool has = json_is_integer(v) && json_integer_value(v) >= 0;
     if (!has && !json_is_null(v)) {
-        node_report_fail(r, key, "the node's %s is missing or not an integer or null", key);
+        verify_report_fail(r, key, "the node's %s is missing or not an integer or null", key);
     } else if (has != want_has || (has && (uint64_t)json_integer_value(v) != want)) {
         char mine[24] = "null", theirs[24] = "null";
         if (want_has) snprintf(mine, sizeof mine, "%llu", (unsigned long long)want);
         if (has) snprintf(theirs, sizeof theirs, "%lld", (long long)json_integer_value(v));
-        node_report_fail(r, key, "recomputed %s, the node says %s", mine, theirs);
+        verify_report_fail(r, key, "recomputed %s, the node says %s", mine, theirs);
     } else if (want_has) {
-        node_report_ok(r, key, "%s %llu = the node's", key, (unsigned long long)want);
+        verify_report_ok(r, key, "%s %llu = the node's", key, (unsigned long long)want);
     } else {
-        node_report_ok(r, key, "%s null = the node's", key);
+        verify_report_ok(r, key, "%s null = the node's", key);
     }
 }
 
-static void compare_options(const node_audit *a, node_report *r, const json_t *claim) {
+static void compare_options(const verify_audit *a, verify_report *r, const json_t *claim) {
     const json_t *opts = json_object_get(claim, "options");
     bool same = json_is_array(opts) && json_array_size(opts) == a->n_options;
     for (uint32_t i = 0; same && i < a->n_options; i++) {
         const char *s = json_string_value(json_array_get(opts, i));
         same = s != NULL && strcmp(s, a->options[i]) == 0;
     }
-    if (same) node_report_ok(r, "options", "options (%u) = the node's, as the creating tx names them", a->n_options);
-    else node_report_fail(r, "options", "the node's options are not the %u of the creating tx", a->n_options);
+    if (same) verify_report_ok(r, "options", "options (%u) = the node's, as the creating tx names them", a->n_options);
+    else verify_report_fail(r, "options", "the node's options are not the %u of the creating tx", a->n_options);
 }
 
-static void compare_tally(const node_audit *a, node_report *r, const json_t *claim, const uint64_t *tally) {
+static void compare_tally(const verify_audit *a, verify_report *r, const json_t *claim, const uint64_t *tally) {
     const json_t *t = json_object_get(claim, "tally");
     uint64_t theirs[GZ_OPTIONS_MAX] = {0};
     bool ok = json_is_array(t) && json_array_size(t) == a->n_options;
@@ -621,26 +621,26 @@ static void compare_tally(const node_audit *a, node_report *r, const json_t *cla
     char mine_s[200], theirs_s[200];
     fmt_array(mine_s, sizeof mine_s, tally, a->n_options);
     if (!ok) {
-        node_report_fail(r, "tally", "recomputed %s, the node's tally is not %u integers", mine_s, a->n_options);
+        verify_report_fail(r, "tally", "recomputed %s, the node's tally is not %u integers", mine_s, a->n_options);
         return;
     }
     fmt_array(theirs_s, sizeof theirs_s, theirs, a->n_options);
     if (memcmp(theirs, tally, a->n_options * sizeof theirs[0]) == 0) {
-        node_report_ok(r, "tally", "tally %s = the node's", mine_s);
+        verify_report_ok(r, "tally", "tally %s = the node's", mine_s);
     } else {
-        node_report_fail(r, "tally", "recomputed %s, the node says %s", mine_s, theirs_s);
+        verify_report_fail(r, "tally", "recomputed %s, the node says %s", mine_s, theirs_s);
     }
 }
 
-static void compare_status(const node_audit *a, node_report *r, const json_t *claim) {
+static void compare_status(const verify_audit *a, verify_report *r, const json_t *claim) {
     const char *theirs = json_string_value(json_object_get(claim, "status"));
     const char *mine = STATUS_NAMES[a->status];
-    if (theirs != NULL && strcmp(theirs, mine) == 0) node_report_ok(r, "status", "status %s = the node's", mine);
-    else node_report_fail(r, "status", "recomputed %s, the node says %s", mine, theirs ? theirs : "(none)");
+    if (theirs != NULL && strcmp(theirs, mine) == 0) verify_report_ok(r, "status", "status %s = the node's", mine);
+    else verify_report_fail(r, "status", "recomputed %s, the node says %s", mine, theirs ? theirs : "(none)");
 }
 
-static void summary(const node_audit *a, node_report *r) {
-    node_report_ok(r, "summary",
+static void summary(const verify_audit *a, verify_report *r) {
+    verify_report_ok(r, "summary",
                    "replayed %llu blocks (%llu..%llu, %llu txs)%s; proposal created at height %llu; %llu votes: "
                    "%llu accepted (%llu replacing an earlier vote), %llu refused; results taken from the node: %llu",
                    (unsigned long long)a->n_blocks, (unsigned long long)a->first_height,
@@ -651,9 +651,9 @@ static void summary(const node_audit *a, node_report *r) {
                    (unsigned long long)a->n_refused, (unsigned long long)a->n_taken);
 }
 
-void node_audit_compare(const node_audit *a, node_report *r, const json_t *claim) {
+void verify_audit_compare(const verify_audit *a, verify_report *r, const json_t *claim) {
     if (a->status == PS_NONE) {
-        node_report_fail(r, "proposal", "its creating tx was not found (with code 0) in blocks %llu..%llu",
+        verify_report_fail(r, "proposal", "its creating tx was not found (with code 0) in blocks %llu..%llu",
                          (unsigned long long)a->first_height, (unsigned long long)a->height);
         return;
     }
@@ -664,9 +664,9 @@ void node_audit_compare(const node_audit *a, node_report *r, const json_t *claim
     if (a->status == PS_OPEN) tally_compute(a, tally, &turnout, &voters);
     const json_t *kind = json_object_get(claim, "kind");
     if (json_is_integer(kind) && (uint64_t)json_integer_value(kind) == a->kind) {
-        node_report_ok(r, "kind", "kind %llu = the node's", (unsigned long long)a->kind);
+        verify_report_ok(r, "kind", "kind %llu = the node's", (unsigned long long)a->kind);
     } else {
-        node_report_fail(r, "kind", "the creating tx gives kind %llu, the node says otherwise", (unsigned long long)a->kind);
+        verify_report_fail(r, "kind", "the creating tx gives kind %llu, the node says otherwise", (unsigned long long)a->kind);
     }
     compare_options(a, r, claim);
     bool opened = a->status != PS_COSIGNING && a->status != PS_EXPIRED;

@@ -22,8 +22,8 @@
 #include "core/bytes.h"
 #include "core/codec.h"
 #include "ledger/genesis.h"
-#include "node/bench.h"
-#include "node/cli.h"
+#include "tools/bench.h"
+#include "cli/cli.h"
 #include "rpc/rpc.h"
 
 /* Each run gets this long to reach a network that answers and is connected. */
@@ -64,7 +64,7 @@ typedef struct bench {
     int runs;
 } bench;
 
-static void on_stop(int sig) { node_bench_stop = sig; }
+static void on_stop(int sig) { bench_stop = sig; }
 
 /* ---- small JSON-RPC helpers ------------------------------------------------ */
 
@@ -169,7 +169,7 @@ static json_t *proposal_params(uint32_t n, const uint8_t (*ids)[32]) {
 
 /* Waits until every proposal is open on node 0. */
 static int proposals_wait_open(const bench_net *net, uint32_t n, const uint8_t (*ids)[32], gz_msg *msg) {
-    double deadline = node_bench_now_ms() + BENCH_PROPOSALS_MS;
+    double deadline = bench_now_ms() + BENCH_PROPOSALS_MS;
     for (;;) {
         json_t *res = NULL;
         int rc = rpc_batch(net->urls[0], "proposal", proposal_params(n, ids), &res, msg);
@@ -183,8 +183,8 @@ static int proposals_wait_open(const bench_net *net, uint32_t n, const uint8_t (
         json_decref(res);
         if (rc != GZ_OK) return rc;
         if (open == n) return GZ_OK;
-        if (node_bench_stop) return gz_fail(msg, GZ_ETIMEOUT, "stopped by a signal");
-        if (node_bench_now_ms() > deadline)
+        if (bench_stop) return gz_fail(msg, GZ_ETIMEOUT, "stopped by a signal");
+        if (bench_now_ms() > deadline)
             return gz_fail(msg, GZ_ETIMEOUT, "proposals: %zu of %u open after %d ms (another is '%s')", open, n,
                            BENCH_PROPOSALS_MS, last);
         usleep(50000);
@@ -270,21 +270,21 @@ static int run_setup(bench *b, const run_plan *p, run_state *s, gz_msg *msg) {
     uint16_t port = (uint16_t)(b->o.base_port + 10u * (unsigned)b->runs);
     snprintf(s->dir, sizeof s->dir, "%s/run%d-%dv", b->root, b->runs, p->validators);
     b->runs++;
-    double t = node_bench_now_ms();
-    int rc = node_bench_net_start(&s->net, s->dir, p->validators, port, b->o.block_max_txs, &b->k, msg);
-    if (rc == GZ_OK) rc = node_bench_net_wait_ready(&s->net, BENCH_READY_MS, msg);
+    double t = bench_now_ms();
+    int rc = bench_net_start(&s->net, s->dir, p->validators, port, b->o.block_max_txs, &b->k, msg);
+    if (rc == GZ_OK) rc = bench_net_wait_ready(&s->net, BENCH_READY_MS, msg);
     if (rc != GZ_OK) return rc;
-    s->t_ready_s = (node_bench_now_ms() - t) / 1000.0;
-    t = node_bench_now_ms();
+    s->t_ready_s = (bench_now_ms() - t) / 1000.0;
+    t = bench_now_ms();
     s->n_props = proposals_needed(&b->o, p->txs);
     rc = proposals_submit(&s->net, &b->k, s->n_props, s->props, msg);
     if (rc == GZ_OK) rc = proposals_wait_open(&s->net, s->n_props, (const uint8_t (*)[32])s->props, msg);
     if (rc != GZ_OK) {
-        if (node_bench_stop) return rc;
+        if (bench_stop) return rc;
         printf("bench: WARNING: proposals did not open (%s); the load is ANCHOR txs only\n", msg->text);
         s->n_props = 0;
     }
-    s->t_props_s = (node_bench_now_ms() - t) / 1000.0;
+    s->t_props_s = (bench_now_ms() - t) / 1000.0;
     return GZ_OK;
 }
 
@@ -292,16 +292,16 @@ static int run_measure(bench *b, const run_plan *p, run_state *s, gz_msg *msg) {
     bench_spec spec = {.n_txs = p->txs, .batch_txs = p->batch, .n_nodes = p->validators,
                        .chain_id = s->net.chain_id, .n_props = s->n_props,
                        .props = (const uint8_t (*)[32])s->props, .salt = (uint32_t)b->runs};
-    double t = node_bench_now_ms();
-    int rc = node_bench_load_build(&s->load, &b->k, &spec, msg);
+    double t = bench_now_ms();
+    int rc = bench_load_build(&s->load, &b->k, &spec, msg);
     if (rc != GZ_OK) return rc;
-    s->t_sign_s = (node_bench_now_ms() - t) / 1000.0;
+    s->t_sign_s = (bench_now_ms() - t) / 1000.0;
     printf("bench:   %zu txs pre-signed in %.1f s: %zu votes on %u proposals, %zu anchors; %zu POSTs of <= %u\n",
            s->load.n_txs, s->t_sign_s, s->load.n_votes, s->n_props, s->load.n_anchors, s->load.n_batches, p->batch);
     fflush(stdout);
     bench_drive d = {.rate_tps = p->latency ? p->rate_tps : 0, .stall_ms = BENCH_STALL_MS,
-                     .t0_ms = node_bench_now_ms(), .verbose = b->o.verbose};
-    rc = node_bench_load_run(&s->load, &s->net, &d, &s->out, msg);
+                     .t0_ms = bench_now_ms(), .verbose = b->o.verbose};
+    rc = bench_load_run(&s->load, &s->net, &d, &s->out, msg);
     if (rc != GZ_OK) return rc;
     rc = proposals_voters(&s->net, s->n_props, (const uint8_t (*)[32])s->props, &s->voters, msg);
     if (rc == GZ_OK)
@@ -413,7 +413,7 @@ static void run_one(bench *b, const run_plan *p, bench_result *r) {
                p->validators, s.t_ready_s, (unsigned long long)b->o.accounts, s.n_props, s.t_props_s);
         rc = run_measure(b, p, &s, &msg);
     }
-    node_bench_net_stop(&s.net);
+    bench_net_stop(&s.net);
     if (rc == GZ_OK) {
         r->ok = run_checks(&s);
         print_cpu(&s.net, &s.out);
@@ -423,7 +423,7 @@ static void run_one(bench *b, const run_plan *p, bench_result *r) {
         printf("bench:   FAILED: %s\n", msg.text);
     }
     fflush(stdout);
-    node_bench_load_free(&s.load);
+    bench_load_free(&s.load);
     if (!b->o.keep) remove_tree(s.dir);
 }
 
@@ -537,17 +537,17 @@ static void run_latency(bench *b, double rate, bench_result *r) {
 static void run_all(bench *b, bench_result *r4, bench_result *r1, bench_result *rl, bench_result *rt) {
     uint32_t batch = (uint32_t)b->o.batch;
     if (b->o.storage_only) return;
-    if (b->o.only != 1 && !node_bench_stop && !b->o.latency_only)
+    if (b->o.only != 1 && !bench_stop && !b->o.latency_only)
         run_one(b, &(run_plan){.validators = 4, .txs = b->o.txs, .batch = batch}, r4);
-    if (b->o.only != 4 && !node_bench_stop && !b->o.latency_only)
+    if (b->o.only != 4 && !bench_stop && !b->o.latency_only)
         run_one(b, &(run_plan){.validators = 1, .txs = b->o.txs, .batch = batch}, r1);
-    if (b->o.only == 1 || node_bench_stop) return;
+    if (b->o.only == 1 || bench_stop) return;
     if (r4->tps <= 0 && b->o.rate == 0) {
         printf("bench: latency run skipped: the 4-validator run measured no rate\n");
         return;
     }
     run_latency(b, b->o.rate ? (double)b->o.rate : r4->tps / 2, rl);
-    if (b->o.rate == 0 && r4->tps / 2 < BENCH_TARGET_LATENCY_RATE && !node_bench_stop)
+    if (b->o.rate == 0 && r4->tps / 2 < BENCH_TARGET_LATENCY_RATE && !bench_stop)
         run_latency(b, BENCH_TARGET_LATENCY_RATE, rt);
 }
 
@@ -564,27 +564,27 @@ int cli_bench(int argc, char **argv) {
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     if ((rc = make_root(&b)) != CLI_EXIT_OK) return rc;
-    double t = node_bench_now_ms();
-    if (node_bench_keys_init(&b.k, b.o.accounts) != GZ_OK) return cli_die(CLI_EXIT_FAIL, "bench: out of memory");
+    double t = bench_now_ms();
+    if (bench_keys_init(&b.k, b.o.accounts) != GZ_OK) return cli_die(CLI_EXIT_FAIL, "bench: out of memory");
     printf("bench: %llu holder keys in %.1f s; data in %s\n", (unsigned long long)b.o.accounts,
-           (node_bench_now_ms() - t) / 1000.0, b.root);
+           (bench_now_ms() - t) / 1000.0, b.root);
     fflush(stdout);
     bench_result r4 = {0}, r1 = {0}, rl = {0}, rt = {0};
     run_all(&b, &r4, &r1, &rl, &rt);
     bool storage_ok = true;
-    if (b.o.storage_keys > 0 && !node_bench_stop && (b.o.storage_only || !b.o.latency_only)) {
+    if (b.o.storage_keys > 0 && !bench_stop && (b.o.storage_only || !b.o.latency_only)) {
         char dir[sizeof b.root + 16];
         snprintf(dir, sizeof dir, "%s/storage", b.root);
         gz_msg msg = {{0}};
-        storage_ok = node_bench_storage(dir, b.o.storage_keys, &msg) == GZ_OK;
+        storage_ok = bench_storage(dir, b.o.storage_keys, &msg) == GZ_OK;
         if (!storage_ok) printf("bench: storage run FAILED: %s\n", msg.text);
     }
     print_targets(&r4, &r1, rt.ran ? &rt : &rl, &rl);
-    node_bench_keys_free(&b.k);
+    bench_keys_free(&b.k);
     if (!b.o.keep && b.o.dir == NULL) remove_tree(b.root);
-    bool ok = !node_bench_stop && (!r4.ran || r4.ok) && (!r1.ran || r1.ok) && (!rl.ran || rl.ok) &&
+    bool ok = !bench_stop && (!r4.ran || r4.ok) && (!r1.ran || r1.ok) && (!rl.ran || rl.ok) &&
               (!rt.ran || rt.ok) && storage_ok;
-    if (node_bench_stop) printf("bench: stopped by signal %d\n", (int)node_bench_stop);
+    if (bench_stop) printf("bench: stopped by signal %d\n", (int)bench_stop);
     printf("bench: %s\n", ok ? "all checks passed" : "FAILED (see above)");
     return ok ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 }

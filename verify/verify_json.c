@@ -1,12 +1,12 @@
-/* JSON forms of the proof files of node/verify.h: the SPEC §5 anchor bundle,
+/* JSON forms of the proof files of verify/verify.h: the SPEC §5 anchor bundle,
  * the tx proof and the log proof (docs/auditing.md). Readers are strict:
  * every key is required, unknown keys are errors, and each error names the
  * field. Lengths are checked before anything is allocated. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "node/verify.h"
-#include "rpc/rpc.h"
+#include "core/json.h"
+#include "verify/verify.h"
 
 /* ---- readers ------------------------------------------------------------------- */
 
@@ -131,7 +131,7 @@ static int get_validators(const json_t *obj, gz_validator *vals, uint32_t *n, gz
     return GZ_OK;
 }
 
-static int get_proof(const json_t *obj, const char *path, node_merkle_proof *p, gz_msg *msg) {
+static int get_proof(const json_t *obj, const char *path, verify_merkle_proof *p, gz_msg *msg) {
     int rc = get_u64(obj, path, "leaf_index", &p->leaf_index, msg);
     if (rc == GZ_OK) rc = get_u64(obj, path, "tree_size", &p->tree_size, msg);
     if (rc == GZ_OK) rc = get_path(obj, path, "audit_path", p->path, &p->path_len, msg);
@@ -139,7 +139,7 @@ static int get_proof(const json_t *obj, const char *path, node_merkle_proof *p, 
 }
 
 /* height, header and commit of obj (a file's top level or its "first"/"second"). */
-static int get_signed_header(const json_t *obj, const char *path, node_signed_header *sh, gz_msg *msg) {
+static int get_signed_header(const json_t *obj, const char *path, verify_signed_header *sh, gz_msg *msg) {
     int rc = get_u64(obj, path, "height", &sh->height, msg);
     if (rc == GZ_OK) rc = get_hex(obj, path, "header", NODE_HEADER_BYTES_MAX, &sh->header, msg);
     if (rc == GZ_OK) rc = get_hex(obj, path, "commit", NODE_COMMIT_BYTES_MAX, &sh->commit, msg);
@@ -148,30 +148,30 @@ static int get_signed_header(const json_t *obj, const char *path, node_signed_he
 
 /* ---- init / free ----------------------------------------------------------------- */
 
-static void signed_header_free(node_signed_header *sh) {
+static void signed_header_free(verify_signed_header *sh) {
     gz_buf_free(&sh->header);
     gz_buf_free(&sh->commit);
 }
 
-void node_anchor_bundle_init(node_anchor_bundle *b) { memset(b, 0, sizeof *b); }
+void verify_anchor_bundle_init(verify_anchor_bundle *b) { memset(b, 0, sizeof *b); }
 
-void node_anchor_bundle_free(node_anchor_bundle *b) {
+void verify_anchor_bundle_free(verify_anchor_bundle *b) {
     gz_buf_free(&b->leaf);
     signed_header_free(&b->block);
     memset(b, 0, sizeof *b);
 }
 
-void node_tx_proof_init(node_tx_proof *t) { memset(t, 0, sizeof *t); }
+void verify_tx_proof_init(verify_tx_proof *t) { memset(t, 0, sizeof *t); }
 
-void node_tx_proof_free(node_tx_proof *t) {
+void verify_tx_proof_free(verify_tx_proof *t) {
     gz_buf_free(&t->tx);
     signed_header_free(&t->block);
     memset(t, 0, sizeof *t);
 }
 
-void node_log_proof_init(node_log_proof *l) { memset(l, 0, sizeof *l); }
+void verify_log_proof_init(verify_log_proof *l) { memset(l, 0, sizeof *l); }
 
-void node_log_proof_free(node_log_proof *l) {
+void verify_log_proof_free(verify_log_proof *l) {
     signed_header_free(&l->first);
     signed_header_free(&l->second);
     memset(l, 0, sizeof *l);
@@ -179,24 +179,24 @@ void node_log_proof_free(node_log_proof *l) {
 
 /* ---- from JSON ------------------------------------------------------------------- */
 
-int node_anchor_bundle_from_json(node_anchor_bundle *b, const json_t *j, gz_msg *msg) {
+int verify_anchor_bundle_from_json(verify_anchor_bundle *b, const json_t *j, gz_msg *msg) {
     static const char *const keys[] = {"artifact", "leaf", "leaf_index", "tree_size", "audit_path",
                                        "height", "header", "commit", "validators", NULL};
-    node_anchor_bundle_free(b);
+    verify_anchor_bundle_free(b);
     int rc = need_object(j, "", keys, msg);
     if (rc == GZ_OK) rc = get_hex32(j, "", "artifact", b->artifact, msg);
     if (rc == GZ_OK) rc = get_hex(j, "", "leaf", NODE_LEAF_BYTES_MAX, &b->leaf, msg);
     if (rc == GZ_OK) rc = get_proof(j, "", &b->proof, msg);
     if (rc == GZ_OK) rc = get_signed_header(j, "", &b->block, msg);
     if (rc == GZ_OK) rc = get_validators(j, b->validators, &b->n_validators, msg);
-    if (rc != GZ_OK) node_anchor_bundle_free(b);
+    if (rc != GZ_OK) verify_anchor_bundle_free(b);
     return rc;
 }
 
-int node_tx_proof_from_json(node_tx_proof *t, const json_t *j, gz_msg *msg) {
+int verify_tx_proof_from_json(verify_tx_proof *t, const json_t *j, gz_msg *msg) {
     static const char *const keys[] = {"txid", "tx", "height", "proof", "header", "commit", "validators", NULL};
     static const char *const proof_keys[] = {"leaf_index", "tree_size", "audit_path", NULL};
-    node_tx_proof_free(t);
+    verify_tx_proof_free(t);
     int rc = need_object(j, "", keys, msg);
     if (rc == GZ_OK) rc = get_hex32(j, "", "txid", t->txid, msg);
     if (rc == GZ_OK) rc = get_hex(j, "", "tx", GZ_TX_BYTES_MAX, &t->tx, msg);
@@ -206,17 +206,17 @@ int node_tx_proof_from_json(node_tx_proof *t, const json_t *j, gz_msg *msg) {
     if (rc == GZ_OK) rc = get_proof(proof, "proof", &t->proof, msg);
     if (rc == GZ_OK) rc = get_signed_header(j, "", &t->block, msg);
     if (rc == GZ_OK) rc = get_validators(j, t->validators, &t->n_validators, msg);
-    if (rc != GZ_OK) node_tx_proof_free(t);
+    if (rc != GZ_OK) verify_tx_proof_free(t);
     return rc;
 }
 
-int node_log_proof_from_json(node_log_proof *l, const json_t *j, gz_msg *msg) {
+int verify_log_proof_from_json(verify_log_proof *l, const json_t *j, gz_msg *msg) {
     static const char *const keys[] = {"first", "second", "proof", "validators", NULL};
     static const char *const end_keys[] = {"height", "header", "commit", NULL};
-    node_log_proof_free(l);
+    verify_log_proof_free(l);
     int rc = need_object(j, "", keys, msg);
     const char *names[2] = {"first", "second"};
-    node_signed_header *ends[2] = {&l->first, &l->second};
+    verify_signed_header *ends[2] = {&l->first, &l->second};
     for (int i = 0; i < 2 && rc == GZ_OK; i++) {
         json_t *e = json_object_get(j, names[i]);
         if (e == NULL) rc = gz_fail(msg, GZ_EARG, "%s: missing", names[i]);
@@ -225,7 +225,7 @@ int node_log_proof_from_json(node_log_proof *l, const json_t *j, gz_msg *msg) {
     }
     if (rc == GZ_OK) rc = get_path(j, "", "proof", l->path, &l->path_len, msg);
     if (rc == GZ_OK) rc = get_validators(j, l->validators, &l->n_validators, msg);
-    if (rc != GZ_OK) node_log_proof_free(l);
+    if (rc != GZ_OK) verify_log_proof_free(l);
     return rc;
 }
 
@@ -234,7 +234,7 @@ int node_log_proof_from_json(node_log_proof *l, const json_t *j, gz_msg *msg) {
 static json_t *path_json(const uint8_t (*path)[32], size_t n) {
     json_t *a = json_array();
     for (size_t i = 0; a != NULL && i < n; i++) {
-        if (json_array_append_new(a, rpc_json_hex(path[i], 32)) != 0) {
+        if (json_array_append_new(a, core_json_hex(path[i], 32)) != 0) {
             json_decref(a);
             a = NULL;
         }
@@ -245,7 +245,7 @@ static json_t *path_json(const uint8_t (*path)[32], size_t n) {
 static json_t *validators_json(const gz_validator *vals, uint32_t n) {
     json_t *a = json_array();
     for (uint32_t i = 0; a != NULL && i < n; i++) {
-        json_t *v = json_pack("{s:s, s:o, s:I}", "name", vals[i].name, "pub_key", rpc_json_hex(vals[i].pub_key, 32),
+        json_t *v = json_pack("{s:s, s:o, s:I}", "name", vals[i].name, "pub_key", core_json_hex(vals[i].pub_key, 32),
                               "power", (json_int_t)vals[i].power);
         if (json_array_append_new(a, v) != 0) {
             json_decref(a);
@@ -260,36 +260,36 @@ static int done(json_t *j, json_t **out) {
     return j != NULL ? GZ_OK : GZ_ENOMEM;
 }
 
-int node_anchor_bundle_to_json(const node_anchor_bundle *b, json_t **out) {
-    return done(json_pack("{s:o, s:o, s:I, s:I, s:o, s:I, s:o, s:o, s:o}", "artifact", rpc_json_hex(b->artifact, 32),
-                          "leaf", rpc_json_hex(b->leaf.data, b->leaf.len), "leaf_index",
+int verify_anchor_bundle_to_json(const verify_anchor_bundle *b, json_t **out) {
+    return done(json_pack("{s:o, s:o, s:I, s:I, s:o, s:I, s:o, s:o, s:o}", "artifact", core_json_hex(b->artifact, 32),
+                          "leaf", core_json_hex(b->leaf.data, b->leaf.len), "leaf_index",
                           (json_int_t)b->proof.leaf_index, "tree_size", (json_int_t)b->proof.tree_size,
                           "audit_path", path_json((const uint8_t(*)[32])b->proof.path, b->proof.path_len),
                           "height", (json_int_t)b->block.height, "header",
-                          rpc_json_hex(b->block.header.data, b->block.header.len), "commit",
-                          rpc_json_hex(b->block.commit.data, b->block.commit.len), "validators",
+                          core_json_hex(b->block.header.data, b->block.header.len), "commit",
+                          core_json_hex(b->block.commit.data, b->block.commit.len), "validators",
                           validators_json(b->validators, b->n_validators)),
                 out);
 }
 
-int node_tx_proof_to_json(const node_tx_proof *t, json_t **out) {
-    return done(json_pack("{s:o, s:o, s:I, s:{s:I, s:I, s:o}, s:o, s:o, s:o}", "txid", rpc_json_hex(t->txid, 32), "tx",
-                          rpc_json_hex(t->tx.data, t->tx.len), "height", (json_int_t)t->block.height, "proof",
+int verify_tx_proof_to_json(const verify_tx_proof *t, json_t **out) {
+    return done(json_pack("{s:o, s:o, s:I, s:{s:I, s:I, s:o}, s:o, s:o, s:o}", "txid", core_json_hex(t->txid, 32), "tx",
+                          core_json_hex(t->tx.data, t->tx.len), "height", (json_int_t)t->block.height, "proof",
                           "leaf_index", (json_int_t)t->proof.leaf_index, "tree_size",
                           (json_int_t)t->proof.tree_size, "audit_path",
                           path_json((const uint8_t(*)[32])t->proof.path, t->proof.path_len), "header",
-                          rpc_json_hex(t->block.header.data, t->block.header.len), "commit",
-                          rpc_json_hex(t->block.commit.data, t->block.commit.len), "validators",
+                          core_json_hex(t->block.header.data, t->block.header.len), "commit",
+                          core_json_hex(t->block.commit.data, t->block.commit.len), "validators",
                           validators_json(t->validators, t->n_validators)),
                 out);
 }
 
-static json_t *end_json(const node_signed_header *sh) {
+static json_t *end_json(const verify_signed_header *sh) {
     return json_pack("{s:I, s:o, s:o}", "height", (json_int_t)sh->height, "header",
-                     rpc_json_hex(sh->header.data, sh->header.len), "commit", rpc_json_hex(sh->commit.data, sh->commit.len));
+                     core_json_hex(sh->header.data, sh->header.len), "commit", core_json_hex(sh->commit.data, sh->commit.len));
 }
 
-int node_log_proof_to_json(const node_log_proof *l, json_t **out) {
+int verify_log_proof_to_json(const verify_log_proof *l, json_t **out) {
     return done(json_pack("{s:o, s:o, s:o, s:o}", "first", end_json(&l->first), "second", end_json(&l->second),
                           "proof", path_json((const uint8_t(*)[32])l->path, l->path_len), "validators",
                           validators_json(l->validators, l->n_validators)),

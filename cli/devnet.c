@@ -15,7 +15,7 @@
 #include "core/bytes.h"
 #include "core/keys.h"
 #include "ledger/genesis.h"
-#include "node/cli.h"
+#include "cli/cli.h"
 #include "node/config.h"
 
 #define DEVNET_VALIDATORS_MAX 32

@@ -13,7 +13,7 @@
 #include "core/codec.h"
 #include "core/hash.h"
 #include "core/keys.h"
-#include "node/cli.h"
+#include "cli/cli.h"
 
 typedef enum {
     F_HEX32,       /* 64 hex chars */

@@ -1,8 +1,8 @@
 /* The gongzhi command line: one binary, one subcommand each (SPEC §9). Every
  * subcommand has --help, exits 0 on success, 1 on a failed check or rejected tx,
  * 2 on bad usage, and prints errors as one line on stderr naming the problem. */
-#ifndef GZ_NODE_CLI_H
-#define GZ_NODE_CLI_H
+#ifndef GZ_CLI_CLI_H
+#define GZ_CLI_CLI_H
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -28,7 +28,7 @@ int cli_anchor_proof(int argc, char **argv);
 int cli_audit(int argc, char **argv);
 int cli_bench(int argc, char **argv);
 /* Developer tool: handshakes with a node's p2p port and sends one bad message
- * (node/cli_debug.c). */
+ * (tools/debug_peer.c). */
 int cli_debug_peer(int argc, char **argv);
 
 /* Prints "gongzhi: <text>" on stderr and returns code. */
@@ -45,7 +45,7 @@ GZ_WUR int cli_rpc(const char *url, const char *method, json_t *params, json_t *
 /* Prints JSON to stdout, indented. */
 void cli_print_json(const json_t *j);
 
-/* ---- local networks (devnet and bench, node/devnet.c) ---- */
+/* ---- local networks (devnet and bench, cli/devnet.c) ---- */
 
 /* Node i of an n-node network in dir lives in dir/node<i>: RPC on 127.0.0.1
  * port base+i, p2p on base+100+i, peering with every other node, genesis

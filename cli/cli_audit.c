@@ -4,10 +4,10 @@
  * The walk fetches every block from height 1 (or, with --from-creation, from
  * the proposal's creating block) to the block that closed the proposal (or
  * the chain's tip while it is open), checks each block whole against the
- * genesis validators (node_verify_block), fetches every tx of it, checks the
+ * genesis validators (verify_block), fetches every tx of it, checks the
  * tx bytes hash to the block's txids, checks the inclusion proof and commit of
  * each tx of the proposal as `verify-tx` does, and feeds every tx with the
- * node's result to the replay of node/verify.h. Cost: one `block` call per
+ * node's result to the replay of verify/verify.h. Cost: one `block` call per
  * height and one `tx` call per tx, sent in JSON-RPC batches; docs/auditing.md
  * discusses it. */
 #include <stdarg.h>
@@ -17,8 +17,8 @@
 #include <time.h>
 
 #include "core/hash.h"
-#include "node/cli.h"
-#include "node/cli_verify.h"
+#include "cli/cli.h"
+#include "cli/cli_verify.h"
 #include "rpc/rpc.h"
 
 /* Calls per JSON-RPC batch: blocks (each up to a few MiB of txids at worst)
@@ -38,8 +38,8 @@ typedef struct audit_args {
 typedef struct walk {
     const audit_args *args;
     const gz_genesis *g;
-    node_audit *audit;
-    node_report *r;
+    verify_audit *audit;
+    verify_report *r;
     bool have_prev;
     uint8_t prev_id[32];
     uint64_t first, last;     /* heights walked */
@@ -102,8 +102,8 @@ static void check_tx_proof(walk *w, const json_t *res, const json_t *block, cons
                           "height", json_object_get(res, "height"), "proof", json_object_get(res, "proof"), "header",
                           json_object_get(json_object_get(block, "header"), "hex"), "commit",
                           json_object_get(block, "commit"), "validators");
-    static node_tx_proof t;
-    node_tx_proof_init(&t);
+    static verify_tx_proof t;
+    verify_tx_proof_init(&t);
     gz_msg msg = {{0}};
     /* The trusted set stands in for the file's validators: the block's header
      * was already checked against it. */
@@ -114,19 +114,19 @@ static void check_tx_proof(walk *w, const json_t *res, const json_t *block, cons
                               json_pack("{s:s, s:s, s:I}", "name", w->g->validators[i].name, "pub_key", pk, "power",
                                         (json_int_t)w->g->validators[i].power));
     }
-    if (j == NULL || node_tx_proof_from_json(&t, j, &msg) != GZ_OK) {
-        node_report_fail(w->r, "tx proof", "tx %s: the node's proof is malformed: %s", txid_hex, msg.text);
+    if (j == NULL || verify_tx_proof_from_json(&t, j, &msg) != GZ_OK) {
+        verify_report_fail(w->r, "tx proof", "tx %s: the node's proof is malformed: %s", txid_hex, msg.text);
     } else {
-        node_report side;
-        node_report_init(&side);
-        node_verify_tx(&side, w->g, &t);
+        verify_report side;
+        verify_report_init(&side);
+        verify_tx(&side, w->g, &t);
         for (size_t i = 0; i < side.n; i++)
-            if (!side.checks[i].ok) node_report_fail(w->r, "tx proof", "tx %s: %s: %s", txid_hex, side.checks[i].name, side.checks[i].text);
-        if (!node_report_passed(&side) && side.n_failed == 0) node_report_fail(w->r, "tx proof", "tx %s: out of memory", txid_hex);
-        w->proofs += node_report_passed(&side);
-        node_report_free(&side);
+            if (!side.checks[i].ok) verify_report_fail(w->r, "tx proof", "tx %s: %s: %s", txid_hex, side.checks[i].name, side.checks[i].text);
+        if (!verify_report_passed(&side) && side.n_failed == 0) verify_report_fail(w->r, "tx proof", "tx %s: out of memory", txid_hex);
+        w->proofs += verify_report_passed(&side);
+        verify_report_free(&side);
     }
-    node_tx_proof_free(&t);
+    verify_tx_proof_free(&t);
     json_decref(j);
 }
 
@@ -139,7 +139,7 @@ static int block_fail(walk *w, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    node_report_fail(w->r, "block", "%s", text);
+    verify_report_fail(w->r, "block", "%s", text);
     return GZ_EVERIFY;
 }
 
@@ -169,13 +169,13 @@ static int one_tx(walk *w, const json_t *res, const json_t *block, const uint8_t
         return block_fail(w, "tx at %llu#%u: the node's result has no code or events", (unsigned long long)w->last,
                           index);
     }
-    if (node_audit_concerns(w->audit, &tx)) {
+    if (verify_audit_concerns(w->audit, &tx)) {
         char id[65];
         gz_hex_encode(id, txid, 32);
         check_tx_proof(w, res, block, id);
     }
     w->txs++;
-    return node_audit_tx(w->audit, w->r, &tx, index, (int)json_integer_value(code), events);
+    return verify_audit_tx(w->audit, w->r, &tx, index, (int)json_integer_value(code), events);
 }
 
 /* ---- one block -------------------------------------------------------------------------- */
@@ -201,7 +201,7 @@ static int check_block(walk *w, uint64_t height, const json_t *block, uint8_t (*
     if (rc == GZ_OK) rc = gz_hex_decode_buf(&commit, commit_hex, strlen(commit_hex));
     uint8_t id[32];
     if (rc == GZ_OK) {
-        rc = node_verify_block(w->g, height, w->have_prev ? w->prev_id : NULL, hdr.data, hdr.len, commit.data,
+        rc = verify_block(w->g, height, w->have_prev ? w->prev_id : NULL, hdr.data, hdr.len, commit.data,
                                commit.len, (const uint8_t(*)[32])(*txids), *n, h, id, &msg);
     }
     gz_buf_free(&hdr);
@@ -224,7 +224,7 @@ static int one_block(walk *w, uint64_t height, const json_t *block) {
     if (check_block(w, height, block, &txids, &n, &h) != GZ_OK) return GZ_EVERIFY;
     if (w->first == 0) w->first = height;
     w->last = height;
-    node_audit_block(w->audit, height, h.time);
+    verify_audit_block(w->audit, height, h.time);
     int rc = GZ_OK;
     gz_msg msg = {{0}};
     json_t *params[AUDIT_TX_BATCH], *results[AUDIT_TX_BATCH];
@@ -237,7 +237,7 @@ static int one_block(walk *w, uint64_t height, const json_t *block) {
             params[i] = json_pack("{s:s}", "txid", hex);
         }
         rc = rpc_batch(w->args->rpc, "tx", params, k, results, &msg);
-        if (rc != GZ_OK) node_report_fail(w->r, "rpc", "block %llu: %s", (unsigned long long)height, msg.text);
+        if (rc != GZ_OK) verify_report_fail(w->r, "rpc", "block %llu: %s", (unsigned long long)height, msg.text);
         for (size_t i = 0; rc == GZ_OK && i < k; i++) rc = one_tx(w, results[i], block, txids[at + i], (uint32_t)(at + i));
         for (size_t i = 0; i < k; i++) json_decref(results[i]);
     }
@@ -249,16 +249,16 @@ static int one_block(walk *w, uint64_t height, const json_t *block) {
 static int walk_blocks(walk *w, uint64_t from, uint64_t to) {
     json_t *params[AUDIT_BLOCK_BATCH], *results[AUDIT_BLOCK_BATCH];
     gz_msg msg = {{0}};
-    for (uint64_t h = from; h <= to && !node_audit_done(w->audit); h += AUDIT_BLOCK_BATCH) {
+    for (uint64_t h = from; h <= to && !verify_audit_done(w->audit); h += AUDIT_BLOCK_BATCH) {
         uint64_t left = to - h + 1;
         size_t k = left < AUDIT_BLOCK_BATCH ? (size_t)left : AUDIT_BLOCK_BATCH;
         for (size_t i = 0; i < k; i++) params[i] = json_pack("{s:I}", "height", (json_int_t)(h + i));
         if (rpc_batch(w->args->rpc, "block", params, k, results, &msg) != GZ_OK) {
-            node_report_fail(w->r, "rpc", "blocks from %llu: %s", (unsigned long long)h, msg.text);
+            verify_report_fail(w->r, "rpc", "blocks from %llu: %s", (unsigned long long)h, msg.text);
             return GZ_EIO;
         }
         int rc = GZ_OK;
-        for (size_t i = 0; i < k && rc == GZ_OK && !node_audit_done(w->audit); i++) rc = one_block(w, h + i, results[i]);
+        for (size_t i = 0; i < k && rc == GZ_OK && !verify_audit_done(w->audit); i++) rc = one_block(w, h + i, results[i]);
         for (size_t i = 0; i < k; i++) json_decref(results[i]);
         if (rc != GZ_OK) return rc;
     }
@@ -282,7 +282,7 @@ static int tip_height(const char *rpc, uint64_t *height) {
 
 /* The node's proposal and the height it describes: read until the tip did
  * not move in between, so the claim and the walk see the same chain. */
-static int node_claim(const audit_args *a, json_t **claim, uint64_t *height) {
+static int verify_claim(const audit_args *a, json_t **claim, uint64_t *height) {
     *claim = NULL;
     for (int attempt = 0; attempt < AUDIT_SNAPSHOT_TRIES; attempt++) {
         uint64_t before, after;
@@ -364,14 +364,14 @@ static int audit_parse(int argc, char **argv, audit_args *a) {
     return CLI_EXIT_OK;
 }
 
-static int audit_run(const audit_args *a, const gz_genesis *g, node_report *r) {
+static int audit_run(const audit_args *a, const gz_genesis *g, verify_report *r) {
     json_t *claim = NULL;
     uint64_t tip = 0, from = 1;
-    int rc = node_claim(a, &claim, &tip);
+    int rc = verify_claim(a, &claim, &tip);
     if (rc == CLI_EXIT_OK && a->from_creation) rc = creation_height(a, &from);
     uint8_t id[32];
-    node_audit *au = NULL;
-    if (rc == CLI_EXIT_OK && (gz_hex_decode(id, 32, a->id_hex) != GZ_OK || node_audit_new(&au, g, id, !a->from_creation) != GZ_OK))
+    verify_audit *au = NULL;
+    if (rc == CLI_EXIT_OK && (gz_hex_decode(id, 32, a->id_hex) != GZ_OK || verify_audit_new(&au, g, id, !a->from_creation) != GZ_OK))
         rc = cli_die(CLI_EXIT_FAIL, "audit: out of memory");
     if (rc != CLI_EXIT_OK) {
         json_decref(claim);
@@ -383,15 +383,15 @@ static int audit_run(const audit_args *a, const gz_genesis *g, node_report *r) {
     w.have_prev = from == 1;
     int wrc = walk_blocks(&w, from, tip);
     if (wrc == GZ_OK) {
-        node_report_ok(r, "blocks", "blocks %llu..%llu: each header on the chain of its parent, its txids in tx_root, "
+        verify_report_ok(r, "blocks", "blocks %llu..%llu: each header on the chain of its parent, its txids in tx_root, "
                        "its commit by > 2/3 of the genesis power", (unsigned long long)w.first, (unsigned long long)w.last);
-        node_report_ok(r, "tx proofs", "%llu txs of the proposal: inclusion proof into tx_root and commit checked",
+        verify_report_ok(r, "tx proofs", "%llu txs of the proposal: inclusion proof into tx_root and commit checked",
                        (unsigned long long)w.proofs);
-        node_audit_compare(au, r, claim);
+        verify_audit_compare(au, r, claim);
     } else if (wrc == GZ_ENOMEM) {
-        node_report_fail(r, "audit", "out of memory");
+        verify_report_fail(r, "audit", "out of memory");
     }
-    node_audit_free(au);
+    verify_audit_free(au);
     json_decref(claim);
     return CLI_EXIT_OK;
 }
@@ -402,11 +402,11 @@ int cli_audit(int argc, char **argv) {
     if (rc != CLI_EXIT_OK) return rc < 0 ? CLI_EXIT_OK : rc;
     static gz_genesis g;
     if ((rc = cli_verify_load_genesis("audit", a.genesis, &g)) != CLI_EXIT_OK) return rc;
-    node_report r;
-    node_report_init(&r);
+    verify_report r;
+    verify_report_init(&r);
     rc = audit_run(&a, &g, &r);
     if (rc == CLI_EXIT_OK) rc = cli_verify_finish("audit", &r);
-    node_report_free(&r);
+    verify_report_free(&r);
     ledger_genesis_free(&g);
     return rc;
 }

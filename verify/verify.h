@@ -5,7 +5,7 @@
  *
  * Pure functions: no network, no files, no clock. The command line
  * (cli_verify.c, cli_audit.c) fetches and reads; this module checks. Every
- * verifier appends named checks to a node_report, one line each, "ok" or
+ * verifier appends named checks to a verify_report, one line each, "ok" or
  * failed with the reason; a verification holds only when its report has no
  * failed check. Check names are stable (docs/auditing.md lists them): tests
  * and scripts match on them.
@@ -13,8 +13,8 @@
  * The trust assumption is the genesis validator set: a commit is accepted when
  * validators of genesis holding more than 2/3 of its power signed it, whatever
  * set a file claims. */
-#ifndef GZ_NODE_VERIFY_H
-#define GZ_NODE_VERIFY_H
+#ifndef GZ_VERIFY_VERIFY_H
+#define GZ_VERIFY_VERIFY_H
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -40,122 +40,122 @@
 
 /* ---- reports ---------------------------------------------------------------- */
 
-typedef struct node_check {
+typedef struct verify_check {
     bool ok;
     char name[40];  /* stable name, e.g. "inclusion proof" */
     char text[256]; /* what was checked (ok) or why it failed */
-} node_check;
+} verify_check;
 
-/* A growing list of checks; zero-initialise or node_report_init(), release
- * with node_report_free(). A check that cannot be recorded (out of memory)
+/* A growing list of checks; zero-initialise or verify_report_init(), release
+ * with verify_report_free(). A check that cannot be recorded (out of memory)
  * still counts as a failure. */
-typedef struct node_report {
-    node_check *checks;
+typedef struct verify_report {
+    verify_check *checks;
     size_t n;
     size_t cap;
     size_t n_failed;
     bool lost; /* a check was dropped for lack of memory */
-} node_report;
+} verify_report;
 
-void node_report_init(node_report *r);
-void node_report_free(node_report *r);
-void node_report_ok(node_report *r, const char *name, const char *fmt, ...)
+void verify_report_init(verify_report *r);
+void verify_report_free(verify_report *r);
+void verify_report_ok(verify_report *r, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-void node_report_fail(node_report *r, const char *name, const char *fmt, ...)
+void verify_report_fail(verify_report *r, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* True when every check held (and none was lost). */
-bool node_report_passed(const node_report *r);
+bool verify_report_passed(const verify_report *r);
 /* The first failed check, or NULL. */
-const node_check *node_report_first_failure(const node_report *r);
+const verify_check *verify_report_first_failure(const verify_report *r);
 /* The first check named name (ok or not), or NULL. */
-const node_check *node_report_find(const node_report *r, const char *name);
+const verify_check *verify_report_find(const verify_report *r, const char *name);
 /* Writes one line per check: "ok   <text>" or "FAIL <name>: <text>". */
-void node_report_print(const node_report *r, FILE *f);
+void verify_report_print(const verify_report *r, FILE *f);
 
 /* ---- Merkle proofs (RFC 9162), the one path every verifier uses ------------- */
 
-typedef struct node_merkle_proof {
+typedef struct verify_merkle_proof {
     uint64_t leaf_index;
     uint64_t tree_size;
     size_t path_len;
     uint8_t path[GZ_MERKLE_PROOF_MAX][32];
-} node_merkle_proof;
+} verify_merkle_proof;
 
 /* Checks that leaf_hash sits at p->leaf_index of a tree of p->tree_size leaves
  * whose root is root (core_merkle_inclusion_verify, after the index check).
  * Returns GZ_OK or GZ_EVERIFY with msg saying why. */
-GZ_WUR int node_merkle_inclusion_check(const uint8_t leaf_hash[32], const node_merkle_proof *p,
+GZ_WUR int verify_merkle_inclusion_check(const uint8_t leaf_hash[32], const verify_merkle_proof *p,
                                        const uint8_t root[32], gz_msg *msg);
 /* Checks that the tree of size2 leaves with root2 extends the tree of size1
  * leaves with root1 (core_merkle_consistency_verify), exactly as RFC 9162:
- * size1 must be at least 1 (node_verify_log handles an empty first log).
+ * size1 must be at least 1 (verify_log handles an empty first log).
  * Returns GZ_OK or GZ_EVERIFY with msg saying why. */
-GZ_WUR int node_merkle_consistency_check(uint64_t size1, const uint8_t root1[32], uint64_t size2,
+GZ_WUR int verify_merkle_consistency_check(uint64_t size1, const uint8_t root1[32], uint64_t size2,
                                          const uint8_t root2[32], const uint8_t (*path)[32],
                                          size_t path_len, gz_msg *msg);
 
 /* ---- proof files ------------------------------------------------------------ */
 
 /* A header and the commit that finalised it, as a file carries them. */
-typedef struct node_signed_header {
+typedef struct verify_signed_header {
     uint64_t height; /* the height the file claims */
     gz_buf header;   /* Header bytes */
     gz_buf commit;   /* Commit bytes */
-} node_signed_header;
+} verify_signed_header;
 
 /* SPEC §5 anchor proof bundle. */
-typedef struct node_anchor_bundle {
+typedef struct verify_anchor_bundle {
     uint8_t artifact[32];
     gz_buf leaf; /* AnchorLeaf bytes */
-    node_merkle_proof proof;
-    node_signed_header block;
+    verify_merkle_proof proof;
+    verify_signed_header block;
     uint32_t n_validators;
     gz_validator validators[GZ_VALIDATORS_MAX];
-} node_anchor_bundle;
+} verify_anchor_bundle;
 
 /* A tx with its inclusion proof over its block's txids (docs/auditing.md):
  * {"txid", "tx", "height", "proof": {"leaf_index", "tree_size", "audit_path"},
  *  "header", "commit", "validators"}. */
-typedef struct node_tx_proof {
+typedef struct verify_tx_proof {
     uint8_t txid[32];
     gz_buf tx; /* Tx bytes */
-    node_merkle_proof proof;
-    node_signed_header block;
+    verify_merkle_proof proof;
+    verify_signed_header block;
     uint32_t n_validators;
     gz_validator validators[GZ_VALIDATORS_MAX];
-} node_tx_proof;
+} verify_tx_proof;
 
 /* Two signed headers and the consistency proof between their provenance logs
  * (docs/auditing.md): {"first": {"height", "header", "commit"}, "second": {…},
  *  "proof": ["<hex32>", …], "validators": […]}. */
-typedef struct node_log_proof {
-    node_signed_header first;
-    node_signed_header second;
+typedef struct verify_log_proof {
+    verify_signed_header first;
+    verify_signed_header second;
     size_t path_len;
     uint8_t path[GZ_MERKLE_PROOF_MAX][32];
     uint32_t n_validators;
     gz_validator validators[GZ_VALIDATORS_MAX];
-} node_log_proof;
+} verify_log_proof;
 
-void node_anchor_bundle_init(node_anchor_bundle *b);
-void node_anchor_bundle_free(node_anchor_bundle *b);
-void node_tx_proof_init(node_tx_proof *t);
-void node_tx_proof_free(node_tx_proof *t);
-void node_log_proof_init(node_log_proof *l);
-void node_log_proof_free(node_log_proof *l);
+void verify_anchor_bundle_init(verify_anchor_bundle *b);
+void verify_anchor_bundle_free(verify_anchor_bundle *b);
+void verify_tx_proof_init(verify_tx_proof *t);
+void verify_tx_proof_free(verify_tx_proof *t);
+void verify_log_proof_init(verify_log_proof *l);
+void verify_log_proof_free(verify_log_proof *l);
 
 /* Reads the JSON form. Every key is required, unknown keys are errors, and
  * lengths are checked before anything is allocated. Returns GZ_OK, or
  * GZ_EARG (GZ_ENOMEM) with msg naming the field, e.g. "audit_path[2]:
  * expected 64 hex chars"; the struct is then emptied (still to be freed). */
-GZ_WUR int node_anchor_bundle_from_json(node_anchor_bundle *b, const json_t *j, gz_msg *msg);
-GZ_WUR int node_tx_proof_from_json(node_tx_proof *t, const json_t *j, gz_msg *msg);
-GZ_WUR int node_log_proof_from_json(node_log_proof *l, const json_t *j, gz_msg *msg);
+GZ_WUR int verify_anchor_bundle_from_json(verify_anchor_bundle *b, const json_t *j, gz_msg *msg);
+GZ_WUR int verify_tx_proof_from_json(verify_tx_proof *t, const json_t *j, gz_msg *msg);
+GZ_WUR int verify_log_proof_from_json(verify_log_proof *l, const json_t *j, gz_msg *msg);
 /* Writes the JSON form (keys in SPEC §5 order for the bundle). Returns GZ_OK
  * with *out a new reference, or GZ_ENOMEM (*out = NULL). */
-GZ_WUR int node_anchor_bundle_to_json(const node_anchor_bundle *b, json_t **out);
-GZ_WUR int node_tx_proof_to_json(const node_tx_proof *t, json_t **out);
-GZ_WUR int node_log_proof_to_json(const node_log_proof *l, json_t **out);
+GZ_WUR int verify_anchor_bundle_to_json(const verify_anchor_bundle *b, json_t **out);
+GZ_WUR int verify_tx_proof_to_json(const verify_tx_proof *t, json_t **out);
+GZ_WUR int verify_log_proof_to_json(const verify_log_proof *l, json_t **out);
 
 /* ---- verifiers ---------------------------------------------------------------- */
 
@@ -164,16 +164,16 @@ GZ_WUR int node_log_proof_to_json(const node_log_proof *l, json_t **out);
  * decodes, leaf artifact, header decodes, chain id, height, leaf time, tree
  * size, leaf index, inclusion proof, validators hash, trusted validators,
  * commit decodes, commit block, commit signatures. */
-void node_verify_anchor(node_report *r, const gz_genesis *g, const node_anchor_bundle *b,
+void verify_anchor(verify_report *r, const gz_genesis *g, const verify_anchor_bundle *b,
                         const uint8_t *file_sha256);
 /* A tx proof: tx decodes, txid, tx chain id, tx signature, header decodes,
  * chain id, height, tree size, leaf index, inclusion proof (into tx_root),
  * validators hash, trusted validators, commit decodes, commit block, commit
  * signatures. */
-void node_verify_tx(node_report *r, const gz_genesis *g, const node_tx_proof *t);
+void verify_tx(verify_report *r, const gz_genesis *g, const verify_tx_proof *t);
 /* Both signed headers (checks prefixed "first " and "second "), then log
  * sizes (the second log is not shorter) and consistency proof. */
-void node_verify_log(node_report *r, const gz_genesis *g, const node_log_proof *l);
+void verify_log(verify_report *r, const gz_genesis *g, const verify_log_proof *l);
 
 /* One block of a chain walk, checked whole: the header decodes, is for
  * height on genesis' chain, follows prev_block_id (unless NULL), commits to
@@ -181,7 +181,7 @@ void node_verify_log(node_report *r, const gz_genesis *g, const node_log_proof *
  * the commit is for it with more than 2/3 of the genesis power. Returns GZ_OK
  * with *h and block_id filled, or GZ_EVERIFY (GZ_ENOMEM) with msg saying why;
  * *h and block_id are zeroed on failure. */
-GZ_WUR int node_verify_block(const gz_genesis *g, uint64_t height, const uint8_t *prev_block_id,
+GZ_WUR int verify_block(const gz_genesis *g, uint64_t height, const uint8_t *prev_block_id,
                              const uint8_t *hdr, size_t hdr_len, const uint8_t *commit,
                              size_t commit_len, const uint8_t (*txids)[32], size_t n_txids,
                              gz_header *h, uint8_t block_id[32], gz_msg *msg);
@@ -200,29 +200,29 @@ GZ_WUR int node_verify_block(const gz_genesis *g, uint64_t height, const uint8_t
  * proposal state, eligibility) and weight. Without it, the walk may start at
  * the proposal's creation: eligibility and nonce refusals and weights under
  * weighting 2 are taken from the node's results (checked for consistency). */
-typedef struct node_audit node_audit;
+typedef struct verify_audit verify_audit;
 
 /* Returns GZ_OK or GZ_ENOMEM (*out = NULL). g is borrowed and must outlive a. */
-GZ_WUR int node_audit_new(node_audit **out, const gz_genesis *g, const uint8_t proposal_id[32],
+GZ_WUR int verify_audit_new(verify_audit **out, const gz_genesis *g, const uint8_t proposal_id[32],
                           bool replay_accounts);
-void node_audit_free(node_audit *a);
+void verify_audit_free(verify_audit *a);
 /* Start of a block: closes or expires the proposal when its deadline is due. */
-void node_audit_block(node_audit *a, uint64_t height, uint64_t time);
+void verify_audit_block(verify_audit *a, uint64_t height, uint64_t time);
 /* The next tx of the current block (already checked against its block), with
  * the node's result code and events (a JSON array, borrowed). Appends a
  * "vote" check for each VOTE of the proposal and a "replay" check for each
  * disagreement. Returns GZ_OK or GZ_ENOMEM. */
-GZ_WUR int node_audit_tx(node_audit *a, node_report *r, const gz_tx *tx, uint32_t index, int code,
+GZ_WUR int verify_audit_tx(verify_audit *a, verify_report *r, const gz_tx *tx, uint32_t index, int code,
                          const json_t *events);
 /* True if tx creates, co-signs or votes on the audited proposal. */
-bool node_audit_concerns(const node_audit *a, const gz_tx *tx);
+bool verify_audit_concerns(const verify_audit *a, const gz_tx *tx);
 /* True once the proposal closed or expired: later blocks cannot change it. */
-bool node_audit_done(const node_audit *a);
+bool verify_audit_done(const verify_audit *a);
 /* True once the proposal's creating tx was seen (with code 0). */
-bool node_audit_created(const node_audit *a);
+bool verify_audit_created(const verify_audit *a);
 /* Compares the replay with the node's claim (the `proposal` RPC result):
  * kind, options, opens_at, closes_at, status, winner, tally, turnout and
  * voters, one check each, after a "summary" line. */
-void node_audit_compare(const node_audit *a, node_report *r, const json_t *claim);
+void verify_audit_compare(const verify_audit *a, verify_report *r, const json_t *claim);
 
 #endif

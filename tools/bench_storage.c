@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "node/bench.h"
+#include "tools/bench.h"
 #include "storage/store.h"
 
 #define STORAGE_BATCH_KEYS 10000
@@ -42,7 +42,7 @@ static int fill(store *s, uint64_t keys, uint64_t seed, gz_msg *msg) {
     store_batch b;
     store_batch_init(&b);
     int rc = GZ_OK;
-    for (uint64_t i = 0; i < keys && rc == GZ_OK && !node_bench_stop; i++) {
+    for (uint64_t i = 0; i < keys && rc == GZ_OK && !bench_stop; i++) {
         make_key(key, &rng, i);
         rc = store_batch_put(&b, key, sizeof key, val, 64 + i % 137); /* 64..200 bytes, like results and records */
         if (rc == GZ_OK && (b.count == STORAGE_BATCH_KEYS || i + 1 == keys)) {
@@ -63,18 +63,18 @@ static double time_reads(store *s, uint64_t seed, uint64_t stride, uint64_t *fou
     gz_buf val;
     gz_buf_init(&val);
     *found = 0;
-    double t0 = node_bench_now_ms();
-    for (uint64_t i = 0; i < STORAGE_READS * stride && !node_bench_stop; i++) {
+    double t0 = bench_now_ms();
+    for (uint64_t i = 0; i < STORAGE_READS * stride && !bench_stop; i++) {
         make_key(key, &rng, i);
         if (i % stride != 0) continue;
         if (store_get(s, key, sizeof key, &val) == GZ_OK) (*found)++;
     }
-    double us = (node_bench_now_ms() - t0) * 1000.0 / STORAGE_READS;
+    double us = (bench_now_ms() - t0) * 1000.0 / STORAGE_READS;
     gz_buf_free(&val);
     return us;
 }
 
-int node_bench_storage(const char *dir, uint64_t keys, gz_msg *msg) {
+int bench_storage(const char *dir, uint64_t keys, gz_msg *msg) {
     store *s = NULL;
     int rc = store_open_rocksdb(&s, dir, msg);
     if (rc != GZ_OK) return rc;
@@ -82,10 +82,10 @@ int node_bench_storage(const char *dir, uint64_t keys, gz_msg *msg) {
     printf("bench: storage run: %llu keys of 34 bytes into RocksDB, then %d reads of absent and of present keys\n",
            (unsigned long long)keys, STORAGE_READS);
     fflush(stdout);
-    double t = node_bench_now_ms();
+    double t = bench_now_ms();
     rc = fill(s, keys, written, msg);
-    if (rc == GZ_OK && !node_bench_stop) {
-        double fill_s = (node_bench_now_ms() - t) / 1000.0;
+    if (rc == GZ_OK && !bench_stop) {
+        double fill_s = (bench_now_ms() - t) / 1000.0;
         uint64_t found_absent = 0, found_present = 0;
         double absent_us = time_reads(s, other, 1, &found_absent);
         uint64_t stride = keys / STORAGE_READS > 0 ? keys / STORAGE_READS : 1;

@@ -12,8 +12,8 @@
 #include <unistd.h>
 
 #include "core/hash.h"
-#include "node/cli.h"
-#include "node/cli_verify.h"
+#include "cli/cli.h"
+#include "cli/cli_verify.h"
 
 /* ---- shared helpers -------------------------------------------------------------- */
 
@@ -59,9 +59,9 @@ int cli_verify_write_json(const char *cmd, const char *path, const json_t *j) {
     return CLI_EXIT_OK;
 }
 
-int cli_verify_finish(const char *what, const node_report *r) {
-    node_report_print(r, stdout);
-    if (node_report_passed(r)) {
+int cli_verify_finish(const char *what, const verify_report *r) {
+    verify_report_print(r, stdout);
+    if (verify_report_passed(r)) {
         printf("%s: all %zu checks hold\n", what, r->n);
         return CLI_EXIT_OK;
     }
@@ -133,25 +133,25 @@ int cli_verify(int argc, char **argv) {
     if (a.file != NULL && core_sha256_file(sha, a.file) != GZ_OK)
         return cli_die(CLI_EXIT_FAIL, "verify: --file %s: %s", a.file, strerror(errno));
     static gz_genesis g;
-    static node_anchor_bundle b;
+    static verify_anchor_bundle b;
     if ((rc = cli_verify_load_genesis("verify", a.genesis, &g)) != CLI_EXIT_OK) return rc;
     json_t *j = NULL;
     rc = cli_verify_read_json("verify", a.bundle, &j);
     gz_msg msg = {{0}};
-    node_anchor_bundle_init(&b);
-    if (rc == CLI_EXIT_OK && node_anchor_bundle_from_json(&b, j, &msg) != GZ_OK) {
+    verify_anchor_bundle_init(&b);
+    if (rc == CLI_EXIT_OK && verify_anchor_bundle_from_json(&b, j, &msg) != GZ_OK) {
         printf("FAIL bundle: %s\n", msg.text);
         rc = CLI_EXIT_FAIL;
     }
     json_decref(j);
     if (rc == CLI_EXIT_OK) {
-        node_report r;
-        node_report_init(&r);
-        node_verify_anchor(&r, &g, &b, a.file != NULL || a.artifact != NULL ? sha : NULL);
+        verify_report r;
+        verify_report_init(&r);
+        verify_anchor(&r, &g, &b, a.file != NULL || a.artifact != NULL ? sha : NULL);
         rc = cli_verify_finish("anchor proof", &r);
-        node_report_free(&r);
+        verify_report_free(&r);
     }
-    node_anchor_bundle_free(&b);
+    verify_anchor_bundle_free(&b);
     ledger_genesis_free(&g);
     return rc;
 }
@@ -188,14 +188,14 @@ int cli_anchor_proof(int argc, char **argv) {
     json_t *res = NULL;
     int rc = call("anchor-proof", rpc, "anchor", json_pack("{s:s}", "artifact", hex), &res);
     if (rc != CLI_EXIT_OK) return rc;
-    static node_anchor_bundle b;
-    node_anchor_bundle_init(&b);
+    static verify_anchor_bundle b;
+    verify_anchor_bundle_init(&b);
     gz_msg msg = {{0}};
     json_t *clean = NULL;
     /* Read back and rewritten: the file holds exactly the SPEC §5 keys, in order. */
-    if (node_anchor_bundle_from_json(&b, json_object_get(res, "bundle"), &msg) != GZ_OK) {
+    if (verify_anchor_bundle_from_json(&b, json_object_get(res, "bundle"), &msg) != GZ_OK) {
         rc = cli_die(CLI_EXIT_FAIL, "anchor-proof: the node's bundle is malformed: %s", msg.text);
-    } else if (node_anchor_bundle_to_json(&b, &clean) != GZ_OK) {
+    } else if (verify_anchor_bundle_to_json(&b, &clean) != GZ_OK) {
         rc = cli_die(CLI_EXIT_FAIL, "anchor-proof: out of memory");
     } else {
         rc = cli_verify_write_json("anchor-proof", out, clean);
@@ -205,7 +205,7 @@ int cli_anchor_proof(int argc, char **argv) {
                (unsigned long long)b.proof.leaf_index, (unsigned long long)b.proof.tree_size);
     json_decref(clean);
     json_decref(res);
-    node_anchor_bundle_free(&b);
+    verify_anchor_bundle_free(&b);
     return rc;
 }
 
@@ -303,22 +303,22 @@ int cli_verify_tx(int argc, char **argv) {
     if ((rc = cli_verify_load_genesis("verify-tx", a.genesis, &g)) != CLI_EXIT_OK) return rc;
     json_t *j = NULL;
     rc = proof_source("verify-tx", &a, &j, fetch_tx_proof);
-    static node_tx_proof t;
-    node_tx_proof_init(&t);
+    static verify_tx_proof t;
+    verify_tx_proof_init(&t);
     gz_msg msg = {{0}};
-    if (rc == CLI_EXIT_OK && node_tx_proof_from_json(&t, j, &msg) != GZ_OK) {
+    if (rc == CLI_EXIT_OK && verify_tx_proof_from_json(&t, j, &msg) != GZ_OK) {
         printf("FAIL tx proof: %s\n", msg.text);
         rc = CLI_EXIT_FAIL;
     }
     json_decref(j);
     if (rc == CLI_EXIT_OK) {
-        node_report r;
-        node_report_init(&r);
-        node_verify_tx(&r, &g, &t);
+        verify_report r;
+        verify_report_init(&r);
+        verify_tx(&r, &g, &t);
         rc = cli_verify_finish("tx proof", &r);
-        node_report_free(&r);
+        verify_report_free(&r);
     }
-    node_tx_proof_free(&t);
+    verify_tx_proof_free(&t);
     ledger_genesis_free(&g);
     return rc;
 }
@@ -393,22 +393,22 @@ int cli_verify_log(int argc, char **argv) {
     if ((rc = cli_verify_load_genesis("verify-log", a.genesis, &g)) != CLI_EXIT_OK) return rc;
     json_t *j = NULL;
     rc = proof_source("verify-log", &a, &j, fetch_log_proof);
-    static node_log_proof l;
-    node_log_proof_init(&l);
+    static verify_log_proof l;
+    verify_log_proof_init(&l);
     gz_msg msg = {{0}};
-    if (rc == CLI_EXIT_OK && node_log_proof_from_json(&l, j, &msg) != GZ_OK) {
+    if (rc == CLI_EXIT_OK && verify_log_proof_from_json(&l, j, &msg) != GZ_OK) {
         printf("FAIL log proof: %s\n", msg.text);
         rc = CLI_EXIT_FAIL;
     }
     json_decref(j);
     if (rc == CLI_EXIT_OK) {
-        node_report r;
-        node_report_init(&r);
-        node_verify_log(&r, &g, &l);
+        verify_report r;
+        verify_report_init(&r);
+        verify_log(&r, &g, &l);
         rc = cli_verify_finish("log consistency", &r);
-        node_report_free(&r);
+        verify_report_free(&r);
     }
-    node_log_proof_free(&l);
+    verify_log_proof_free(&l);
     ledger_genesis_free(&g);
     return rc;
 }

@@ -1,4 +1,4 @@
-#include "node/p2p_wire.h"
+#include "p2p/p2p_wire.h"
 
 #include <assert.h>
 #include <string.h>

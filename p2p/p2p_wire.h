@@ -1,8 +1,8 @@
 /* The bytes of the peer-to-peer protocol (docs/p2p.md), without any I/O:
  * frame headers, frame bodies, and the HELLO and AUTH handshake messages.
- * Internal to node/p2p*.c and its tests. */
-#ifndef GZ_NODE_P2P_WIRE_H
-#define GZ_NODE_P2P_WIRE_H
+ * Internal to p2p/*.c and its tests. */
+#ifndef GZ_P2P_P2P_WIRE_H
+#define GZ_P2P_P2P_WIRE_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -10,7 +10,7 @@
 #include "core/bytes.h"
 #include "core/err.h"
 #include "core/limits.h"
-#include "node/p2p.h"
+#include "p2p/p2p.h"
 
 /* The length prefix in front of every frame body. */
 #define P2P_LEN_BYTES 4u

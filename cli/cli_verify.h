@@ -1,13 +1,13 @@
 /* Helpers shared by the auditing commands (cli_verify.c, cli_audit.c): the
  * trusted genesis, proof files, and fetching signed headers. Each returns a
  * CLI exit code and prints its own one-line error. */
-#ifndef GZ_NODE_CLI_VERIFY_H
-#define GZ_NODE_CLI_VERIFY_H
+#ifndef GZ_CLI_CLI_VERIFY_H
+#define GZ_CLI_CLI_VERIFY_H
 
 #include <jansson.h>
 
 #include "ledger/genesis.h"
-#include "node/verify.h"
+#include "verify/verify.h"
 
 /* Loads the trusted genesis (g initialised by the call; free with
  * ledger_genesis_free). CLI_EXIT_FAIL with a message naming the field. */
@@ -19,6 +19,6 @@ int cli_verify_read_json(const char *cmd, const char *path, json_t **out);
 int cli_verify_write_json(const char *cmd, const char *path, const json_t *j);
 /* Prints the report, then a last line saying whether every check held.
  * Returns CLI_EXIT_OK or CLI_EXIT_FAIL. */
-int cli_verify_finish(const char *what, const node_report *r);
+int cli_verify_finish(const char *what, const verify_report *r);
 
 #endif

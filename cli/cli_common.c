@@ -9,7 +9,7 @@
 
 #include "core/bytes.h"
 #include "core/keys.h"
-#include "node/cli.h"
+#include "cli/cli.h"
 #include "rpc/rpc.h"
 
 int cli_die(int code, const char *fmt, ...) {

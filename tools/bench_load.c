@@ -17,7 +17,7 @@
 #include "core/bytes.h"
 #include "core/codec.h"
 #include "core/hash.h"
-#include "node/bench.h"
+#include "tools/bench.h"
 #include "rpc/rpc.h"
 
 /* Signing threads at most (the machine's cores are used up to this). */
@@ -29,9 +29,9 @@
 /* One line of a batch body without the tx hex. */
 #define BENCH_CALL_OVERHEAD 96
 
-volatile int node_bench_stop;
+volatile int bench_stop;
 
-double node_bench_now_ms(void) {
+double bench_now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
@@ -234,7 +234,7 @@ static void count_kinds(bench_load *l, const bench_keys *k, const bench_spec *s)
     }
 }
 
-int node_bench_load_build(bench_load *l, const bench_keys *k, const bench_spec *s, gz_msg *msg) {
+int bench_load_build(bench_load *l, const bench_keys *k, const bench_spec *s, gz_msg *msg) {
     memset(l, 0, sizeof *l);
     if (k->n_accounts == 0 || s->n_txs == 0 || s->batch_txs == 0 || s->n_nodes < 1 || s->n_nodes > BENCH_NODES_MAX)
         return gz_fail(msg, GZ_EARG, "bench: nothing to build");
@@ -249,14 +249,14 @@ int node_bench_load_build(bench_load *l, const bench_keys *k, const bench_spec *
     if (rc == GZ_OK) rc = index_build(l);
     free(slots);
     if (rc != GZ_OK) {
-        node_bench_load_free(l);
+        bench_load_free(l);
         return gz_fail(msg, rc, "bench: cannot build the load: %s", gz_strerror(rc));
     }
     count_kinds(l, k, s);
     return GZ_OK;
 }
 
-void node_bench_load_free(bench_load *l) {
+void bench_load_free(bench_load *l) {
     for (size_t i = 0; i < l->n_batches; i++) free(l->batches[i].body);
     free(l->batches);
     free(l->txs);
@@ -332,18 +332,18 @@ static void *submit_main(void *arg) {
     const char *url = sh->net->urls[j->node];
     gz_buf resp;
     gz_buf_init(&resp);
-    double start = node_bench_now_ms();
+    double start = bench_now_ms();
     size_t sent = 0;
-    for (size_t i = 0; i < sh->l->n_batches && !node_bench_stop && !atomic_load(&sh->give_up); i++) {
+    for (size_t i = 0; i < sh->l->n_batches && !bench_stop && !atomic_load(&sh->give_up); i++) {
         bench_batch *b = &sh->l->batches[i];
         if (b->node != j->node) continue;
         /* A paced batch's latency counts from when it was due, not from when
          * the POST went out: a node that answers slowly delays the next POSTs,
          * and timing them from their late start would hide that wait. */
-        double due = node_bench_now_ms();
+        double due = bench_now_ms();
         if (j->rate_tps > 0) {
             due = start + (double)sent * 1000.0 / j->rate_tps;
-            double now = node_bench_now_ms();
+            double now = bench_now_ms();
             if (due > now) usleep((useconds_t)((due - now) * 1000.0));
         }
         b->submit_ms = due - sh->d->t0_ms;
@@ -358,7 +358,7 @@ static void *submit_main(void *arg) {
             atomic_fetch_add(&sh->refused, b->n);
         }
         sent += b->n;
-        sh->last_activity_ms = node_bench_now_ms();
+        sh->last_activity_ms = bench_now_ms();
     }
     gz_buf_free(&resp);
     atomic_fetch_add(&sh->done, 1);
@@ -408,7 +408,7 @@ static int watch_block(watch *w, const char *url, uint64_t h, gz_msg *msg) {
     int rc = rpc_client_call_timeout(url, "block", params, BENCH_POLL_TIMEOUT_MS, &res, msg);
     json_decref(params);
     if (rc != GZ_OK) return rc;
-    double now = node_bench_now_ms() - w->d->t0_ms;
+    double now = bench_now_ms() - w->d->t0_ms;
     json_t *ids = json_object_get(res, "txids");
     size_t mine = 0;
     for (size_t i = 0; i < json_array_size(ids); i++) {
@@ -450,7 +450,7 @@ static int watch_poll(watch *w, const bench_net *net, bool *news, gz_msg *msg) {
     uint64_t top = 0;
     *news = false;
     int rc = status_height(net->urls[0], &top, msg);
-    while (rc == GZ_OK && w->height < top && !node_bench_stop) {
+    while (rc == GZ_OK && w->height < top && !bench_stop) {
         rc = watch_block(w, net->urls[0], w->height + 1, msg);
         *news = true;
     }
@@ -459,8 +459,8 @@ static int watch_poll(watch *w, const bench_net *net, bool *news, gz_msg *msg) {
 
 static int watch_loop(watch *w, bench_net *net, submit_shared *sh, gz_msg *msg) {
     for (;;) {
-        if (node_bench_stop) { w->o->stopped = true; return GZ_OK; }
-        if (node_bench_net_died(net, msg)) return GZ_EIO;
+        if (bench_stop) { w->o->stopped = true; return GZ_OK; }
+        if (bench_net_died(net, msg)) return GZ_EIO;
         bool news = false;
         /* A node busy executing a large block can miss a poll's deadline: that
          * is a slow answer, not a failure, unless it lasts stall_ms. */
@@ -469,10 +469,10 @@ static int watch_loop(watch *w, bench_net *net, submit_shared *sh, gz_msg *msg) 
             w->o->poll_errors++;
             snprintf(w->o->poll_error, sizeof w->o->poll_error, "%s", err.text);
         }
-        node_bench_net_sample_rss(net);
+        bench_net_sample_rss(net);
         bool all_sent = atomic_load(&sh->done) == net->n;
         if (all_sent && w->o->committed >= atomic_load(&sh->admitted)) return GZ_OK;
-        double now = node_bench_now_ms() - w->d->t0_ms;
+        double now = bench_now_ms() - w->d->t0_ms;
         double active = sh->last_activity_ms - w->d->t0_ms;
         double last = w->last_commit_seen_ms > active ? w->last_commit_seen_ms : active;
         if (now - last > w->d->stall_ms) { w->o->stalled = true; return GZ_OK; }
@@ -555,15 +555,15 @@ static double machine_cpu_s(void) {
 
 /* CPU used by each node and by this process between two calls (start, then end). */
 static void cpu_mark(bench_net *net, bench_outcome *o, bool end) {
-    node_bench_net_sample_cpu(net);
+    bench_net_sample_cpu(net);
     double sign = end ? 1 : -1;
     for (int i = 0; i < net->n; i++) o->node_cpu_s[i] += sign * net->cpu_s[i];
     o->client_cpu_s += sign * self_cpu_s();
     o->machine_cpu_s += sign * machine_cpu_s();
-    o->wall_s += sign * node_bench_now_ms() / 1000.0;
+    o->wall_s += sign * bench_now_ms() / 1000.0;
 }
 
-int node_bench_load_run(bench_load *l, bench_net *net, const bench_drive *d, bench_outcome *o, gz_msg *msg) {
+int bench_load_run(bench_load *l, bench_net *net, const bench_drive *d, bench_outcome *o, gz_msg *msg) {
     memset(o, 0, sizeof *o);
     cpu_mark(net, o, false);
     static submit_shared sh; /* holds atomics and a mutex: one run at a time */
@@ -578,7 +578,7 @@ int node_bench_load_run(bench_load *l, bench_net *net, const bench_drive *d, ben
     pthread_t th[BENCH_NODES_MAX];
     int started = 0;
     if (rc == GZ_OK) {
-        sh.last_activity_ms = node_bench_now_ms();
+        sh.last_activity_ms = bench_now_ms();
         started = start_submitters(&sh, jobs, th, net, d);
         if (started < net->n) rc = gz_fail(msg, GZ_ENOMEM, "bench: cannot start submitter threads");
     }

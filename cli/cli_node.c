@@ -5,7 +5,7 @@
 
 #include "core/keys.h"
 #include "ledger/genesis.h"
-#include "node/cli.h"
+#include "cli/cli.h"
 #include "node/config.h"
 #include "node/node.h"
 

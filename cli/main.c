@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "node/cli.h"
+#include "cli/cli.h"
 
 typedef struct command {
     const char *name;

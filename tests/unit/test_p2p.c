@@ -16,8 +16,8 @@
 #include "core/hash.h"
 #include "core/keys.h"
 #include "core/mp.h"
-#include "node/p2p.h"
-#include "node/p2p_wire.h"
+#include "p2p/p2p.h"
+#include "p2p/p2p_wire.h"
 
 static uv_loop_t g_loop;
 static uv_timer_t g_tick;

@@ -1,4 +1,4 @@
-/* Offline verification (node/verify.h): real bundles, tx proofs and log
+/* Offline verification (verify/verify.h): real bundles, tx proofs and log
  * proofs built in-process with real keys and signatures, then every field
  * tampered in turn; the RFC 9162 vectors through the verifier's Merkle
  * checks; and the proposal audit's replay against a node that tells the
@@ -13,7 +13,7 @@
 #include "core/keys.h"
 #include "core/merkle.h"
 #include "ledger/genesis.h"
-#include "node/verify.h"
+#include "verify/verify.h"
 #include "tests/unit/testutil.h"
 
 #define NV 4
@@ -129,8 +129,8 @@ static void copy_buf(gz_buf *dst, const gz_buf *src) {
 
 /* ---- bundles ----------------------------------------------------------------------------- */
 
-static void make_bundle(node_anchor_bundle *b, size_t index) {
-    node_anchor_bundle_init(b);
+static void make_bundle(verify_anchor_bundle *b, size_t index) {
+    verify_anchor_bundle_init(b);
     memcpy(b->artifact, leaves[index].artifact, 32);
     copy_buf(&b->leaf, &leaf_bytes[index]);
     b->proof.leaf_index = index;
@@ -149,7 +149,7 @@ static void make_bundle(node_anchor_bundle *b, size_t index) {
     memcpy(b->validators, g.validators, sizeof b->validators);
 }
 
-static void copy_bundle(node_anchor_bundle *dst, const node_anchor_bundle *src) {
+static void copy_bundle(verify_anchor_bundle *dst, const verify_anchor_bundle *src) {
     *dst = *src;
     copy_buf(&dst->leaf, &src->leaf);
     copy_buf(&dst->block.header, &src->block.header);
@@ -157,84 +157,84 @@ static void copy_bundle(node_anchor_bundle *dst, const node_anchor_bundle *src) 
 }
 
 /* Verifies b the way the CLI does: through its JSON text and the reader. */
-static void run_bundle(const node_anchor_bundle *b, const uint8_t *sha, node_report *r) {
+static void run_bundle(const verify_anchor_bundle *b, const uint8_t *sha, verify_report *r) {
     json_t *j = NULL;
-    cr_assert_eq(node_anchor_bundle_to_json(b, &j), GZ_OK);
+    cr_assert_eq(verify_anchor_bundle_to_json(b, &j), GZ_OK);
     char *text = json_dumps(j, 0);
     json_decref(j);
     json_t *back = json_loads(text, 0, NULL);
     free(text);
     cr_assert_not_null(back);
-    static node_anchor_bundle parsed;
-    node_anchor_bundle_init(&parsed);
+    static verify_anchor_bundle parsed;
+    verify_anchor_bundle_init(&parsed);
     gz_msg msg = {{0}};
-    cr_assert_eq(node_anchor_bundle_from_json(&parsed, back, &msg), GZ_OK, "%s", msg.text);
+    cr_assert_eq(verify_anchor_bundle_from_json(&parsed, back, &msg), GZ_OK, "%s", msg.text);
     json_decref(back);
-    node_report_init(r);
-    node_verify_anchor(r, &g, &parsed, sha);
-    node_anchor_bundle_free(&parsed);
+    verify_report_init(r);
+    verify_anchor(r, &g, &parsed, sha);
+    verify_anchor_bundle_free(&parsed);
 }
 
-static void assert_first_failure(const node_report *r, const char *name, const char *what) {
-    cr_assert(!node_report_passed(r), "%s: verified", what);
-    const node_check *f = node_report_first_failure(r);
+static void assert_first_failure(const verify_report *r, const char *name, const char *what) {
+    cr_assert(!verify_report_passed(r), "%s: verified", what);
+    const verify_check *f = verify_report_first_failure(r);
     cr_assert_not_null(f);
     cr_assert_str_eq(f->name, name, "%s: first failure %s (%s), expected %s", what, f->name, f->text, name);
 }
 
-static void expect_bundle_fail(const node_anchor_bundle *b, const uint8_t *sha, const char *name, const char *what) {
-    node_report r;
+static void expect_bundle_fail(const verify_anchor_bundle *b, const uint8_t *sha, const char *name, const char *what) {
+    verify_report r;
     run_bundle(b, sha, &r);
     assert_first_failure(&r, name, what);
-    node_report_free(&r);
+    verify_report_free(&r);
 }
 
-static bool bundle_passes(const node_anchor_bundle *b) {
-    node_report r;
+static bool bundle_passes(const verify_anchor_bundle *b) {
+    verify_report r;
     run_bundle(b, NULL, &r);
-    bool ok = node_report_passed(&r);
-    node_report_free(&r);
+    bool ok = verify_report_passed(&r);
+    verify_report_free(&r);
     return ok;
 }
 
 Test(node_verify, a_valid_bundle_verifies_at_every_leaf) {
-    static node_anchor_bundle b;
+    static verify_anchor_bundle b;
     for (size_t i = 0; i < NLEAVES; i++) {
         make_bundle(&b, i);
-        node_report r;
+        verify_report r;
         run_bundle(&b, leaves[i].artifact, &r);
-        cr_assert(node_report_passed(&r), "leaf %zu: %s", i,
-                  node_report_first_failure(&r) ? node_report_first_failure(&r)->text : "lost");
+        cr_assert(verify_report_passed(&r), "leaf %zu: %s", i,
+                  verify_report_first_failure(&r) ? verify_report_first_failure(&r)->text : "lost");
         cr_assert_eq(r.n, 15, "leaf %zu: %zu checks", i, r.n);
-        const node_check *c = node_report_find(&r, "commit signatures");
+        const verify_check *c = verify_report_find(&r, "commit signatures");
         cr_assert_not_null(c);
         cr_assert_str_eq(c->text, "commit signatures: 3 of 4 validators, power 30 of 40 > 2/3");
-        c = node_report_find(&r, "inclusion proof");
+        c = verify_report_find(&r, "inclusion proof");
         cr_assert_not_null(c);
         cr_assert(strstr(c->text, "header.log_root") != NULL);
-        node_report_free(&r);
-        node_anchor_bundle_free(&b);
+        verify_report_free(&r);
+        verify_anchor_bundle_free(&b);
     }
 }
 
 Test(node_verify, report_prints_ok_and_fail_lines) {
-    node_report r;
-    node_report_init(&r);
-    node_report_ok(&r, "file sha256", "file sha256 = artifact");
-    node_report_fail(&r, "leaf artifact", "differs");
+    verify_report r;
+    verify_report_init(&r);
+    verify_report_ok(&r, "file sha256", "file sha256 = artifact");
+    verify_report_fail(&r, "leaf artifact", "differs");
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
-    node_report_print(&r, f);
+    verify_report_print(&r, f);
     fclose(f);
     cr_assert_str_eq(text, "ok   file sha256 = artifact\nFAIL leaf artifact: differs\n");
-    cr_assert(!node_report_passed(&r));
+    cr_assert(!verify_report_passed(&r));
     free(text);
-    node_report_free(&r);
+    verify_report_free(&r);
 }
 
 Test(node_verify, artifact_tampered) {
-    static node_anchor_bundle b;
+    static verify_anchor_bundle b;
     make_bundle(&b, 2);
     uint8_t file_sha[32];
     memcpy(file_sha, b.artifact, 32);
@@ -245,11 +245,11 @@ Test(node_verify, artifact_tampered) {
     core_sha256(other, "another file", 12);
     b.artifact[0] ^= 1;
     expect_bundle_fail(&b, other, "file sha256", "another file");
-    node_anchor_bundle_free(&b);
+    verify_anchor_bundle_free(&b);
 }
 
 /* Re-encodes the leaf of b after edit changed one field. */
-static void edit_leaf(node_anchor_bundle *b, void (*edit)(gz_anchor_leaf *)) {
+static void edit_leaf(verify_anchor_bundle *b, void (*edit)(gz_anchor_leaf *)) {
     gz_anchor_leaf l;
     cr_assert_eq(core_anchor_leaf_decode(&l, b->leaf.data, b->leaf.len, NULL), GZ_OK);
     edit(&l);
@@ -277,50 +277,50 @@ Test(node_verify, each_leaf_field_tampered) {
         {leaf_signer, "signer", "inclusion proof"},   {leaf_txid, "txid", "inclusion proof"},
         {leaf_height, "height", "height"},            {leaf_time, "time", "leaf time"},
     };
-    static node_anchor_bundle good, b;
+    static verify_anchor_bundle good, b;
     make_bundle(&good, 4);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         copy_bundle(&b, &good);
         edit_leaf(&b, cases[i].edit);
         expect_bundle_fail(&b, NULL, cases[i].check, cases[i].name);
-        node_anchor_bundle_free(&b);
+        verify_anchor_bundle_free(&b);
     }
-    node_anchor_bundle_free(&good);
+    verify_anchor_bundle_free(&good);
 }
 
 /* Flipping any bit pattern of any byte of buf (selected by which) breaks the bundle. */
-static void flip_every_byte(const node_anchor_bundle *good, gz_buf *(*which)(node_anchor_bundle *), const char *what) {
-    static node_anchor_bundle b;
+static void flip_every_byte(const verify_anchor_bundle *good, gz_buf *(*which)(verify_anchor_bundle *), const char *what) {
+    static verify_anchor_bundle b;
     copy_bundle(&b, good);
     size_t len = which(&b)->len;
-    node_anchor_bundle_free(&b);
+    verify_anchor_bundle_free(&b);
     static const uint8_t masks[] = {0x01, 0x80, 0xff};
     for (size_t i = 0; i < len; i++) {
         for (size_t m = 0; m < sizeof masks; m++) {
             copy_bundle(&b, good);
             which(&b)->data[i] ^= masks[m];
             cr_assert(!bundle_passes(&b), "%s byte %zu ^ 0x%02x still verifies", what, i, masks[m]);
-            node_anchor_bundle_free(&b);
+            verify_anchor_bundle_free(&b);
         }
     }
 }
 
-static gz_buf *leaf_of(node_anchor_bundle *b) { return &b->leaf; }
-static gz_buf *header_of(node_anchor_bundle *b) { return &b->block.header; }
-static gz_buf *commit_of(node_anchor_bundle *b) { return &b->block.commit; }
+static gz_buf *leaf_of(verify_anchor_bundle *b) { return &b->leaf; }
+static gz_buf *header_of(verify_anchor_bundle *b) { return &b->block.header; }
+static gz_buf *commit_of(verify_anchor_bundle *b) { return &b->block.commit; }
 
 Test(node_verify, every_byte_of_leaf_header_and_commit_matters) {
-    static node_anchor_bundle good;
+    static verify_anchor_bundle good;
     make_bundle(&good, 3);
     cr_assert(bundle_passes(&good));
     flip_every_byte(&good, leaf_of, "leaf");
     flip_every_byte(&good, header_of, "header");
     flip_every_byte(&good, commit_of, "commit");
-    node_anchor_bundle_free(&good);
+    verify_anchor_bundle_free(&good);
 }
 
 Test(node_verify, leaf_index_and_tree_size_tampered) {
-    static node_anchor_bundle good, b;
+    static verify_anchor_bundle good, b;
     make_bundle(&good, 3);
     copy_bundle(&b, &good);
     b.proof.leaf_index = 4;
@@ -329,18 +329,18 @@ Test(node_verify, leaf_index_and_tree_size_tampered) {
     expect_bundle_fail(&b, NULL, "inclusion proof", "leaf_index - 1");
     b.proof.leaf_index = NLEAVES;
     expect_bundle_fail(&b, NULL, "leaf index", "leaf_index = tree_size");
-    node_anchor_bundle_free(&b);
+    verify_anchor_bundle_free(&b);
     copy_bundle(&b, &good);
     b.proof.tree_size = NLEAVES + 1;
     expect_bundle_fail(&b, NULL, "tree size", "tree_size + 1");
     b.proof.tree_size = NLEAVES - 1;
     expect_bundle_fail(&b, NULL, "tree size", "tree_size - 1");
-    node_anchor_bundle_free(&b);
-    node_anchor_bundle_free(&good);
+    verify_anchor_bundle_free(&b);
+    verify_anchor_bundle_free(&good);
 }
 
 Test(node_verify, audit_path_tampered) {
-    static node_anchor_bundle good, b;
+    static verify_anchor_bundle good, b;
     make_bundle(&good, 5);
     cr_assert_geq(good.proof.path_len, 2);
     for (size_t i = 0; i < good.proof.path_len; i++) {
@@ -348,7 +348,7 @@ Test(node_verify, audit_path_tampered) {
             copy_bundle(&b, &good);
             b.proof.path[i][bit / 8] ^= (uint8_t)(1u << (bit % 8));
             expect_bundle_fail(&b, NULL, "inclusion proof", "path entry bit flipped");
-            node_anchor_bundle_free(&b);
+            verify_anchor_bundle_free(&b);
         }
     }
     copy_bundle(&b, &good);
@@ -361,18 +361,18 @@ Test(node_verify, audit_path_tampered) {
     memcpy(b.proof.path[0], good.proof.path[1], 32);
     memcpy(b.proof.path[1], good.proof.path[0], 32);
     expect_bundle_fail(&b, NULL, "inclusion proof", "path entries swapped");
-    node_anchor_bundle_free(&b);
-    node_anchor_bundle_free(&good);
+    verify_anchor_bundle_free(&b);
+    verify_anchor_bundle_free(&good);
 }
 
 Test(node_verify, bundle_height_tampered) {
-    static node_anchor_bundle b;
+    static verify_anchor_bundle b;
     make_bundle(&b, 0);
     b.block.height++;
     expect_bundle_fail(&b, NULL, "height", "height + 1");
     b.block.height -= 2;
     expect_bundle_fail(&b, NULL, "height", "height - 1");
-    node_anchor_bundle_free(&b);
+    verify_anchor_bundle_free(&b);
 }
 
 /* ---- header fields ---- */
@@ -402,7 +402,7 @@ Test(node_verify, each_header_field_tampered) {
         {h_log_size, "log_size", "tree size"},      {h_vals_hash, "validators_hash", "validators hash"},
         {h_proposer, "proposer", "commit block"},
     };
-    static node_anchor_bundle good, b;
+    static verify_anchor_bundle good, b;
     make_bundle(&good, 1);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         copy_bundle(&b, &good);
@@ -411,20 +411,20 @@ Test(node_verify, each_header_field_tampered) {
         cases[i].edit(&h);
         encode_header(&h, &b.block.header);
         expect_bundle_fail(&b, NULL, cases[i].check, cases[i].name);
-        node_report r;
+        verify_report r;
         run_bundle(&b, NULL, &r);
         /* The old commit never covers the changed header. */
-        const node_check *c = node_report_find(&r, "commit block");
+        const verify_check *c = verify_report_find(&r, "commit block");
         cr_assert(c != NULL && !c->ok, "%s: commit block still holds", cases[i].name);
-        node_report_free(&r);
-        node_anchor_bundle_free(&b);
+        verify_report_free(&r);
+        verify_anchor_bundle_free(&b);
     }
-    node_anchor_bundle_free(&good);
+    verify_anchor_bundle_free(&good);
 }
 
 /* ---- commits ---- */
 
-static void edit_commit(node_anchor_bundle *b, void (*edit)(gz_commit *)) {
+static void edit_commit(verify_anchor_bundle *b, void (*edit)(gz_commit *)) {
     static gz_commit c;
     cr_assert_eq(core_commit_decode(&c, b->block.commit.data, b->block.commit.len, NULL), GZ_OK);
     edit(&c);
@@ -458,19 +458,19 @@ Test(node_verify, each_commit_field_tampered) {
         {c_round, "the round", "commit signatures"},           {c_height, "the height", "commit block"},
         {c_block_id, "the block id", "commit block"},          {c_drop, "2 of 4 signatures", "commit signatures"},
     };
-    static node_anchor_bundle good, b;
+    static verify_anchor_bundle good, b;
     make_bundle(&good, 6);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         copy_bundle(&b, &good);
         edit_commit(&b, cases[i].edit);
         expect_bundle_fail(&b, NULL, cases[i].check, cases[i].name);
-        node_anchor_bundle_free(&b);
+        verify_anchor_bundle_free(&b);
     }
-    node_anchor_bundle_free(&good);
+    verify_anchor_bundle_free(&good);
 }
 
 Test(node_verify, commit_power_must_exceed_two_thirds) {
-    static node_anchor_bundle b;
+    static verify_anchor_bundle b;
     make_bundle(&b, 0);
     static const struct {
         unsigned mask;
@@ -478,52 +478,52 @@ Test(node_verify, commit_power_must_exceed_two_thirds) {
     } cases[] = {{0x3, false}, {0x9, false}, {0x1, false}, {0x0, false}, {0x7, true}, {0xe, true}, {0xf, true}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         sign_commit(&b.block.commit, &b.block.header, HEIGHT, 3, cases[i].mask, sk);
-        node_report r;
+        verify_report r;
         run_bundle(&b, NULL, &r);
-        cr_assert_eq(node_report_passed(&r), cases[i].ok, "mask 0x%x", cases[i].mask);
+        cr_assert_eq(verify_report_passed(&r), cases[i].ok, "mask 0x%x", cases[i].mask);
         if (!cases[i].ok) {
             assert_first_failure(&r, "commit signatures", "too little power");
-            cr_assert(strstr(node_report_first_failure(&r)->text, "not more than 2/3") != NULL ||
+            cr_assert(strstr(verify_report_first_failure(&r)->text, "not more than 2/3") != NULL ||
                       cases[i].mask == 0);
         }
-        node_report_free(&r);
+        verify_report_free(&r);
     }
-    node_anchor_bundle_free(&b);
+    verify_anchor_bundle_free(&b);
 }
 
 /* ---- validators ---- */
 
 Test(node_verify, validators_tampered) {
-    static node_anchor_bundle good, b;
+    static verify_anchor_bundle good, b;
     make_bundle(&good, 2);
     copy_bundle(&b, &good);
     b.validators[1].power = 11;
     expect_bundle_fail(&b, NULL, "validators hash", "power");
-    node_anchor_bundle_free(&b);
+    verify_anchor_bundle_free(&b);
     copy_bundle(&b, &good);
     b.validators[2].pub_key[0] ^= 1;
     expect_bundle_fail(&b, NULL, "validators hash", "pub_key");
-    node_anchor_bundle_free(&b);
+    verify_anchor_bundle_free(&b);
     copy_bundle(&b, &good);
     snprintf(b.validators[3].name, sizeof b.validators[3].name, "mallory");
     expect_bundle_fail(&b, NULL, "trusted validators", "name");
-    node_anchor_bundle_free(&b);
+    verify_anchor_bundle_free(&b);
     copy_bundle(&b, &good);
     b.validators[0] = good.validators[1];
     b.validators[1] = good.validators[0];
     expect_bundle_fail(&b, NULL, "validators hash", "order");
-    node_anchor_bundle_free(&b);
+    verify_anchor_bundle_free(&b);
     copy_bundle(&b, &good);
     b.n_validators = NV - 1;
     expect_bundle_fail(&b, NULL, "validators hash", "one dropped");
-    node_anchor_bundle_free(&b);
-    node_anchor_bundle_free(&good);
+    verify_anchor_bundle_free(&b);
+    verify_anchor_bundle_free(&good);
 }
 
 /* A self-consistent bundle from another validator set: its header names its
  * own set and its own validators signed it. Only genesis can tell. */
 Test(node_verify, a_foreign_validator_set_is_not_trusted) {
-    static node_anchor_bundle b;
+    static verify_anchor_bundle b;
     make_bundle(&b, 2);
     uint8_t evil[NV][32];
     for (int i = 0; i < NV; i++) {
@@ -537,34 +537,34 @@ Test(node_verify, a_foreign_validator_set_is_not_trusted) {
     memcpy(h.validators_hash, vh, 32);
     encode_header(&h, &b.block.header);
     sign_commit(&b.block.commit, &b.block.header, HEIGHT, 0, 0xf, evil);
-    node_report r;
+    verify_report r;
     run_bundle(&b, NULL, &r);
     assert_first_failure(&r, "trusted validators", "foreign set");
-    cr_assert(node_report_find(&r, "validators hash")->ok);
-    cr_assert(node_report_find(&r, "commit block")->ok);
-    cr_assert(!node_report_find(&r, "commit signatures")->ok);
-    node_report_free(&r);
-    node_anchor_bundle_free(&b);
+    cr_assert(verify_report_find(&r, "validators hash")->ok);
+    cr_assert(verify_report_find(&r, "commit block")->ok);
+    cr_assert(!verify_report_find(&r, "commit signatures")->ok);
+    verify_report_free(&r);
+    verify_anchor_bundle_free(&b);
 }
 
 /* ---- malformed files ---- */
 
 static void expect_parse_error(json_t *j, const char *want) {
-    static node_anchor_bundle b;
-    node_anchor_bundle_init(&b);
+    static verify_anchor_bundle b;
+    verify_anchor_bundle_init(&b);
     gz_msg msg = {{0}};
-    cr_assert_neq(node_anchor_bundle_from_json(&b, j, &msg), GZ_OK, "accepted (%s)", want);
+    cr_assert_neq(verify_anchor_bundle_from_json(&b, j, &msg), GZ_OK, "accepted (%s)", want);
     cr_assert(strstr(msg.text, want) != NULL, "message \"%s\" lacks \"%s\"", msg.text, want);
-    node_anchor_bundle_free(&b);
+    verify_anchor_bundle_free(&b);
     json_decref(j);
 }
 
 static json_t *good_json(void) {
-    static node_anchor_bundle b;
+    static verify_anchor_bundle b;
     make_bundle(&b, 1);
     json_t *j = NULL;
-    cr_assert_eq(node_anchor_bundle_to_json(&b, &j), GZ_OK);
-    node_anchor_bundle_free(&b);
+    cr_assert_eq(verify_anchor_bundle_to_json(&b, &j), GZ_OK);
+    verify_anchor_bundle_free(&b);
     return j;
 }
 
@@ -615,14 +615,14 @@ Test(node_verify, malformed_bundle_names_the_field) {
 /* The vectors are read by tests/unit/testutil.c (as core's tests read them);
  * here they go through the verifier's own checks, the path the CLI uses. */
 static void inclusion_vector(const tu_merkle_vector *v) {
-    static node_merkle_proof p;
+    static verify_merkle_proof p;
     memset(&p, 0, sizeof p);
     memcpy(p.path, v->proof, sizeof v->proof[0] * v->proof_len);
     p.path_len = v->proof_len;
     p.leaf_index = v->leaf_index;
     p.tree_size = v->tree_size;
     if (v->well_formed) {
-        int rc = node_merkle_inclusion_check(v->leaf_hash, &p, v->root, NULL);
+        int rc = verify_merkle_inclusion_check(v->leaf_hash, &p, v->root, NULL);
         cr_assert_eq(rc != GZ_OK, v->want_err, "%s: rc %d", v->path, rc);
     } else {
         cr_assert(v->want_err, "%s: a value that is not a 32-byte hash must be an error case", v->path);
@@ -631,7 +631,7 @@ static void inclusion_vector(const tu_merkle_vector *v) {
 
 static void consistency_vector(const tu_merkle_vector *v) {
     if (v->well_formed) {
-        int rc = node_merkle_consistency_check(v->size1, v->root1, v->size2, v->root2,
+        int rc = verify_merkle_consistency_check(v->size1, v->root1, v->size2, v->root2,
                                                (const uint8_t(*)[32])v->proof, v->proof_len, NULL);
         cr_assert_eq(rc != GZ_OK, v->want_err, "%s: rc %d", v->path, rc);
     } else {
@@ -668,7 +668,7 @@ static void log_root(uint8_t out[32], size_t n) {
 
 static bool consistent(uint64_t m, const uint8_t r1[32], uint64_t n, const uint8_t r2[32], uint8_t (*path)[32],
                        size_t len) {
-    return node_merkle_consistency_check(m, r1, n, r2, (const uint8_t(*)[32])path, len, NULL) == GZ_OK;
+    return verify_merkle_consistency_check(m, r1, n, r2, (const uint8_t(*)[32])path, len, NULL) == GZ_OK;
 }
 
 Test(node_verify, consistency_every_pair_up_to_64_and_tampering) {
@@ -704,7 +704,7 @@ Test(node_verify, consistency_every_pair_up_to_64_and_tampering) {
 /* ---- log proofs with signed headers ---------------------------------------------------------- */
 
 /* A signed header at height whose provenance log holds the first size leaves. */
-static void make_log_end(node_signed_header *sh, uint64_t height, size_t size) {
+static void make_log_end(verify_signed_header *sh, uint64_t height, size_t size) {
     gz_header h;
     make_header(&h, height, NULL);
     log_root(h.log_root, size);
@@ -716,8 +716,8 @@ static void make_log_end(node_signed_header *sh, uint64_t height, size_t size) {
     sign_commit(&sh->commit, &sh->header, height, 0, 0xb, sk);
 }
 
-static void make_log_proof(node_log_proof *l, size_t m, size_t n) {
-    node_log_proof_init(l);
+static void make_log_proof(verify_log_proof *l, size_t m, size_t n) {
+    verify_log_proof_init(l);
     make_log_end(&l->first, 10, m);
     make_log_end(&l->second, 20, n);
     if (m > 0) {
@@ -729,55 +729,55 @@ static void make_log_proof(node_log_proof *l, size_t m, size_t n) {
 }
 
 /* Verifies through the JSON text, as `verify-log --in` does. */
-static void run_log(const node_log_proof *l, node_report *r) {
+static void run_log(const verify_log_proof *l, verify_report *r) {
     json_t *j = NULL;
-    cr_assert_eq(node_log_proof_to_json(l, &j), GZ_OK);
-    static node_log_proof parsed;
-    node_log_proof_init(&parsed);
+    cr_assert_eq(verify_log_proof_to_json(l, &j), GZ_OK);
+    static verify_log_proof parsed;
+    verify_log_proof_init(&parsed);
     gz_msg msg = {{0}};
-    cr_assert_eq(node_log_proof_from_json(&parsed, j, &msg), GZ_OK, "%s", msg.text);
+    cr_assert_eq(verify_log_proof_from_json(&parsed, j, &msg), GZ_OK, "%s", msg.text);
     json_decref(j);
-    node_report_init(r);
-    node_verify_log(r, &g, &parsed);
-    node_log_proof_free(&parsed);
+    verify_report_init(r);
+    verify_log(r, &g, &parsed);
+    verify_log_proof_free(&parsed);
 }
 
 Test(node_verify, log_proofs_between_signed_headers) {
     make_log();
     static const size_t pairs[][2] = {{1, 1}, {1, 7}, {3, 7}, {7, 7}, {5, 64}, {32, 33}, {0, 0}, {0, 9}};
-    static node_log_proof l;
+    static verify_log_proof l;
     for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
         size_t m = pairs[i][0], n = pairs[i][1];
         make_log_proof(&l, m, n);
-        node_report r;
+        verify_report r;
         run_log(&l, &r);
-        cr_assert(node_report_passed(&r), "%zu -> %zu: %s", m, n, node_report_first_failure(&r)->text);
-        node_report_free(&r);
+        cr_assert(verify_report_passed(&r), "%zu -> %zu: %s", m, n, verify_report_first_failure(&r)->text);
+        verify_report_free(&r);
         if (l.path_len > 0) {
             l.path[l.path_len - 1][3] ^= 1;
             run_log(&l, &r);
             assert_first_failure(&r, "consistency proof", "proof entry flipped");
-            node_report_free(&r);
+            verify_report_free(&r);
         } else if (m > 0 && m < n) {
             cr_assert_fail("%zu -> %zu: expected a non-empty proof", m, n);
         }
-        node_log_proof_free(&l);
+        verify_log_proof_free(&l);
     }
 }
 
 Test(node_verify, log_proof_tampering) {
     make_log();
-    static node_log_proof l;
-    node_report r;
+    static verify_log_proof l;
+    verify_report r;
     /* The later log first: the sizes are out of order. */
     make_log_proof(&l, 3, 9);
-    node_signed_header t = l.first;
+    verify_signed_header t = l.first;
     l.first = l.second;
     l.second = t;
     run_log(&l, &r);
     assert_first_failure(&r, "log sizes", "swapped");
-    node_report_free(&r);
-    node_log_proof_free(&l);
+    verify_report_free(&r);
+    verify_log_proof_free(&l);
     /* A header whose log root was rewritten is not the signed one. */
     make_log_proof(&l, 3, 9);
     gz_header h;
@@ -786,9 +786,9 @@ Test(node_verify, log_proof_tampering) {
     encode_header(&h, &l.second.header);
     run_log(&l, &r);
     assert_first_failure(&r, "second commit block", "second header rewritten");
-    cr_assert(!node_report_find(&r, "consistency proof")->ok);
-    node_report_free(&r);
-    node_log_proof_free(&l);
+    cr_assert(!verify_report_find(&r, "consistency proof")->ok);
+    verify_report_free(&r);
+    verify_log_proof_free(&l);
     /* A rewritten log: the second header is honest about another history. */
     make_log_proof(&l, 3, 9);
     log_hashes[1][0] ^= 1;
@@ -797,8 +797,8 @@ Test(node_verify, log_proof_tampering) {
     make_log_end(&l.second, 20, 9);
     run_log(&l, &r);
     assert_first_failure(&r, "consistency proof", "history rewritten");
-    node_report_free(&r);
-    node_log_proof_free(&l);
+    verify_report_free(&r);
+    verify_log_proof_free(&l);
     /* An empty first log with a root that is not the empty root. */
     make_log();
     make_log_proof(&l, 0, 5);
@@ -808,15 +808,15 @@ Test(node_verify, log_proof_tampering) {
     sign_commit(&l.first.commit, &l.first.header, 10, 0, 0x7, sk);
     run_log(&l, &r);
     assert_first_failure(&r, "consistency proof", "empty log, wrong root");
-    node_report_free(&r);
-    node_log_proof_free(&l);
+    verify_report_free(&r);
+    verify_log_proof_free(&l);
     /* First commit too weak. */
     make_log_proof(&l, 2, 4);
     sign_commit(&l.first.commit, &l.first.header, 10, 0, 0x3, sk);
     run_log(&l, &r);
     assert_first_failure(&r, "first commit signatures", "weak first commit");
-    node_report_free(&r);
-    node_log_proof_free(&l);
+    verify_report_free(&r);
+    verify_log_proof_free(&l);
 }
 
 /* ---- tx proofs --------------------------------------------------------------------------------- */
@@ -840,7 +840,7 @@ static gz_buf tx_bytes[NTXS];
 static uint8_t txids[NTXS][32];
 
 /* A block of NTXS transfers at HEIGHT and the proof of tx index. */
-static void make_tx_proof(node_tx_proof *t, size_t index) {
+static void make_tx_proof(verify_tx_proof *t, size_t index) {
     static gz_tx tx;
     uint8_t alice[32];
     seckey(alice, "alice", 0);
@@ -854,7 +854,7 @@ static void make_tx_proof(node_tx_proof *t, size_t index) {
         memcpy(txids[i], tx.txid, 32);
         core_merkle_leaf_hash(leaves[i], tx.txid, 32);
     }
-    node_tx_proof_init(t);
+    verify_tx_proof_init(t);
     memcpy(t->txid, txids[index], 32);
     copy_buf(&t->tx, &tx_bytes[index]);
     t->proof.leaf_index = index;
@@ -874,36 +874,36 @@ static void make_tx_proof(node_tx_proof *t, size_t index) {
     for (size_t i = 0; i < NTXS; i++) gz_buf_free(&tx_bytes[i]);
 }
 
-static void run_tx(const node_tx_proof *t, node_report *r) {
+static void run_tx(const verify_tx_proof *t, verify_report *r) {
     json_t *j = NULL;
-    cr_assert_eq(node_tx_proof_to_json(t, &j), GZ_OK);
-    static node_tx_proof parsed;
-    node_tx_proof_init(&parsed);
+    cr_assert_eq(verify_tx_proof_to_json(t, &j), GZ_OK);
+    static verify_tx_proof parsed;
+    verify_tx_proof_init(&parsed);
     gz_msg msg = {{0}};
-    cr_assert_eq(node_tx_proof_from_json(&parsed, j, &msg), GZ_OK, "%s", msg.text);
+    cr_assert_eq(verify_tx_proof_from_json(&parsed, j, &msg), GZ_OK, "%s", msg.text);
     json_decref(j);
-    node_report_init(r);
-    node_verify_tx(r, &g, &parsed);
-    node_tx_proof_free(&parsed);
+    verify_report_init(r);
+    verify_tx(r, &g, &parsed);
+    verify_tx_proof_free(&parsed);
 }
 
-static void expect_tx_fail(const node_tx_proof *t, const char *name, const char *what) {
-    node_report r;
+static void expect_tx_fail(const verify_tx_proof *t, const char *name, const char *what) {
+    verify_report r;
     run_tx(t, &r);
     assert_first_failure(&r, name, what);
-    node_report_free(&r);
+    verify_report_free(&r);
 }
 
 Test(node_verify, tx_proofs_verify_and_tampering_fails) {
-    static node_tx_proof t;
+    static verify_tx_proof t;
     for (size_t i = 0; i < NTXS; i++) {
         make_tx_proof(&t, i);
-        node_report r;
+        verify_report r;
         run_tx(&t, &r);
-        cr_assert(node_report_passed(&r), "tx %zu: %s", i, node_report_first_failure(&r)->text);
-        cr_assert(strstr(node_report_find(&r, "inclusion proof")->text, "header.tx_root") != NULL);
-        node_report_free(&r);
-        node_tx_proof_free(&t);
+        cr_assert(verify_report_passed(&r), "tx %zu: %s", i, verify_report_first_failure(&r)->text);
+        cr_assert(strstr(verify_report_find(&r, "inclusion proof")->text, "header.tx_root") != NULL);
+        verify_report_free(&r);
+        verify_tx_proof_free(&t);
     }
     make_tx_proof(&t, 3);
     t.txid[0] ^= 1;
@@ -923,17 +923,17 @@ Test(node_verify, tx_proofs_verify_and_tampering_fails) {
     t.block.height--;
     for (size_t i = 0; i < t.tx.len; i++) {
         t.tx.data[i] ^= 0x02;
-        node_report r;
+        verify_report r;
         run_tx(&t, &r);
-        cr_assert(!node_report_passed(&r), "tx byte %zu flipped still verifies", i);
-        node_report_free(&r);
+        cr_assert(!verify_report_passed(&r), "tx byte %zu flipped still verifies", i);
+        verify_report_free(&r);
         t.tx.data[i] ^= 0x02;
     }
-    node_tx_proof_free(&t);
+    verify_tx_proof_free(&t);
 }
 
 Test(node_verify, tx_signature_and_chain_are_checked) {
-    static node_tx_proof t;
+    static verify_tx_proof t;
     static gz_tx tx;
     make_tx_proof(&t, 0);
     cr_assert_eq(core_tx_decode(&tx, t.tx.data, t.tx.len, NULL), GZ_OK);
@@ -941,7 +941,7 @@ Test(node_verify, tx_signature_and_chain_are_checked) {
     gz_buf_reset(&t.tx);
     cr_assert_eq(core_tx_encode(&tx, &t.tx), GZ_OK);
     expect_tx_fail(&t, "tx signature", "signature");
-    node_tx_proof_free(&t);
+    verify_tx_proof_free(&t);
     make_tx_proof(&t, 0);
     uint8_t alice[32];
     seckey(alice, "alice", 0);
@@ -950,13 +950,13 @@ Test(node_verify, tx_signature_and_chain_are_checked) {
     sign_tx(&tx, alice, &t.tx);
     memcpy(t.txid, tx.txid, 32);
     expect_tx_fail(&t, "tx chain id", "chain");
-    node_tx_proof_free(&t);
+    verify_tx_proof_free(&t);
 }
 
 /* ---- blocks of a walk ------------------------------------------------------------------------ */
 
 Test(node_verify, block_checks_txids_chain_and_commit) {
-    static node_tx_proof t;
+    static verify_tx_proof t;
     make_tx_proof(&t, 0);
     gz_header h;
     uint8_t id[32], prev[32];
@@ -965,32 +965,32 @@ Test(node_verify, block_checks_txids_chain_and_commit) {
     const uint8_t *hd = t.block.header.data, *cm = t.block.commit.data;
     size_t hl = t.block.header.len, cl = t.block.commit.len;
     const uint8_t(*ids)[32] = (const uint8_t(*)[32])txids;
-    cr_assert_eq(node_verify_block(&g, HEIGHT, prev, hd, hl, cm, cl, ids, NTXS, &h, id, &msg), GZ_OK, "%s", msg.text);
+    cr_assert_eq(verify_block(&g, HEIGHT, prev, hd, hl, cm, cl, ids, NTXS, &h, id, &msg), GZ_OK, "%s", msg.text);
     uint8_t want[32];
     core_block_id(want, hd, hl);
     cr_assert_arr_eq(id, want, 32);
-    cr_assert_eq(node_verify_block(&g, HEIGHT, NULL, hd, hl, cm, cl, ids, NTXS, &h, id, &msg), GZ_OK);
-    cr_assert_eq(node_verify_block(&g, HEIGHT + 1, NULL, hd, hl, cm, cl, ids, NTXS, &h, id, &msg), GZ_EVERIFY);
+    cr_assert_eq(verify_block(&g, HEIGHT, NULL, hd, hl, cm, cl, ids, NTXS, &h, id, &msg), GZ_OK);
+    cr_assert_eq(verify_block(&g, HEIGHT + 1, NULL, hd, hl, cm, cl, ids, NTXS, &h, id, &msg), GZ_EVERIFY);
     cr_assert(strstr(msg.text, "header.height") != NULL, "%s", msg.text);
     prev[0] ^= 1;
-    cr_assert_eq(node_verify_block(&g, HEIGHT, prev, hd, hl, cm, cl, ids, NTXS, &h, id, &msg), GZ_EVERIFY);
+    cr_assert_eq(verify_block(&g, HEIGHT, prev, hd, hl, cm, cl, ids, NTXS, &h, id, &msg), GZ_EVERIFY);
     cr_assert(strstr(msg.text, "prev_block_id") != NULL, "%s", msg.text);
-    cr_assert_eq(node_verify_block(&g, HEIGHT, NULL, hd, hl, cm, cl, ids, NTXS - 1, &h, id, &msg), GZ_EVERIFY);
+    cr_assert_eq(verify_block(&g, HEIGHT, NULL, hd, hl, cm, cl, ids, NTXS - 1, &h, id, &msg), GZ_EVERIFY);
     cr_assert(strstr(msg.text, "tx_count") != NULL, "%s", msg.text);
     uint8_t swapped[NTXS][32];
     memcpy(swapped, txids, sizeof swapped);
     memcpy(swapped[0], txids[1], 32);
     memcpy(swapped[1], txids[0], 32);
-    cr_assert_eq(node_verify_block(&g, HEIGHT, NULL, hd, hl, cm, cl, (const uint8_t(*)[32])swapped, NTXS, &h, id, &msg),
+    cr_assert_eq(verify_block(&g, HEIGHT, NULL, hd, hl, cm, cl, (const uint8_t(*)[32])swapped, NTXS, &h, id, &msg),
                  GZ_EVERIFY);
     cr_assert(strstr(msg.text, "tx_root") != NULL, "%s", msg.text);
     sign_commit(&t.block.commit, &t.block.header, HEIGHT, 0, 0x6, sk);
     cm = t.block.commit.data;
     cl = t.block.commit.len;
-    cr_assert_eq(node_verify_block(&g, HEIGHT, NULL, hd, hl, cm, cl, ids, NTXS, &h, id, &msg), GZ_EVERIFY);
+    cr_assert_eq(verify_block(&g, HEIGHT, NULL, hd, hl, cm, cl, ids, NTXS, &h, id, &msg), GZ_EVERIFY);
     cr_assert(strstr(msg.text, "2/3") != NULL, "%s", msg.text);
     cr_assert(gz_is_zero32(id));
-    node_tx_proof_free(&t);
+    verify_tx_proof_free(&t);
 }
 
 /* ---- proposal audit ---------------------------------------------------------------------------- */
@@ -1019,28 +1019,28 @@ static void setup_accounts(void) {
 }
 
 typedef struct chain {
-    node_audit *a;
-    node_report r;
+    verify_audit *a;
+    verify_report r;
     uint64_t height, time;
     uint32_t index;
 } chain;
 
 static void chain_start(chain *c, const uint8_t id[32], bool replay) {
     memset(c, 0, sizeof *c);
-    cr_assert_eq(node_audit_new(&c->a, &g, id, replay), GZ_OK);
-    node_report_init(&c->r);
+    cr_assert_eq(verify_audit_new(&c->a, &g, id, replay), GZ_OK);
+    verify_report_init(&c->r);
 }
 
 static void chain_end(chain *c) {
-    node_audit_free(c->a);
-    node_report_free(&c->r);
+    verify_audit_free(c->a);
+    verify_report_free(&c->r);
 }
 
 static void block(chain *c, uint64_t time) {
     c->height++;
     c->time = time;
     c->index = 0;
-    node_audit_block(c->a, c->height, time);
+    verify_audit_block(c->a, c->height, time);
 }
 
 /* Signs tx as who with its next nonce (or nonce when given) and feeds it with
@@ -1050,7 +1050,7 @@ static void feed(chain *c, gz_tx *tx, int who, int code, json_t *events) {
     sign_tx(tx, keys[who], &b);
     gz_buf_free(&b);
     json_t *ev = events != NULL ? events : json_array();
-    cr_assert_eq(node_audit_tx(c->a, &c->r, tx, c->index++, code, ev), GZ_OK);
+    cr_assert_eq(verify_audit_tx(c->a, &c->r, tx, c->index++, code, ev), GZ_OK);
     json_decref(ev);
 }
 
@@ -1122,9 +1122,9 @@ static void scenario_general(chain *c, enum lie lie, bool replay) {
     feed(c, &t, ALICE, lie == TRANSFER_NONCE ? 0 : 10, NULL);
     block(c, T0 + 200);
     vote(c, create.txid, ALICE, 1, 0, vote_events(ALICE, 1, lie != NONCE_CLAIMED));
-    cr_assert(!node_audit_done(c->a));
+    cr_assert(!verify_audit_done(c->a));
     block(c, T0 + 1000);
-    cr_assert(node_audit_done(c->a));
+    cr_assert(verify_audit_done(c->a));
     vote(c, create.txid, CAROL, 0, lie == LATE_VOTE ? 0 : 10, lie == LATE_VOTE ? vote_events(CAROL, 1, false) : NULL);
 }
 
@@ -1134,16 +1134,16 @@ Test(node_verify, audit_confirms_a_true_tally) {
     chain c;
     scenario_general(&c, TRUTH, true);
     json_t *cl = general_truth();
-    node_audit_compare(c.a, &c.r, cl);
+    verify_audit_compare(c.a, &c.r, cl);
     json_decref(cl);
-    cr_assert(node_report_passed(&c.r), "%s: %s", node_report_first_failure(&c.r)->name,
-              node_report_first_failure(&c.r)->text);
+    cr_assert(verify_report_passed(&c.r), "%s: %s", verify_report_first_failure(&c.r)->name,
+              verify_report_first_failure(&c.r)->text);
     size_t votes = 0;
     for (size_t i = 0; i < c.r.n; i++) votes += strcmp(c.r.checks[i].name, "vote") == 0;
     cr_assert_eq(votes, 6, "one line per vote, %zu", votes);
-    cr_assert_str_eq(node_report_find(&c.r, "tally")->text, "tally [0, 1] = the node's");
-    cr_assert(strstr(node_report_find(&c.r, "summary")->text, "6 votes: 2 accepted (1 replacing an earlier vote), 4 refused") != NULL,
-              "%s", node_report_find(&c.r, "summary")->text);
+    cr_assert_str_eq(verify_report_find(&c.r, "tally")->text, "tally [0, 1] = the node's");
+    cr_assert(strstr(verify_report_find(&c.r, "summary")->text, "6 votes: 2 accepted (1 replacing an earlier vote), 4 refused") != NULL,
+              "%s", verify_report_find(&c.r, "summary")->text);
     chain_end(&c);
 }
 
@@ -1163,7 +1163,7 @@ Test(node_verify, audit_names_each_wrong_claim) {
         else if (strcmp(k, "winner") == 0) json_object_set_new(cl, k, json_integer(0));
         else if (strcmp(k, "options") == 0) json_array_set_new(json_object_get(cl, k), 1, json_string("nay"));
         else json_object_set_new(cl, k, json_integer(json_integer_value(json_object_get(cl, k)) + 1));
-        node_audit_compare(c.a, &c.r, cl);
+        verify_audit_compare(c.a, &c.r, cl);
         json_decref(cl);
         assert_first_failure(&c.r, cases[i].check, k);
         cr_assert_eq(c.r.n_failed, 1, "%s: %zu failures", k, c.r.n_failed);
@@ -1192,16 +1192,16 @@ Test(node_verify, audit_from_creation_trusts_eligibility_only) {
     chain c;
     scenario_general(&c, TRUTH, false);
     json_t *cl = general_truth();
-    node_audit_compare(c.a, &c.r, cl);
+    verify_audit_compare(c.a, &c.r, cl);
     json_decref(cl);
-    cr_assert(node_report_passed(&c.r), "%s", node_report_first_failure(&c.r)->text);
-    cr_assert(strstr(node_report_find(&c.r, "summary")->text, "accounts not replayed") != NULL);
+    cr_assert(verify_report_passed(&c.r), "%s", verify_report_first_failure(&c.r)->text);
+    cr_assert(strstr(verify_report_find(&c.r, "summary")->text, "accounts not replayed") != NULL);
     chain_end(&c);
     scenario_general(&c, BOB_COUNTED, false);
     cl = claim(7, "passed", json_integer(1), T0, T0 + 1000, 0, 2, 2, 2);
-    node_audit_compare(c.a, &c.r, cl);
+    verify_audit_compare(c.a, &c.r, cl);
     json_decref(cl);
-    cr_assert(node_report_passed(&c.r), "trusting mode cannot see bob's ineligibility");
+    cr_assert(verify_report_passed(&c.r), "trusting mode cannot see bob's ineligibility");
     chain_end(&c);
     scenario_general(&c, LATE_VOTE, false);
     assert_first_failure(&c.r, "vote", "a late vote is caught from bytes alone");
@@ -1229,10 +1229,10 @@ Test(node_verify, audit_weights_by_replayed_gov_tokens) {
         vote(&c, create.txid, BOB, 1, 6, NULL); /* no gov_tokens: weight 0 */
         block(&c, T0 + 5000);
         json_t *cl = claim(7, "passed", json_integer(0), T0, T0 + 1000, lie ? 1 : 7, 0, lie ? 1 : 7, 1);
-        node_audit_compare(c.a, &c.r, cl);
+        verify_audit_compare(c.a, &c.r, cl);
         json_decref(cl);
         if (lie) assert_first_failure(&c.r, "vote", "weight 1 for 7 tokens");
-        else cr_assert(node_report_passed(&c.r), "%s", node_report_first_failure(&c.r)->text);
+        else cr_assert(verify_report_passed(&c.r), "%s", verify_report_first_failure(&c.r)->text);
         chain_end(&c);
     }
 }
@@ -1250,9 +1250,9 @@ Test(node_verify, audit_tie_has_no_winner) {
     vote(&c, create.txid, BOB, 1, 0, vote_events(BOB, 1, false));
     block(&c, T0 + 1000);
     json_t *cl = claim(7, "tied", json_null(), T0, T0 + 1000, 1, 1, 2, 2);
-    node_audit_compare(c.a, &c.r, cl);
+    verify_audit_compare(c.a, &c.r, cl);
     json_decref(cl);
-    cr_assert(node_report_passed(&c.r), "%s", node_report_first_failure(&c.r)->text);
+    cr_assert(verify_report_passed(&c.r), "%s", verify_report_first_failure(&c.r)->text);
     chain_end(&c);
 }
 
@@ -1294,10 +1294,10 @@ Test(node_verify, audit_distrust_with_cosigners) {
         vote(&c, create.txid, BOB, 0, 6, NULL);
         block(&c, T0 + 600);
         json_t *cl = claim(1, "passed", json_integer(0), T0 + 10, T0 + 510, 2, 0, 2, 2);
-        node_audit_compare(c.a, &c.r, cl);
+        verify_audit_compare(c.a, &c.r, cl);
         json_decref(cl);
         if (lie) assert_first_failure(&c.r, "replay", "co-signer without class");
-        else cr_assert(node_report_passed(&c.r), "%s: %s", node_report_first_failure(&c.r)->name, node_report_first_failure(&c.r)->text);
+        else cr_assert(verify_report_passed(&c.r), "%s: %s", verify_report_first_failure(&c.r)->name, verify_report_first_failure(&c.r)->text);
         chain_end(&c);
     }
 }
@@ -1311,9 +1311,9 @@ Test(node_verify, audit_of_a_proposal_never_created) {
     block(&c, T0);
     vote(&c, id, ALICE, 0, 7, NULL);
     json_t *cl = general_truth();
-    node_audit_compare(c.a, &c.r, cl);
+    verify_audit_compare(c.a, &c.r, cl);
     json_decref(cl);
-    cr_assert(!node_audit_created(c.a));
+    cr_assert(!verify_audit_created(c.a));
     assert_first_failure(&c.r, "proposal", "no creating tx");
     chain_end(&c);
 }

@@ -5,7 +5,7 @@
  * its height, sends one bad message, and reports whether the node hung up.
  * The end-to-end tests use it to check that a node drops such a peer, logs
  * why, and keeps running. It uses blocking sockets and the transport's own
- * frame and handshake codecs (node/p2p_wire.h), so what it sends is exactly
+ * frame and handshake codecs (p2p/p2p_wire.h), so what it sends is exactly
  * what a faulty or hostile gongzhi node would send. */
 #include <netdb.h>
 #include <poll.h>
@@ -20,10 +20,10 @@
 #include "core/codec.h"
 #include "core/keys.h"
 #include "core/mp.h"
-#include "node/cli.h"
+#include "cli/cli.h"
 #include "node/config.h"
-#include "node/node_internal.h"
-#include "node/p2p_wire.h"
+#include "node/wire.h"
+#include "p2p/p2p_wire.h"
 
 /* How long each phase may take before the tool gives up. */
 #define DEBUG_PEER_TIMEOUT_MS_DEFAULT 5000u

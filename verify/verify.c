@@ -1,6 +1,6 @@
 /* Offline verifiers: reports, the Merkle checks, and the anchor, tx, log and
- * block verifications of node/verify.h. */
-#include "node/verify.h"
+ * block verifications of verify/verify.h. */
+#include "verify/verify.h"
 
 #include <assert.h>
 #include <stdarg.h>
@@ -11,18 +11,18 @@
 
 /* ---- reports ----------------------------------------------------------------- */
 
-void node_report_init(node_report *r) { memset(r, 0, sizeof *r); }
+void verify_report_init(verify_report *r) { memset(r, 0, sizeof *r); }
 
-void node_report_free(node_report *r) {
+void verify_report_free(verify_report *r) {
     free(r->checks);
     memset(r, 0, sizeof *r);
 }
 
-static void report_add(node_report *r, bool ok, const char *name, const char *fmt, va_list ap) {
+static void report_add(verify_report *r, bool ok, const char *name, const char *fmt, va_list ap) {
     if (!ok) r->n_failed++;
     if (r->n == r->cap) {
         size_t cap = r->cap ? 2 * r->cap : 16;
-        node_check *c = realloc(r->checks, cap * sizeof *c);
+        verify_check *c = realloc(r->checks, cap * sizeof *c);
         if (c == NULL) {
             r->lost = true;
             return;
@@ -30,52 +30,52 @@ static void report_add(node_report *r, bool ok, const char *name, const char *fm
         r->checks = c;
         r->cap = cap;
     }
-    node_check *c = &r->checks[r->n++];
+    verify_check *c = &r->checks[r->n++];
     c->ok = ok;
     snprintf(c->name, sizeof c->name, "%s", name);
     vsnprintf(c->text, sizeof c->text, fmt, ap);
 }
 
-void node_report_ok(node_report *r, const char *name, const char *fmt, ...) {
+void verify_report_ok(verify_report *r, const char *name, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     report_add(r, true, name, fmt, ap);
     va_end(ap);
 }
 
-void node_report_fail(node_report *r, const char *name, const char *fmt, ...) {
+void verify_report_fail(verify_report *r, const char *name, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     report_add(r, false, name, fmt, ap);
     va_end(ap);
 }
 
-bool node_report_passed(const node_report *r) { return r->n_failed == 0 && !r->lost; }
+bool verify_report_passed(const verify_report *r) { return r->n_failed == 0 && !r->lost; }
 
-const node_check *node_report_first_failure(const node_report *r) {
+const verify_check *verify_report_first_failure(const verify_report *r) {
     for (size_t i = 0; i < r->n; i++)
         if (!r->checks[i].ok) return &r->checks[i];
     return NULL;
 }
 
-const node_check *node_report_find(const node_report *r, const char *name) {
+const verify_check *verify_report_find(const verify_report *r, const char *name) {
     for (size_t i = 0; i < r->n; i++)
         if (strcmp(r->checks[i].name, name) == 0) return &r->checks[i];
     return NULL;
 }
 
-void node_report_print(const node_report *r, FILE *f) {
+void verify_report_print(const verify_report *r, FILE *f) {
     for (size_t i = 0; i < r->n; i++) {
-        const node_check *c = &r->checks[i];
+        const verify_check *c = &r->checks[i];
         if (c->ok) fprintf(f, "ok   %s\n", c->text);
         else fprintf(f, "FAIL %s: %s\n", c->name, c->text);
     }
     if (r->lost) fprintf(f, "FAIL report: out of memory, some checks were not recorded\n");
 }
 
-static void report_addf(node_report *r, bool ok, const char *name, const char *fmt, ...)
+static void report_addf(verify_report *r, bool ok, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-static void report_addf(node_report *r, bool ok, const char *name, const char *fmt, ...) {
+static void report_addf(verify_report *r, bool ok, const char *name, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     report_add(r, ok, name, fmt, ap);
@@ -83,9 +83,9 @@ static void report_addf(node_report *r, bool ok, const char *name, const char *f
 }
 
 /* Adds a check named prefix+name: the log verifier checks two headers. */
-static void check(node_report *r, bool ok, const char *prefix, const char *name, const char *fmt, ...)
+static void check(verify_report *r, bool ok, const char *prefix, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
-static void check(node_report *r, bool ok, const char *prefix, const char *name, const char *fmt, ...) {
+static void check(verify_report *r, bool ok, const char *prefix, const char *name, const char *fmt, ...) {
     char full[40];
     snprintf(full, sizeof full, "%s%s", prefix, name);
     /* A prefixed check says which header it is about on its line, too. */
@@ -102,7 +102,7 @@ static void short_hex(char out[17], const uint8_t id[32]) { gz_hex_encode(out, i
 
 /* ---- Merkle ------------------------------------------------------------------ */
 
-int node_merkle_inclusion_check(const uint8_t leaf_hash[32], const node_merkle_proof *p,
+int verify_merkle_inclusion_check(const uint8_t leaf_hash[32], const verify_merkle_proof *p,
                                 const uint8_t root[32], gz_msg *msg) {
     if (p->leaf_index >= p->tree_size) {
         return gz_fail(msg, GZ_EVERIFY, "leaf_index %llu is not below tree_size %llu",
@@ -122,7 +122,7 @@ int node_merkle_inclusion_check(const uint8_t leaf_hash[32], const node_merkle_p
     return GZ_OK;
 }
 
-int node_merkle_consistency_check(uint64_t size1, const uint8_t root1[32], uint64_t size2,
+int verify_merkle_consistency_check(uint64_t size1, const uint8_t root1[32], uint64_t size2,
                                   const uint8_t root2[32], const uint8_t (*path)[32], size_t path_len,
                                   gz_msg *msg) {
     if (size1 == 0) return gz_fail(msg, GZ_EVERIFY, "RFC 9162 has no consistency proof from an empty tree");
@@ -178,7 +178,7 @@ static uint64_t total_power(const gz_genesis *g) {
  * signatures. The signatures are checked over the commit's own height and
  * block id, so a valid commit of another block fails "commit block" alone.
  * c is scratch space for the decoded commit. */
-static void check_commit_into(node_report *r, const char *pre, const gz_genesis *g, const gz_buf *cbytes,
+static void check_commit_into(verify_report *r, const char *pre, const gz_genesis *g, const gz_buf *cbytes,
                               const gz_header *h, bool have_header, const uint8_t block_id[32], gz_commit *c) {
     gz_msg msg = {{0}};
     if (core_commit_decode(c, cbytes->data, cbytes->len, &msg) != GZ_OK) {
@@ -208,7 +208,7 @@ static void check_commit_into(node_report *r, const char *pre, const gz_genesis 
           c->n_sigs, g->n_validators, (unsigned long long)signed_power(c, g), (unsigned long long)total_power(g));
 }
 
-static void check_commit(node_report *r, const char *pre, const gz_genesis *g, const gz_buf *cbytes,
+static void check_commit(verify_report *r, const char *pre, const gz_genesis *g, const gz_buf *cbytes,
                          const gz_header *h, bool have_header, const uint8_t block_id[32]) {
     /* GZ_VALIDATORS_MAX signatures are too many for the stack; no static
      * buffer either, so the verifiers stay reentrant. */
@@ -223,7 +223,7 @@ static void check_commit(node_report *r, const char *pre, const gz_genesis *g, c
 
 /* Decodes the header of sh: "header decodes", then "chain id". Returns
  * whether *h is usable. */
-static bool check_header(node_report *r, const char *pre, const gz_genesis *g, const node_signed_header *sh,
+static bool check_header(verify_report *r, const char *pre, const gz_genesis *g, const verify_signed_header *sh,
                          gz_header *h) {
     gz_msg msg = {{0}};
     if (core_header_decode(h, sh->header.data, sh->header.len, &msg) != GZ_OK) {
@@ -243,7 +243,7 @@ static bool check_header(node_report *r, const char *pre, const gz_genesis *g, c
 /* What makes a header trusted: its validators hash names the file's set, that
  * set is genesis', and the commit for it holds more than 2/3 of the genesis
  * power. */
-static void check_trust(node_report *r, const char *pre, const gz_genesis *g, const node_signed_header *sh,
+static void check_trust(verify_report *r, const char *pre, const gz_genesis *g, const verify_signed_header *sh,
                         const gz_validator *vals, size_t n_vals, const gz_header *h, bool have_header) {
     uint8_t block_id[32] = {0};
     if (have_header) {
@@ -267,74 +267,74 @@ static void check_trust(node_report *r, const char *pre, const gz_genesis *g, co
 
 /* ---- anchor bundles ------------------------------------------------------------- */
 
-static void check_leaf(node_report *r, const node_anchor_bundle *b, gz_anchor_leaf *leaf, bool *have) {
+static void check_leaf(verify_report *r, const verify_anchor_bundle *b, gz_anchor_leaf *leaf, bool *have) {
     gz_msg msg = {{0}};
     *have = core_anchor_leaf_decode(leaf, b->leaf.data, b->leaf.len, &msg) == GZ_OK;
     if (!*have) {
-        node_report_fail(r, "leaf decodes", "%s", msg.text);
+        verify_report_fail(r, "leaf decodes", "%s", msg.text);
         return;
     }
-    node_report_ok(r, "leaf decodes", "leaf decodes (AnchorLeaf: kind %llu, work %s, height %llu)",
+    verify_report_ok(r, "leaf decodes", "leaf decodes (AnchorLeaf: kind %llu, work %s, height %llu)",
                    (unsigned long long)leaf->kind, leaf->work_id, (unsigned long long)leaf->height);
-    if (memcmp(leaf->artifact, b->artifact, 32) == 0) node_report_ok(r, "leaf artifact", "leaf artifact = bundle artifact");
-    else node_report_fail(r, "leaf artifact", "the leaf's artifact is not the bundle's artifact");
+    if (memcmp(leaf->artifact, b->artifact, 32) == 0) verify_report_ok(r, "leaf artifact", "leaf artifact = bundle artifact");
+    else verify_report_fail(r, "leaf artifact", "the leaf's artifact is not the bundle's artifact");
 }
 
-static void check_leaf_vs_header(node_report *r, const node_anchor_bundle *b, const gz_anchor_leaf *leaf,
+static void check_leaf_vs_header(verify_report *r, const verify_anchor_bundle *b, const gz_anchor_leaf *leaf,
                                  bool have_leaf, const gz_header *h, bool have_header) {
     uint64_t want = b->block.height;
     uint64_t lh = have_leaf ? leaf->height : want;
     uint64_t hh = have_header ? h->height : want;
     if (lh == want && hh == want) {
-        node_report_ok(r, "height", "leaf height = bundle height = header height (%llu)", (unsigned long long)want);
+        verify_report_ok(r, "height", "leaf height = bundle height = header height (%llu)", (unsigned long long)want);
     } else {
-        node_report_fail(r, "height", "leaf height %llu, bundle height %llu, header height %llu differ",
+        verify_report_fail(r, "height", "leaf height %llu, bundle height %llu, header height %llu differ",
                          (unsigned long long)lh, (unsigned long long)want, (unsigned long long)hh);
     }
     if (!have_leaf || !have_header) return;
     if (leaf->time == h->time) {
-        node_report_ok(r, "leaf time", "leaf time = header time (%llu)", (unsigned long long)h->time);
+        verify_report_ok(r, "leaf time", "leaf time = header time (%llu)", (unsigned long long)h->time);
     } else {
-        node_report_fail(r, "leaf time", "leaf time %llu, header time %llu differ", (unsigned long long)leaf->time,
+        verify_report_fail(r, "leaf time", "leaf time %llu, header time %llu differ", (unsigned long long)leaf->time,
                          (unsigned long long)h->time);
     }
 }
 
 /* tree size, leaf index and inclusion proof into the header's tx or log tree. */
-static void check_tree(node_report *r, bool log_tree, const node_merkle_proof *p, const uint8_t leaf_hash[32],
+static void check_tree(verify_report *r, bool log_tree, const verify_merkle_proof *p, const uint8_t leaf_hash[32],
                        const gz_header *h, bool have_header) {
     const char *root_name = log_tree ? "log_root" : "tx_root";
     const char *size_name = log_tree ? "log_size" : "tx_count";
     uint64_t size = log_tree ? h->log_size : h->tx_count;
     if (have_header && p->tree_size == size) {
-        node_report_ok(r, "tree size", "tree_size = header.%s (%llu)", size_name, (unsigned long long)size);
+        verify_report_ok(r, "tree size", "tree_size = header.%s (%llu)", size_name, (unsigned long long)size);
     } else if (have_header) {
-        node_report_fail(r, "tree size", "tree_size %llu, header.%s %llu differ", (unsigned long long)p->tree_size,
+        verify_report_fail(r, "tree size", "tree_size %llu, header.%s %llu differ", (unsigned long long)p->tree_size,
                          size_name, (unsigned long long)size);
     }
     if (p->leaf_index < p->tree_size) {
-        node_report_ok(r, "leaf index", "leaf_index %llu < tree_size %llu", (unsigned long long)p->leaf_index,
+        verify_report_ok(r, "leaf index", "leaf_index %llu < tree_size %llu", (unsigned long long)p->leaf_index,
                        (unsigned long long)p->tree_size);
     } else {
-        node_report_fail(r, "leaf index", "leaf_index %llu is not below tree_size %llu",
+        verify_report_fail(r, "leaf index", "leaf_index %llu is not below tree_size %llu",
                          (unsigned long long)p->leaf_index, (unsigned long long)p->tree_size);
     }
     if (!have_header) return;
     gz_msg msg = {{0}};
-    if (node_merkle_inclusion_check(leaf_hash, p, log_tree ? h->log_root : h->tx_root, &msg) == GZ_OK) {
-        node_report_ok(r, "inclusion proof", "inclusion proof reaches header.%s (leaf %llu of %llu)", root_name,
+    if (verify_merkle_inclusion_check(leaf_hash, p, log_tree ? h->log_root : h->tx_root, &msg) == GZ_OK) {
+        verify_report_ok(r, "inclusion proof", "inclusion proof reaches header.%s (leaf %llu of %llu)", root_name,
                        (unsigned long long)p->leaf_index, (unsigned long long)p->tree_size);
     } else {
-        node_report_fail(r, "inclusion proof", "%s (header.%s)", msg.text, root_name);
+        verify_report_fail(r, "inclusion proof", "%s (header.%s)", msg.text, root_name);
     }
 }
 
-void node_verify_anchor(node_report *r, const gz_genesis *g, const node_anchor_bundle *b,
+void verify_anchor(verify_report *r, const gz_genesis *g, const verify_anchor_bundle *b,
                         const uint8_t *file_sha256) {
     if (file_sha256 != NULL && memcmp(file_sha256, b->artifact, 32) == 0) {
-        node_report_ok(r, "file sha256", "file sha256 = artifact");
+        verify_report_ok(r, "file sha256", "file sha256 = artifact");
     } else if (file_sha256 != NULL) {
-        node_report_fail(r, "file sha256", "the file's SHA-256 is not the bundle's artifact");
+        verify_report_fail(r, "file sha256", "the file's SHA-256 is not the bundle's artifact");
     }
     gz_anchor_leaf leaf;
     bool have_leaf;
@@ -352,33 +352,33 @@ void node_verify_anchor(node_report *r, const gz_genesis *g, const node_anchor_b
 /* ---- tx proofs ------------------------------------------------------------------ */
 
 /* tx decodes, txid, tx chain id, tx signature. Returns whether *tx is usable. */
-static bool check_tx_bytes(node_report *r, const gz_genesis *g, const node_tx_proof *t, gz_tx *tx) {
+static bool check_tx_bytes(verify_report *r, const gz_genesis *g, const verify_tx_proof *t, gz_tx *tx) {
     gz_msg msg = {{0}};
     if (core_tx_decode(tx, t->tx.data, t->tx.len, &msg) != GZ_OK) {
-        node_report_fail(r, "tx decodes", "%s", msg.text);
+        verify_report_fail(r, "tx decodes", "%s", msg.text);
         return false;
     }
     char signer[17];
     short_hex(signer, tx->signer);
     const char *type = core_tx_type_name(tx->type);
-    node_report_ok(r, "tx decodes", "tx decodes (%s by %s…, nonce %llu)", type ? type : "?", signer,
+    verify_report_ok(r, "tx decodes", "tx decodes (%s by %s…, nonce %llu)", type ? type : "?", signer,
                    (unsigned long long)tx->nonce);
-    if (memcmp(tx->txid, t->txid, 32) == 0) node_report_ok(r, "txid", "txid = TH(\"gongzhi/tx\", body)");
-    else node_report_fail(r, "txid", "the file's txid is not TH(\"gongzhi/tx\", body)");
+    if (memcmp(tx->txid, t->txid, 32) == 0) verify_report_ok(r, "txid", "txid = TH(\"gongzhi/tx\", body)");
+    else verify_report_fail(r, "txid", "the file's txid is not TH(\"gongzhi/tx\", body)");
     if (strcmp(tx->chain_id, g->chain_id) == 0) {
-        node_report_ok(r, "tx chain id", "tx chain_id = genesis chain_id");
+        verify_report_ok(r, "tx chain id", "tx chain_id = genesis chain_id");
     } else {
-        node_report_fail(r, "tx chain id", "tx chain_id \"%s\" is not genesis' \"%s\"", tx->chain_id, g->chain_id);
+        verify_report_fail(r, "tx chain id", "tx chain_id \"%s\" is not genesis' \"%s\"", tx->chain_id, g->chain_id);
     }
-    if (core_tx_check(tx, tx->chain_id, &msg) == GZ_OK) node_report_ok(r, "tx signature", "tx signature is valid for its signer");
-    else node_report_fail(r, "tx signature", "%s", msg.text);
+    if (core_tx_check(tx, tx->chain_id, &msg) == GZ_OK) verify_report_ok(r, "tx signature", "tx signature is valid for its signer");
+    else verify_report_fail(r, "tx signature", "%s", msg.text);
     return true;
 }
 
-void node_verify_tx(node_report *r, const gz_genesis *g, const node_tx_proof *t) {
+void verify_tx(verify_report *r, const gz_genesis *g, const verify_tx_proof *t) {
     gz_tx *tx = malloc(sizeof *tx); /* several KiB */
     if (tx == NULL) {
-        node_report_fail(r, "tx decodes", "out of memory");
+        verify_report_fail(r, "tx decodes", "out of memory");
         return;
     }
     bool have_tx = check_tx_bytes(r, g, t, tx);
@@ -386,9 +386,9 @@ void node_verify_tx(node_report *r, const gz_genesis *g, const node_tx_proof *t)
     memset(&h, 0, sizeof h);
     bool have_header = check_header(r, "", g, &t->block, &h);
     if (have_header && h.height == t->block.height) {
-        node_report_ok(r, "height", "file height = header height (%llu)", (unsigned long long)h.height);
+        verify_report_ok(r, "height", "file height = header height (%llu)", (unsigned long long)h.height);
     } else if (have_header) {
-        node_report_fail(r, "height", "file height %llu, header height %llu differ",
+        verify_report_fail(r, "height", "file height %llu, header height %llu differ",
                          (unsigned long long)t->block.height, (unsigned long long)h.height);
     }
     /* The leaf is the txid the tx bytes hash to; the file's own txid only when
@@ -402,8 +402,8 @@ void node_verify_tx(node_report *r, const gz_genesis *g, const node_tx_proof *t)
 
 /* ---- log consistency ------------------------------------------------------------ */
 
-static bool check_log_end(node_report *r, const char *pre, const gz_genesis *g, const node_log_proof *l,
-                          const node_signed_header *sh, gz_header *h) {
+static bool check_log_end(verify_report *r, const char *pre, const gz_genesis *g, const verify_log_proof *l,
+                          const verify_signed_header *sh, gz_header *h) {
     bool have = check_header(r, pre, g, sh, h);
     if (have && h->height == sh->height) {
         check(r, true, pre, "height", "file height = header height (%llu)", (unsigned long long)h->height);
@@ -417,20 +417,20 @@ static bool check_log_end(node_report *r, const char *pre, const gz_genesis *g, 
 
 /* An empty log is a prefix of every log; RFC 9162 has no proof for it, so
  * only its root (SHA256 of nothing) and the empty proof are checked. */
-static void check_empty_log(node_report *r, const gz_header *h1, size_t path_len) {
+static void check_empty_log(verify_report *r, const gz_header *h1, size_t path_len) {
     uint8_t empty[32];
     core_sha256(empty, "", 0);
     if (memcmp(h1->log_root, empty, 32) != 0) {
-        node_report_fail(r, "consistency proof", "the first log is empty but its root is not SHA256(\"\")");
+        verify_report_fail(r, "consistency proof", "the first log is empty but its root is not SHA256(\"\")");
     } else if (path_len != 0) {
-        node_report_fail(r, "consistency proof", "the proof must be empty when the first log is empty");
+        verify_report_fail(r, "consistency proof", "the proof must be empty when the first log is empty");
     } else {
-        node_report_ok(r, "consistency proof", "consistency: the log at height %llu is empty, a prefix of every log",
+        verify_report_ok(r, "consistency proof", "consistency: the log at height %llu is empty, a prefix of every log",
                        (unsigned long long)h1->height);
     }
 }
 
-void node_verify_log(node_report *r, const gz_genesis *g, const node_log_proof *l) {
+void verify_log(verify_report *r, const gz_genesis *g, const verify_log_proof *l) {
     gz_header h1, h2;
     memset(&h1, 0, sizeof h1);
     memset(&h2, 0, sizeof h2);
@@ -438,11 +438,11 @@ void node_verify_log(node_report *r, const gz_genesis *g, const node_log_proof *
     bool have2 = check_log_end(r, "second ", g, l, &l->second, &h2);
     if (!have1 || !have2) return;
     if (h1.height <= h2.height && h1.log_size <= h2.log_size) {
-        node_report_ok(r, "log sizes", "log sizes: %llu leaves at height %llu, %llu at height %llu",
+        verify_report_ok(r, "log sizes", "log sizes: %llu leaves at height %llu, %llu at height %llu",
                        (unsigned long long)h1.log_size, (unsigned long long)h1.height,
                        (unsigned long long)h2.log_size, (unsigned long long)h2.height);
     } else {
-        node_report_fail(r, "log sizes", "%llu leaves at height %llu, %llu at height %llu: the later log must not be shorter",
+        verify_report_fail(r, "log sizes", "%llu leaves at height %llu, %llu at height %llu: the later log must not be shorter",
                          (unsigned long long)h1.log_size, (unsigned long long)h1.height,
                          (unsigned long long)h2.log_size, (unsigned long long)h2.height);
     }
@@ -451,14 +451,14 @@ void node_verify_log(node_report *r, const gz_genesis *g, const node_log_proof *
         check_empty_log(r, &h1, l->path_len);
         return;
     }
-    if (node_merkle_consistency_check(h1.log_size, h1.log_root, h2.log_size, h2.log_root,
+    if (verify_merkle_consistency_check(h1.log_size, h1.log_root, h2.log_size, h2.log_root,
                                       (const uint8_t(*)[32])l->path, l->path_len, &msg) == GZ_OK) {
-        node_report_ok(r, "consistency proof",
+        verify_report_ok(r, "consistency proof",
                        "consistency proof: the log at height %llu (%llu leaves) extends the log at height %llu (%llu leaves)",
                        (unsigned long long)h2.height, (unsigned long long)h2.log_size, (unsigned long long)h1.height,
                        (unsigned long long)h1.log_size);
     } else {
-        node_report_fail(r, "consistency proof", "%s", msg.text);
+        verify_report_fail(r, "consistency proof", "%s", msg.text);
     }
 }
 
@@ -508,7 +508,7 @@ static int block_check_into(const gz_genesis *g, uint64_t height, const uint8_t 
     return GZ_OK;
 }
 
-int node_verify_block(const gz_genesis *g, uint64_t height, const uint8_t *prev_block_id, const uint8_t *hdr,
+int verify_block(const gz_genesis *g, uint64_t height, const uint8_t *prev_block_id, const uint8_t *hdr,
                       size_t hdr_len, const uint8_t *commit, size_t commit_len, const uint8_t (*txids)[32],
                       size_t n_txids, gz_header *h, uint8_t block_id[32], gz_msg *msg) {
     memset(block_id, 0, 32);

@@ -11,8 +11,8 @@
  * for it, and a peer whose send queue grows past the bound is dropped.
  *
  * Everything runs on one libuv loop thread; no function here is thread-safe. */
-#ifndef GZ_NODE_P2P_H
-#define GZ_NODE_P2P_H
+#ifndef GZ_P2P_P2P_H
+#define GZ_P2P_P2P_H
 
 #include <stdbool.h>
 #include <stddef.h>
