@@ -36,4 +36,14 @@ GZ_WUR int gz_hex_decode_buf(gz_buf *b, const char *hex, size_t hex_len);
 /* Constant-size 32-byte value helpers. */
 bool gz_is_zero32(const uint8_t a[32]);
 
+/* Big-endian integers, the byte order of every fixed-width field we write. */
+static inline void gz_put_u64be(uint8_t out[8], uint64_t v) {
+    for (int i = 0; i < 8; i++) out[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+static inline uint64_t gz_get_u64be(const uint8_t in[8]) {
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v = v << 8 | in[i];
+    return v;
+}
+
 #endif

@@ -1,39 +1,44 @@
-/* State shared by the node's files: node.c (loop, consensus wiring, commit),
- * gossip.c (peer messages, block sync) and rpc_methods.c (JSON-RPC). */
+/* The engine's state, shared by the files of the running node. Nothing
+ * outside node/ includes this header.
+ *
+ * The files call each other one way only (docs/architecture.md):
+ *
+ *   node.c      the engine: open, consensus callbacks, timers, dispatch, WAL replay
+ *     -> gossip.c   incoming proposals, votes and txs; next-height buffering
+ *     -> sync.c     peers, committed heights, block requests and answers
+ *       -> commit.c     committing a decided or synced block
+ *       -> admit.c      admission batches, the propose wait
+ *         -> outbox.c     what the node sends: encodings, tx batches, re-sends,
+ *                         the WAL notes and the log
+ *           -> chain.c, mempool.c, wal.c, signstate.c, sigpool.c
+ *
+ * host_uv.c and rpc_methods.c are the libuv host; they use node.h only. */
 #ifndef GZ_NODE_NODE_INTERNAL_H
 #define GZ_NODE_NODE_INTERNAL_H
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <uv.h>
 
 #include "consensus/cons.h"
 #include "core/codec.h"
 #include "ledger/genesis.h"
 #include "ledger/ledger.h"
 #include "node/chain.h"
-#include "node/config.h"
 #include "node/mempool.h"
-#include "p2p/p2p.h"
+#include "node/node.h"
 #include "node/sigpool.h"
 #include "node/signstate.h"
 #include "node/wal.h"
 #include "node/wire.h"
-#include "rpc/rpc.h"
 #include "storage/store.h"
 
-/* Consensus timers in flight at once: propose, prevote and precommit of the
- * current round plus stale ones still pending; more are refused loudly. */
-#define NODE_TIMERS_MAX 32
-/* submit_tx_commit calls waiting for their tx at once. */
-#define NODE_WAITERS_MAX 4096
 /* Txs gossiped in one message, and how long a batch may wait to fill. */
 #define NODE_TX_BATCH_MAX 512
 #define NODE_TX_BATCH_MS 5
+/* The periodic tick: peer silence, sync, re-sends. */
+#define NODE_TICK_MS 100
 /* A syncing node logs its progress every this many heights. */
 #define NODE_SYNC_LOG_EVERY 100
-/* Blocks a syncing node asks one peer for at once. */
-#define NODE_SYNC_WINDOW 16
 /* Votes of one height kept for re-sending: a few rounds of every validator. */
 #define NODE_HEIGHT_VOTES_MAX 1024
 /* Votes for the next height kept until it starts: its first
@@ -53,9 +58,18 @@
 /* With no commit for this long while a peer reports a higher height, a node
  * fetches the block instead of waiting for consensus messages it missed. */
 #define NODE_SYNC_BEHIND_MS 2000
-
+/* An unanswered block request is sent again after this long. */
+#define NODE_SYNC_RETRY_MS 500
 /* Txs admitted together (an RPC request's calls, a gossip message). */
 #define NODE_ADMIT_BATCH_MAX 512
+
+/* Test toggles: a node with one of these set breaks one rule on purpose, so
+ * that the simulator can show it catches the break (like CONS_FAULT_*).
+ * Never set outside tests. */
+enum node_fault {
+    NODE_FAULT_ADMIT_NO_SIG = 1u << 0,   /* admission skips the signature check */
+    NODE_FAULT_CHAIN_NO_DUP = 1u << 1    /* block checks let an already committed tx in */
+};
 
 /* One tx of an admission batch: its bytes (borrowed), decoded form, verdict. */
 typedef struct admit_item {
@@ -67,85 +81,63 @@ typedef struct admit_item {
     gz_msg msg;
 } admit_item;
 
-/* A submit_tx(_commit) call waiting for its batch. */
+/* A submission waiting for the next batch. */
 typedef struct admit_queued {
     gz_buf bytes;
-    rpc_call *call;
-    bool wait;            /* submit_tx_commit: wait for the block */
-    uint64_t timeout_ms;
+    void *tag;
 } admit_queued;
 
 /* WAL record types (node/wal.h): what was fed to consensus in this height. */
 enum node_wal_rec {
     NODE_WAL_PROPOSAL = 1, /* payload of a NODE_MSG_PROPOSAL */
     NODE_WAL_VOTE = 2,     /* payload of a NODE_MSG_VOTE */
-    NODE_WAL_TIMEOUT = 3   /* [height, round, step] */
+    NODE_WAL_TIMEOUT = 3   /* [height u64be, round u64be, step u8] */
 };
 
-typedef struct node_timer {
-    uv_timer_t h;
-    struct node *n;
+typedef struct node_cons_timer {
     uint64_t height, round;
     uint8_t step;
     bool busy;
-} node_timer;
-
-typedef struct node_waiter {
-    uint8_t txid[32];
-    rpc_call *call;
-    uint64_t deadline_ms;
-    bool used;
-} node_waiter;
+} node_cons_timer;
 
 typedef struct node_peer {
     int id;
     uint8_t pubkey[32];
-    uint64_t height;    /* its committed height, from NODE_MSG_STATUS */
-    uint64_t last_rx_ms; /* when it last sent anything */
+    uint64_t height;     /* its committed height, from NODE_MSG_STATUS */
+    uint64_t last_rx_ms; /* monotonic: when it last sent anything */
     bool up;
 } node_peer;
 
-typedef struct node {
-    uv_loop_t *loop;
-    node_config cfg;
+struct node {
+    node_env env;
     gz_genesis g;
     uint8_t sk[32];
     uint8_t pk[32];
     int32_t my_index; /* -1: not a validator */
-    store *st;
+    uint64_t propose_wait_ms;
+    bool net_on;
+    unsigned test_faults; /* enum node_fault */
+    store *st;            /* the host's */
     ledger *lg;
     chain ch;
     mempool mp;
     cons cs;
     node_signstate ss;
     node_wal wal;
-    bool replaying;   /* feeding the WAL back into consensus */
-    rpc_server rpc;
-    p2p net;
-    bool net_on;
+    sigpool pool;
+    bool opened_ledger, opened_chain, opened_mp, opened_cons, opened_ss, opened_wal, opened_pool;
+    bool replaying;           /* feeding the WAL back into consensus */
+    bool timer_armed[NODE_TIMERS_N];
     node_peer peers[GZ_PEERS_MAX];
-    node_timer timers[NODE_TIMERS_MAX];
-    node_waiter waiters[NODE_WAITERS_MAX];
-    size_t n_waiters;
-    uv_timer_t tick;          /* waiters' deadlines, rebroadcast, sync */
-    uv_timer_t tx_flush;      /* batched tx gossip */
+    node_cons_timer cons_timers[NODE_CONS_TIMERS];
     gz_buf tx_out;            /* txs waiting to be gossiped (encoded bins) */
     uint32_t tx_out_n;
-    uv_signal_t sigint, sigterm;
     bool decided;             /* current height decided, start of next pending */
-    uv_idle_t next_height;    /* starts the next height outside consensus callbacks */
-    uv_idle_t txs_ready;      /* tells consensus about new txs on the next loop turn */
-    uv_timer_t propose_wait;  /* tells it once the height is propose_wait_ms old */
-    sigpool pool;             /* signature checks on worker threads */
-    bool opened_pool;
-    admit_queued queued[NODE_ADMIT_BATCH_MAX]; /* RPC submissions for the next batch */
+    admit_queued queued[NODE_ADMIT_BATCH_MAX]; /* submissions for the next batch */
     size_t n_queued;
-    uv_idle_t admit_idle;     /* admits the queued batch on the next loop turn */
-    uint64_t sync_target;     /* highest height a peer reported */
-    uint64_t last_progress_ms; /* when the last block was committed (or the node started): the current height began then */
+    uint64_t sync_target;      /* highest height a peer reported */
+    uint64_t last_progress_ms; /* monotonic: when the current height began */
     uint64_t last_resend_ms;   /* when the votes were last re-sent for lack of progress */
-    uint64_t started_ms;
-    bool stopping;
     /* The current height's consensus messages, encoded, to re-send to peers
      * that missed them (a new peer, or no progress for a while). */
     gz_buf height_votes[NODE_HEIGHT_VOTES_MAX];
@@ -162,58 +154,78 @@ typedef struct node {
     bool syncing;             /* committing blocks fetched from peers, for the log */
     uint64_t sync_from;       /* committed height when this sync began */
     uint64_t sync_start_ms;
-    bool opened_rpc, opened_wal, opened_ss;
-} node;
+    /* Scratch space of the engine's own (large, one use at a time). */
+    gz_commit scratch_commit;
+    admit_item scratch_items[NODE_ADMIT_BATCH_MAX];
+    const gz_tx *scratch_ptrs[NODE_ADMIT_BATCH_MAX];
+    int scratch_rcs[NODE_ADMIT_BATCH_MAX];
+    size_t scratch_idx[NODE_ADMIT_BATCH_MAX];
+};
 
-/* Wall clock in ms since the epoch. */
-uint64_t node_now_ms(void);
-/* Log one line to stderr with a timestamp. */
+/* ---- outbox.c: what the node says, and its log ---- */
+static inline uint64_t node_mono_ms(const node *n) { return n->env.mono_ms(n->env.ctx); }
+static inline uint64_t node_wall_ms(const node *n) { return n->env.wall_ms(n->env.ctx); }
 void node_log(node *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* admit.c: admits a batch (SPEC §2 stateless checks, signatures in parallel,
- * then nonce and mempool in order); each item gets rc and msg. Gossips the
- * admitted txs when gossip is true. */
-void node_admit_batch(node *n, admit_item *items, size_t k, bool gossip);
-/* Whether consensus may be told now that txs are available: a full block is
- * waiting, or the height began (last_progress_ms) at least config
- * propose_wait_ms ago. When not, arms a timer that tells it when that time
- * comes (and txs remain). */
-bool node_txs_ready_now(node *n, uint64_t now_ms);
-/* Queues an RPC submission (takes over bytes) for the next batch. */
-int node_admit_enqueue(node *n, gz_buf *bytes, rpc_call *call, bool wait, uint64_t timeout_ms);
-void node_admit_free(node *n);
-/* rpc_methods.c: answers a queued submission once its batch is admitted. */
-void node_admit_answer(node *n, rpc_call *call, const admit_item *it, bool wait, uint64_t timeout_ms);
-
-/* gossip.c */
+void node_timer_start(node *n, unsigned timer, uint64_t delay_ms);
+void node_timer_stop(node *n, unsigned timer);
+/* Sends to one peer, or all when peer < 0 (nothing while replaying). */
+void node_send(node *n, int peer, uint8_t type, const uint8_t *data, size_t len);
+void node_send_u64(node *n, int peer, uint8_t type, uint64_t v);
+void node_drop_peer(node *n, int peer, const char *why);
+/* Appends a record to the WAL (nothing while replaying). With sync the
+ * record is durable before this returns. */
+void node_wal_note(node *n, uint8_t type, const uint8_t *payload, size_t len, bool sync);
 void node_gossip_tx(node *n, const uint8_t *bytes, size_t len);
-/* Broadcast an encoded own proposal / vote (and keep the vote for re-sends). */
+void node_flush_txs(node *n);
+/* Broadcasts an encoded own proposal / vote (and keeps it for re-sends). */
 void node_gossip_proposal(node *n, const gz_buf *payload);
 void node_gossip_vote(node *n, const gz_buf *payload);
 void node_gossip_status(node *n);
-void node_gossip_resend(node *n, int peer_id);
-void node_on_peer_up(void *ctx, int peer_id, const uint8_t pubkey[32]);
-void node_on_peer_down(void *ctx, int peer_id, const char *reason);
-void node_on_message(void *ctx, int peer_id, uint8_t type, const uint8_t *payload, size_t len);
-void node_sync_tick(node *n);
-/* Feeds the proposal and votes kept for the height that just started. */
-void node_feed_future(node *n);
-int node_handle_proposal(node *n, const uint8_t *payload, size_t len, gz_msg *msg);
-int node_handle_vote(node *n, const uint8_t *payload, size_t len, gz_msg *msg);
+void node_gossip_resend(node *n, int peer);
+bool node_vote_known(const node *n, const uint8_t *payload, size_t len);
+void node_remember_vote(node *n, const uint8_t *payload, size_t len);
+void node_remember_proposal(node *n, const uint8_t *payload, size_t len);
 GZ_WUR int node_encode_vote(node *n, const cons_vote *v, gz_buf *out);
 GZ_WUR int node_encode_proposal(node *n, const cons_proposal *p, gz_buf *out);
 
-/* node.c: after a block is committed (by consensus or by sync). */
-void node_after_commit(node *n, const chain_block *b);
-/* Commits a block learnt through sync after checking its commit. */
-int node_apply_synced(node *n, const uint8_t *block, size_t block_len, const uint8_t *commit,
-                      size_t commit_len, gz_msg *msg);
+/* ---- admit.c ---- */
+/* Admits a batch (SPEC §2 stateless checks, signatures in parallel, then
+ * nonce and mempool in order); each item gets rc and msg. Gossips the
+ * admitted txs when gossip is true. */
+void node_admit_batch(node *n, admit_item *items, size_t k, bool gossip);
+/* Admits the queued submissions and answers them (NODE_TIMER_ADMIT). */
+void node_admit_flush(node *n);
+void node_admit_free(node *n);
+/* Whether consensus may be told now that txs are available: a full block is
+ * waiting, or the height began at least propose_wait_ms ago. When not, arms
+ * NODE_TIMER_PROPOSE_WAIT for that time. */
+bool node_txs_ready_now(node *n, uint64_t now_ms);
+/* NODE_TIMER_TXS_READY and NODE_TIMER_PROPOSE_WAIT. */
+void node_on_txs_ready(node *n);
+void node_on_propose_wait(node *n);
 
-/* rpc_methods.c */
-extern const rpc_method node_rpc_methods[];
-extern const size_t node_rpc_methods_n;
-/* Answers waiting submit_tx_commit calls for the txs of a committed block. */
-void node_waiters_notify(node *n, const chain_block *b);
-void node_waiters_expire(node *n, uint64_t now_ms);
+/* ---- commit.c ---- */
+/* Commits the block consensus decided with these precommits. */
+void node_commit_decided(node *n, uint64_t height, uint64_t round, const uint8_t id[32],
+                         const cons_vote *pcs, size_t np);
+/* Commits a block learnt through sync after checking its commit. */
+GZ_WUR int node_commit_synced(node *n, const uint8_t *block, size_t block_len, const uint8_t *commit,
+                              size_t commit_len, gz_msg *msg);
+
+/* ---- gossip.c ---- */
+int node_handle_proposal(node *n, const uint8_t *payload, size_t len, gz_msg *msg);
+int node_handle_vote(node *n, const uint8_t *payload, size_t len, gz_msg *msg);
+void node_handle_txs(node *n, int peer, const uint8_t *payload, size_t len);
+/* Feeds the proposal and votes kept for the height that just started. */
+void node_feed_future(node *n);
+
+/* ---- sync.c ---- */
+node_peer *node_peer_get(node *n, int peer_id);
+void node_peer_add(node *n, int peer_id, const uint8_t pubkey[32]);
+GZ_WUR int node_handle_status(node *n, node_peer *p, const uint8_t *payload, size_t len);
+GZ_WUR int node_handle_block_req(node *n, int peer, const uint8_t *payload, size_t len);
+GZ_WUR int node_handle_block(node *n, const uint8_t *payload, size_t len, gz_msg *msg);
+/* Drops silent peers and asks for the next block when behind. */
+void node_sync_tick(node *n, uint64_t now_ms);
 
 #endif

@@ -7,7 +7,7 @@
 #include "core/json.h"
 #include "core/hash.h"
 #include "core/merkle.h"
-#include "node/node_internal.h"
+#include "node/host.h"
 #include "storage/keys.h"
 
 /* Server-defined JSON-RPC errors (the -32000..-32099 range). */
@@ -35,37 +35,44 @@ static json_t *validators_json(const gz_genesis *g) {
 }
 
 static void m_status(void *ctx, json_t *params, rpc_call *call) {
-    node *n = ctx;
+    node_host *h = ctx;
     (void)params;
-    cons_state st;
-    cons_state_get(&n->cs, &st);
-    size_t peers = 0;
-    for (size_t i = 0; i < GZ_PEERS_MAX; i++) peers += n->peers[i].up;
-    json_t *r = json_pack("{s:s,s:o,s:I,s:o,s:I,s:b,s:o,s:I,s:I,s:I,s:I,s:s,s:I}", "chain_id", n->g.chain_id,
-                          "node_id", core_json_hex(n->pk, 32), "height", (json_int_t)n->ch.height, "block_id",
-                          core_json_hex(n->ch.last_block_id, 32), "time", (json_int_t)n->ch.time, "catching_up",
-                          n->sync_target > n->ch.height + 1, "validators", validators_json(&n->g), "peers",
-                          (json_int_t)peers, "mempool_txs", (json_int_t)mempool_count(&n->mp), "validator_index",
-                          (json_int_t)n->my_index, "round", (json_int_t)st.round, "step",
-                          cons_step_name(st.step), "sync_target", (json_int_t)n->sync_target);
+    node_status st;
+    node_status_get(h->eng, &st);
+    json_t *r = json_pack("{s:s,s:o,s:I,s:o,s:I,s:b,s:o,s:I,s:I,s:I,s:I,s:s,s:I}", "chain_id", h->g.chain_id,
+                          "node_id", core_json_hex(st.pub_key, 32), "height", (json_int_t)st.height, "block_id",
+                          core_json_hex(st.block_id, 32), "time", (json_int_t)st.time, "catching_up",
+                          st.catching_up, "validators", validators_json(&h->g), "peers", (json_int_t)st.peers,
+                          "mempool_txs", (json_int_t)st.mempool_txs, "validator_index",
+                          (json_int_t)st.validator_index, "round", (json_int_t)st.round, "step",
+                          cons_step_name(st.step), "sync_target", (json_int_t)st.sync_target);
     rpc_reply_result(call, r);
 }
 
-static json_t *admission_json(const uint8_t txid[32], bool have_txid, int rc, const gz_msg *msg) {
-    return json_pack("{s:o,s:i,s:s}", "txid", have_txid ? core_json_hex(txid, 32) : json_null(), "code",
-                     gz_err_code(rc), "message", rc == GZ_OK ? "" : msg->text);
+static json_t *admission_json(const node_admission *a) {
+    return json_pack("{s:o,s:i,s:s}", "txid", a->have_txid ? core_json_hex(a->txid, 32) : json_null(), "code",
+                     gz_err_code(a->rc), "message", a->rc == GZ_OK ? "" : a->msg->text);
+}
+
+static host_submit *submit_slot(node_host *h) {
+    for (size_t i = 0; i < HOST_SUBMITS_MAX; i++)
+        if (!h->submits[i].used) return &h->submits[i];
+    return NULL;
 }
 
 /* Reads params.tx (twice the limit passes here, so that an oversized tx gets
  * code 9 from the decoder rather than -32602) and queues it for admission. */
-static void submit(node *n, json_t *params, rpc_call *call, bool wait, uint64_t timeout) {
+static void submit(node_host *h, json_t *params, rpc_call *call, bool wait, uint64_t timeout) {
     gz_buf tx;
     gz_buf_init(&tx);
     if (rpc_param_hex_buf(params, "tx", 2 * GZ_TX_BYTES_MAX, &tx, call) != GZ_OK) return;
-    if (node_admit_enqueue(n, &tx, call, wait, timeout) != GZ_OK) {
+    host_submit *s = submit_slot(h);
+    if (s == NULL || node_submit(h->eng, &tx, s) != GZ_OK) {
         gz_buf_free(&tx);
         rpc_reply_error(call, RPC_SERVER_ERROR, "busy: cannot queue the tx");
+        return;
     }
+    *s = (host_submit){.call = call, .wait = wait, .timeout_ms = timeout, .used = true};
 }
 
 static void m_submit_tx(void *ctx, json_t *params, rpc_call *call) { submit(ctx, params, call, false, 0); }
@@ -80,67 +87,73 @@ static void m_submit_tx_commit(void *ctx, json_t *params, rpc_call *call) {
     submit(ctx, params, call, true, timeout);
 }
 
-void node_admit_answer(node *n, rpc_call *call, const admit_item *it, bool wait, uint64_t timeout_ms) {
-    bool have_txid = !gz_is_zero32(it->txid);
-    if (it->rc != GZ_OK || !wait) {
-        rpc_reply_result(call, admission_json(it->txid, have_txid, it->rc, &it->msg));
-        return;
-    }
-    if (n->n_waiters == NODE_WAITERS_MAX) {
+static void wait_for(node_host *h, rpc_call *call, const uint8_t txid[32], uint64_t timeout_ms) {
+    if (h->n_waiters == HOST_WAITERS_MAX) {
         rpc_reply_error(call, RPC_SERVER_ERROR, "busy: %d submit_tx_commit calls are waiting (the tx was admitted)",
-                        NODE_WAITERS_MAX);
+                        HOST_WAITERS_MAX);
         return;
     }
-    for (size_t i = 0; i < NODE_WAITERS_MAX; i++) {
-        node_waiter *w = &n->waiters[i];
+    for (size_t i = 0; i < HOST_WAITERS_MAX; i++) {
+        host_waiter *w = &h->waiters[i];
         if (w->used) continue;
         w->used = true;
-        memcpy(w->txid, it->txid, 32);
+        memcpy(w->txid, txid, 32);
         w->call = call;
-        w->deadline_ms = node_now_ms() + timeout_ms;
-        n->n_waiters++;
+        w->deadline_ms = host_mono_ms() + timeout_ms;
+        h->n_waiters++;
         return;
     }
+}
+
+void host_admitted(void *ctx, void *tag, const node_admission *a) {
+    node_host *h = ctx;
+    host_submit *s = tag;
+    host_submit q = *s;
+    s->used = false;
+    if (a->rc != GZ_OK || !q.wait) rpc_reply_result(q.call, admission_json(a));
+    else wait_for(h, q.call, a->txid, q.timeout_ms);
 }
 
 static int cmp_waiter(const void *a, const void *b) {
-    return memcmp((*(node_waiter *const *)a)->txid, (*(node_waiter *const *)b)->txid, 32);
+    return memcmp((*(host_waiter *const *)a)->txid, (*(host_waiter *const *)b)->txid, 32);
 }
 
-void node_waiters_notify(node *n, const chain_block *b) {
-    if (n->n_waiters == 0 || b->n_txs == 0) return;
-    static node_waiter *sorted[NODE_WAITERS_MAX];
+static void answer_waiter(host_waiter *w, const chain_block *b, size_t t) {
+    json_error_t jerr;
+    json_t *events = json_loads(ledger_block_tx_events(b->exec, t), 0, &jerr);
+    rpc_reply_result(w->call, json_pack("{s:o,s:i,s:s,s:I,s:I,s:o}", "txid", core_json_hex(w->txid, 32), "code",
+                                        ledger_block_tx_code(b->exec, t), "message",
+                                        ledger_block_tx_message(b->exec, t), "height", (json_int_t)b->header.height,
+                                        "index", (json_int_t)t, "events", events ? events : json_array()));
+    w->used = false;
+}
+
+void host_committed(void *ctx, const chain_block *b) {
+    node_host *h = ctx;
+    if (h->n_waiters == 0 || b->n_txs == 0) return;
     size_t k = 0;
-    for (size_t i = 0; i < NODE_WAITERS_MAX && k < n->n_waiters; i++)
-        if (n->waiters[i].used) sorted[k++] = &n->waiters[i];
-    qsort(sorted, k, sizeof sorted[0], cmp_waiter);
+    for (size_t i = 0; i < HOST_WAITERS_MAX && k < h->n_waiters; i++)
+        if (h->waiters[i].used) h->sorted[k++] = &h->waiters[i];
+    qsort(h->sorted, k, sizeof h->sorted[0], cmp_waiter);
     for (size_t t = 0; t < b->n_txs; t++) {
-        node_waiter key, *kp = &key;
+        host_waiter key, *kp = &key;
         memcpy(key.txid, b->txs[t].txid, 32);
-        node_waiter **hit = bsearch(&kp, sorted, k, sizeof sorted[0], cmp_waiter);
+        host_waiter **hit = bsearch(&kp, h->sorted, k, sizeof h->sorted[0], cmp_waiter);
         if (hit == NULL || !(*hit)->used) continue;
-        node_waiter *w = *hit;
-        json_error_t jerr;
-        json_t *events = json_loads(ledger_block_tx_events(b->exec, t), 0, &jerr);
-        rpc_reply_result(w->call, json_pack("{s:o,s:i,s:s,s:I,s:I,s:o}", "txid", core_json_hex(w->txid, 32), "code",
-                                            ledger_block_tx_code(b->exec, t), "message",
-                                            ledger_block_tx_message(b->exec, t), "height",
-                                            (json_int_t)b->header.height, "index", (json_int_t)t, "events",
-                                            events ? events : json_array()));
-        w->used = false;
-        n->n_waiters--;
+        answer_waiter(*hit, b, t);
+        h->n_waiters--;
     }
 }
 
-void node_waiters_expire(node *n, uint64_t now_ms) {
-    for (size_t i = 0; i < NODE_WAITERS_MAX && n->n_waiters > 0; i++) {
-        node_waiter *w = &n->waiters[i];
+void host_waiters_expire(node_host *h, uint64_t now_ms) {
+    for (size_t i = 0; i < HOST_WAITERS_MAX && h->n_waiters > 0; i++) {
+        host_waiter *w = &h->waiters[i];
         if (!w->used || now_ms < w->deadline_ms) continue;
         char hex[65];
         gz_hex_encode(hex, w->txid, 32);
         rpc_reply_error(w->call, RPC_TIMEOUT, "timeout: tx %s not committed yet (it may still be)", hex);
         w->used = false;
-        n->n_waiters--;
+        h->n_waiters--;
     }
 }
 
@@ -166,17 +179,18 @@ static int txid_proof(const uint8_t (*txids)[32], size_t n, size_t index, json_t
 }
 
 static void m_tx(void *ctx, json_t *params, rpc_call *call) {
-    node *n = ctx;
+    node_host *hs = ctx;
+    node *n = hs->eng;
     uint8_t txid[32];
     if (rpc_param_hex32(params, "txid", txid, call) != GZ_OK) return;
     json_t *r = NULL;
-    int rc = ledger_query_tx_result(n->lg, txid, &r);
+    int rc = ledger_query_tx_result(node_ledger(n), txid, &r);
     if (rc != GZ_OK) return reply_query(call, rc, NULL, "params.txid");
     uint64_t height;
     uint32_t index;
     chain_stored s;
-    rc = ledger_tx_location(n->lg, txid, &height, &index);
-    if (rc == GZ_OK) rc = chain_stored_load(&n->ch, height, &s);
+    rc = ledger_tx_location(node_ledger(n), txid, &height, &index);
+    if (rc == GZ_OK) rc = chain_stored_load(node_chain(n), height, &s);
     if (rc == GZ_OK && index >= s.n_txs) rc = GZ_ECORRUPT;
     json_t *proof = NULL;
     if (rc == GZ_OK) rc = txid_proof((const uint8_t (*)[32])s.txids, s.n_txs, index, &proof);
@@ -207,9 +221,9 @@ static json_t *header_json(const gz_header *h, const uint8_t *bytes, size_t len)
 /* Reads params.height, replying itself when it is bad or not committed. */
 static int height_param(node *n, json_t *params, rpc_call *call, uint64_t *h) {
     if (rpc_param_u64(params, "height", h, call) != GZ_OK) return GZ_EARG;
-    if (*h == 0 || *h > n->ch.height) {
+    if (*h == 0 || *h > node_chain(n)->height) {
         rpc_reply_error(call, RPC_NOT_FOUND, "params.height: %llu is not a committed height (1..%llu)",
-                        (unsigned long long)*h, (unsigned long long)n->ch.height);
+                        (unsigned long long)*h, (unsigned long long)node_chain(n)->height);
         return GZ_ENOTFOUND;
     }
     return GZ_OK;
@@ -217,9 +231,9 @@ static int height_param(node *n, json_t *params, rpc_call *call, uint64_t *h) {
 
 /* Loads committed block h and its commit; replies itself on failure. */
 static int load_committed(node *n, uint64_t h, chain_stored *s, gz_buf *cm, rpc_call *call) {
-    int rc = chain_stored_load(&n->ch, h, s);
+    int rc = chain_stored_load(node_chain(n), h, s);
     if (rc == GZ_OK) {
-        rc = chain_commit_bytes(&n->ch, h, cm);
+        rc = chain_commit_bytes(node_chain(n), h, cm);
         if (rc != GZ_OK) chain_stored_free(s);
     }
     if (rc != GZ_OK) reply_query(call, rc, NULL, "params.height");
@@ -227,7 +241,7 @@ static int load_committed(node *n, uint64_t h, chain_stored *s, gz_buf *cm, rpc_
 }
 
 static void m_block(void *ctx, json_t *params, rpc_call *call) {
-    node *n = ctx;
+    node *n = ((node_host *)ctx)->eng;
     uint64_t h;
     chain_stored s;
     gz_buf cm;
@@ -246,7 +260,7 @@ static void m_block(void *ctx, json_t *params, rpc_call *call) {
 }
 
 static void m_commit(void *ctx, json_t *params, rpc_call *call) {
-    node *n = ctx;
+    node *n = ((node_host *)ctx)->eng;
     uint64_t h;
     chain_stored s;
     gz_buf cm;
@@ -256,25 +270,25 @@ static void m_commit(void *ctx, json_t *params, rpc_call *call) {
         core_block_id(id, s.hdr, s.hdr_len);
         rpc_reply_result(call, json_pack("{s:I,s:o,s:o,s:o,s:o}", "height", (json_int_t)h, "header",
                                          core_json_hex(s.hdr, s.hdr_len), "block_id", core_json_hex(id, 32), "commit",
-                                         core_json_hex(cm.data, cm.len), "validators", validators_json(&n->g)));
+                                         core_json_hex(cm.data, cm.len), "validators", validators_json(node_genesis(n))));
         chain_stored_free(&s);
     }
     gz_buf_free(&cm);
 }
 
 static void m_validators(void *ctx, json_t *params, rpc_call *call) {
-    node *n = ctx;
+    node_host *hs = ctx;
     uint64_t h;
     /* The validator set is fixed by genesis (SPEC §4 has no set changes). */
     if (rpc_param_u64_opt(params, "height", 0, &h, call) != GZ_OK) return;
-    rpc_reply_result(call, validators_json(&n->g));
+    rpc_reply_result(call, validators_json(&hs->g));
 }
 
 static void m_account(void *ctx, json_t *params, rpc_call *call) {
     uint8_t id[32];
     json_t *r = NULL;
     if (rpc_param_hex32(params, "account", id, call) != GZ_OK) return;
-    int rc = ledger_query_account(((node *)ctx)->lg, id, &r);
+    int rc = ledger_query_account(node_ledger(((node_host *)ctx)->eng), id, &r);
     reply_query(call, rc, r, "params.account");
 }
 
@@ -283,7 +297,7 @@ static void m_account(void *ctx, json_t *params, rpc_call *call) {
         const char *id;                                                           \
         json_t *r = NULL;                                                         \
         if (rpc_param_str(params, param, max, &id, call) != GZ_OK) return;        \
-        int rc = query(((node *)ctx)->lg, id, &r);                                \
+        int rc = query(node_ledger(((node_host *)ctx)->eng), id, &r);                                \
         reply_query(call, rc, r, "params." param);                                \
     }
 
@@ -297,12 +311,13 @@ static void m_proposal(void *ctx, json_t *params, rpc_call *call) {
     uint8_t id[32];
     json_t *r = NULL;
     if (rpc_param_hex32(params, "proposal_id", id, call) != GZ_OK) return;
-    int rc = ledger_query_proposal(((node *)ctx)->lg, id, &r);
+    int rc = ledger_query_proposal(node_ledger(((node_host *)ctx)->eng), id, &r);
     reply_query(call, rc, r, "params.proposal_id");
 }
 
 static void m_proposals(void *ctx, json_t *params, rpc_call *call) {
-    node *n = ctx;
+    node_host *hs = ctx;
+    node *n = hs->eng;
     const char *status;
     uint64_t kind, limit;
     uint8_t after[32];
@@ -317,7 +332,7 @@ static void m_proposals(void *ctx, json_t *params, rpc_call *call) {
     }
     json_t *r = NULL;
     gz_msg msg = {{0}};
-    int rc = ledger_query_proposals(n->lg, status, kind, (uint32_t)limit, has_after ? after : NULL, &r, &msg);
+    int rc = ledger_query_proposals(node_ledger(n), status, kind, (uint32_t)limit, has_after ? after : NULL, &r, &msg);
     if (rc == GZ_EARG) rpc_reply_error(call, RPC_INVALID_PARAMS, "%s", msg.text);
     else reply_query(call, rc, r, "proposals");
 }
@@ -326,7 +341,7 @@ static void m_proposals(void *ctx, json_t *params, rpc_call *call) {
 static int log_leaves(node *n, uint64_t size, uint8_t (**out)[32]) {
     *out = malloc((size ? size : 1) * 32);
     if (*out == NULL) return GZ_ENOMEM;
-    int rc = ledger_log_leaf_hashes(n->lg, 0, size, *out);
+    int rc = ledger_log_leaf_hashes(node_ledger(n), 0, size, *out);
     if (rc != GZ_OK) {
         free(*out);
         *out = NULL;
@@ -346,11 +361,11 @@ static int anchor_bundle(node *n, const json_t *a, json_t **out) {
     uint8_t (*leaves)[32] = NULL;
     uint8_t path[GZ_MERKLE_PROOF_MAX][32];
     size_t path_len = 0;
-    int rc = chain_stored_load(&n->ch, height, &s);
+    int rc = chain_stored_load(node_chain(n), height, &s);
     if (rc != GZ_OK) return rc;
     uint64_t size = s.header.log_size;
-    rc = chain_commit_bytes(&n->ch, height, &cm);
-    if (rc == GZ_OK) rc = ledger_log_leaf(n->lg, index, &leaf);
+    rc = chain_commit_bytes(node_chain(n), height, &cm);
+    if (rc == GZ_OK) rc = ledger_log_leaf(node_ledger(n), index, &leaf);
     if (rc == GZ_OK) rc = log_leaves(n, size, &leaves);
     if (rc == GZ_OK) rc = core_merkle_inclusion_proof(path, &path_len, (const uint8_t (*)[32])leaves, size, index);
     if (rc == GZ_OK) {
@@ -360,7 +375,7 @@ static int anchor_bundle(node *n, const json_t *a, json_t **out) {
         json_object_set_new(p, "height", json_integer((json_int_t)height));
         json_object_set_new(p, "header", core_json_hex(s.hdr, s.hdr_len));
         json_object_set_new(p, "commit", core_json_hex(cm.data, cm.len));
-        json_object_set_new(p, "validators", validators_json(&n->g));
+        json_object_set_new(p, "validators", validators_json(node_genesis(n)));
         *out = p;
     }
     free(leaves);
@@ -371,11 +386,12 @@ static int anchor_bundle(node *n, const json_t *a, json_t **out) {
 }
 
 static void m_anchor(void *ctx, json_t *params, rpc_call *call) {
-    node *n = ctx;
+    node_host *hs = ctx;
+    node *n = hs->eng;
     uint8_t artifact[32];
     json_t *a = NULL, *bundle = NULL;
     if (rpc_param_hex32(params, "artifact", artifact, call) != GZ_OK) return;
-    int rc = ledger_query_anchor(n->lg, artifact, &a);
+    int rc = ledger_query_anchor(node_ledger(n), artifact, &a);
     if (rc == GZ_OK) rc = anchor_bundle(n, a, &bundle);
     if (rc == GZ_OK) json_object_set_new(a, "bundle", bundle);
     else json_decref(a);
@@ -383,8 +399,9 @@ static void m_anchor(void *ctx, json_t *params, rpc_call *call) {
 }
 
 static void m_log_consistency(void *ctx, json_t *params, rpc_call *call) {
-    node *n = ctx;
-    uint64_t first, second, size = ledger_log_size(n->lg);
+    node_host *hs = ctx;
+    node *n = hs->eng;
+    uint64_t first, second, size = ledger_log_size(node_ledger(n));
     if (rpc_param_u64(params, "first", &first, call) != GZ_OK) return;
     if (rpc_param_u64(params, "second", &second, call) != GZ_OK) return;
     if (first < 1 || first > second || second > size) {
@@ -408,7 +425,7 @@ static void m_log_consistency(void *ctx, json_t *params, rpc_call *call) {
                                      core_json_hex(r2, 32), "proof", p));
 }
 
-const rpc_method node_rpc_methods[] = {
+const rpc_method host_rpc_methods[] = {
     {"status", m_status, ""},
     {"submit_tx", m_submit_tx, "tx"},
     {"submit_tx_commit", m_submit_tx_commit, "tx timeout_ms"},
@@ -427,4 +444,4 @@ const rpc_method node_rpc_methods[] = {
     {"work", m_work, "work_id"},
     {"log_consistency", m_log_consistency, "first second"},
 };
-const size_t node_rpc_methods_n = sizeof node_rpc_methods / sizeof node_rpc_methods[0];
+const size_t host_rpc_methods_n = sizeof host_rpc_methods / sizeof host_rpc_methods[0];

@@ -1,0 +1,163 @@
+/* What the node says to its environment: log lines, timers, peer sends
+ * (docs/p2p.md, "Gossip": txs in batches, proposals with their blocks, votes,
+ * committed heights), the WAL notes, and the height's messages kept for
+ * re-sending. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/mp.h"
+#include "node/node_internal.h"
+
+void node_log(node *n, const char *fmt, ...) {
+    char text[400], line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    snprintf(line, sizeof line, "node%d h=%llu %s", n->my_index, (unsigned long long)n->ch.height, text);
+    n->env.log(n->env.ctx, line);
+}
+
+void node_timer_start(node *n, unsigned timer, uint64_t delay_ms) {
+    n->timer_armed[timer] = true;
+    n->env.timer_start(n->env.ctx, timer, delay_ms);
+}
+
+void node_timer_stop(node *n, unsigned timer) {
+    n->timer_armed[timer] = false;
+    n->env.timer_stop(n->env.ctx, timer);
+}
+
+void node_send(node *n, int peer, uint8_t type, const uint8_t *data, size_t len) {
+    if (!n->net_on || n->replaying) return;
+    n->env.send(n->env.ctx, peer, type, data, len);
+}
+
+void node_send_u64(node *n, int peer, uint8_t type, uint64_t v) {
+    uint8_t buf[16];
+    gz_buf b = {buf, 0, sizeof buf};
+    if (mp_put_array(&b, 1) == GZ_OK && mp_put_uint(&b, v) == GZ_OK) node_send(n, peer, type, b.data, b.len);
+}
+
+void node_drop_peer(node *n, int peer, const char *why) {
+    node_log(n, "peer %d dropped: %s", peer, why);
+    n->env.disconnect(n->env.ctx, peer, why);
+}
+
+void node_wal_note(node *n, uint8_t type, const uint8_t *payload, size_t len, bool sync) {
+    if (n->replaying) return;
+    int rc = node_wal_append(&n->wal, type, payload, len, sync);
+    if (rc != GZ_OK) node_log(n, "wal: append failed: %s", gz_strerror(rc));
+}
+
+/* ---- txs ------------------------------------------------------------------ */
+
+void node_flush_txs(node *n) {
+    if (n->tx_out_n == 0) return;
+    gz_buf msg;
+    gz_buf_init(&msg);
+    if (mp_put_array(&msg, n->tx_out_n) == GZ_OK && gz_buf_append(&msg, n->tx_out.data, n->tx_out.len) == GZ_OK)
+        node_send(n, -1, NODE_MSG_TXS, msg.data, msg.len);
+    gz_buf_free(&msg);
+    gz_buf_reset(&n->tx_out);
+    n->tx_out_n = 0;
+}
+
+void node_gossip_tx(node *n, const uint8_t *bytes, size_t len) {
+    if (!n->net_on) return;
+    if (mp_put_bin(&n->tx_out, bytes, len) != GZ_OK) return;
+    if (++n->tx_out_n >= NODE_TX_BATCH_MAX) {
+        node_flush_txs(n);
+        return;
+    }
+    if (!n->timer_armed[NODE_TIMER_TX_FLUSH]) node_timer_start(n, NODE_TIMER_TX_FLUSH, NODE_TX_BATCH_MS);
+}
+
+/* ---- encoding ------------------------------------------------------------- */
+
+static void vote_from_cons(const node *n, const cons_vote *v, gz_vote *gv) {
+    memset(gv, 0, sizeof *gv);
+    snprintf(gv->chain_id, sizeof gv->chain_id, "%s", n->g.chain_id);
+    gv->type = v->type;
+    gv->height = v->height;
+    gv->round = v->round;
+    gv->has_block_id = v->has_block_id;
+    memcpy(gv->block_id, v->block_id, 32);
+    gv->time = v->time;
+}
+
+int node_encode_vote(node *n, const cons_vote *v, gz_buf *out) {
+    gz_vote gv;
+    vote_from_cons(n, v, &gv);
+    gz_buf vb;
+    gz_buf_init(&vb);
+    int rc = core_vote_encode(&gv, &vb);
+    if (rc == GZ_OK) rc = mp_put_array(out, 3);
+    if (rc == GZ_OK) rc = mp_put_bin(out, vb.data, vb.len);
+    if (rc == GZ_OK) rc = mp_put_uint(out, v->validator);
+    if (rc == GZ_OK) rc = mp_put_bin(out, v->sig, 64);
+    gz_buf_free(&vb);
+    return rc;
+}
+
+int node_encode_proposal(node *n, const cons_proposal *p, gz_buf *out) {
+    chain_block *b = chain_find(&n->ch, p->block_id);
+    if (b == NULL) return GZ_ENOTFOUND;
+    gz_proposal gp = {0};
+    snprintf(gp.chain_id, sizeof gp.chain_id, "%s", n->g.chain_id);
+    gp.height = p->height;
+    gp.round = p->round;
+    gp.pol_round = p->pol_round;
+    memcpy(gp.block_id, p->block_id, 32);
+    gz_buf pb;
+    gz_buf_init(&pb);
+    int rc = core_proposal_encode(&gp, &pb);
+    if (rc == GZ_OK) rc = mp_put_array(out, 3);
+    if (rc == GZ_OK) rc = mp_put_bin(out, pb.data, pb.len);
+    if (rc == GZ_OK) rc = mp_put_bin(out, p->sig, 64);
+    if (rc == GZ_OK) rc = mp_put_bin(out, b->bytes.data, b->bytes.len);
+    gz_buf_free(&pb);
+    if (rc == GZ_OK) node_remember_proposal(n, out->data, out->len);
+    return rc;
+}
+
+/* ---- the height's messages, for re-sends ---------------------------------- */
+
+bool node_vote_known(const node *n, const uint8_t *payload, size_t len) {
+    for (size_t i = 0; i < n->n_height_votes; i++) {
+        const gz_buf *b = &n->height_votes[i];
+        if (b->len == len && memcmp(b->data, payload, len) == 0) return true;
+    }
+    return false;
+}
+
+void node_remember_vote(node *n, const uint8_t *payload, size_t len) {
+    if (n->n_height_votes == NODE_HEIGHT_VOTES_MAX || node_vote_known(n, payload, len)) return;
+    gz_buf *b = &n->height_votes[n->n_height_votes];
+    gz_buf_reset(b);
+    if (gz_buf_append(b, payload, len) == GZ_OK) n->n_height_votes++;
+}
+
+void node_remember_proposal(node *n, const uint8_t *payload, size_t len) {
+    gz_buf_reset(&n->height_prop);
+    if (gz_buf_append(&n->height_prop, payload, len) != GZ_OK) gz_buf_reset(&n->height_prop);
+}
+
+void node_gossip_proposal(node *n, const gz_buf *payload) {
+    node_send(n, -1, NODE_MSG_PROPOSAL, payload->data, payload->len);
+}
+
+void node_gossip_vote(node *n, const gz_buf *payload) {
+    node_remember_vote(n, payload->data, payload->len);
+    node_send(n, -1, NODE_MSG_VOTE, payload->data, payload->len);
+}
+
+void node_gossip_status(node *n) { node_send_u64(n, -1, NODE_MSG_STATUS, n->ch.height); }
+
+void node_gossip_resend(node *n, int peer) {
+    if (n->height_prop.len > 0) node_send(n, peer, NODE_MSG_PROPOSAL, n->height_prop.data, n->height_prop.len);
+    for (size_t i = 0; i < n->n_height_votes; i++)
+        node_send(n, peer, NODE_MSG_VOTE, n->height_votes[i].data, n->height_votes[i].len);
+    node_send_u64(n, peer, NODE_MSG_STATUS, n->ch.height);
+}
