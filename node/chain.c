@@ -150,7 +150,7 @@ static bool build_take(const mempool_entry *e, void *data) {
     if (b->n_txs == x->max_txs) return false;
     if (e->len + 8 > x->bytes_left) return true; /* a smaller one may still fit */
     nonce_slot *s = nonce_slot_get(x, e->signer);
-    if (s->next != e->nonce) return true;
+    if (s->next != e->nonce && !(x->c->test_faults & CHAIN_TEST_BUILD_ANY_NONCE)) return true;
     gz_msg msg;
     if (core_tx_decode(&b->txs[b->n_txs], e->bytes, e->len, &msg) != GZ_OK) return true;
     size_t before = x->txbytes->len;
@@ -368,7 +368,7 @@ static bool txs_unique(chain *c, chain_block *b) {
         uint32_t index;
         /* The mempool never holds a committed tx: admission checked, and a
          * commit removes its txs. Only the others need the store. */
-        if (b->tx_pooled[i]) continue;
+        if (b->tx_pooled[i] || (c->test_faults & CHAIN_TEST_ALLOW_COMMITTED)) continue;
         if (ledger_tx_location(c->lg, b->txs[i].txid, &height, &index) != GZ_ENOTFOUND) {
             snprintf(b->reason, sizeof b->reason, "block.txs[%zu]: already committed at height %llu",
                      i, (unsigned long long)height);

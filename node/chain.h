@@ -55,7 +55,14 @@ typedef struct chain {
     chain_block *cand[CHAIN_CANDIDATES_MAX];
     size_t n_cand;
     sigpool *pool;            /* signature checks of received blocks; NULL = inline */
+    unsigned test_faults;     /* CHAIN_TEST_*; 0 outside tests */
 } chain;
+
+/* Test toggles, set by the engine's NODE_FAULT_* (node/node.h). */
+enum {
+    CHAIN_TEST_ALLOW_COMMITTED = 1u << 0, /* received blocks may carry committed txs */
+    CHAIN_TEST_BUILD_ANY_NONCE = 1u << 1  /* built blocks take txs whatever their nonce */
+};
 
 /* Opens the chain over a store and ledger already opened from genesis g. */
 GZ_WUR int chain_open(chain *c, store *st, ledger *lg, const gz_genesis *g, gz_msg *msg);

@@ -268,6 +268,7 @@ static int open_consensus(node *n, gz_msg *msg) {
         .timeout_vote_ms = n->g.consensus.timeout_vote_ms,
         .timeout_delta_ms = n->g.consensus.timeout_delta_ms,
         .empty_block_ms = n->g.consensus.empty_block_ms,
+        .test_faults = n->cons_test_faults,
     };
     cons_callbacks cb = CALLBACKS;
     cb.ctx = n;
@@ -289,6 +290,8 @@ static int open_parts(node *n, const node_open_args *a, gz_msg *msg) {
         rc = gz_fail(msg, GZ_ENOMEM, "sigpool: cannot start threads");
     n->opened_pool = rc == GZ_OK;
     if (rc == GZ_OK) n->ch.pool = &n->pool;
+    if (n->test_faults & NODE_FAULT_CHAIN_NO_DUP) n->ch.test_faults |= CHAIN_TEST_ALLOW_COMMITTED;
+    if (n->test_faults & NODE_FAULT_ADMIT_COMMITTED) n->ch.test_faults |= CHAIN_TEST_BUILD_ANY_NONCE;
     if (rc == GZ_OK) rc = node_signstate_open(&n->ss, a->signstate_path, msg);
     n->opened_ss = rc == GZ_OK;
     if (rc == GZ_OK) rc = node_wal_open(&n->wal, a->wal_path, msg);
@@ -308,6 +311,8 @@ int node_open(node **out, const node_open_args *a, const node_env *env, gz_msg *
     n->st = a->st;
     n->propose_wait_ms = a->propose_wait_ms;
     n->net_on = a->networked;
+    n->test_faults = a->test_faults;
+    n->cons_test_faults = a->cons_test_faults;
     n->g = *a->genesis; /* borrowed: the host keeps it */
     int rc = open_key(n, a->seckey, msg);
     if (rc == GZ_OK) rc = open_parts(n, a, msg);

@@ -59,6 +59,17 @@ typedef struct node_admission {
     const gz_msg *msg;
 } node_admission;
 
+/* Test toggles: an engine with one of these set breaks one rule on purpose,
+ * so that the simulator can show it catches the break (like CONS_FAULT_*).
+ * Never set outside tests. */
+enum node_fault {
+    NODE_FAULT_ADMIT_NO_SIG = 1u << 0,    /* admission lets a bad signature in */
+    NODE_FAULT_CHAIN_NO_DUP = 1u << 1,    /* block checks let an already committed tx in */
+    /* A Byzantine proposer's: admission takes committed txs and used nonces,
+     * and its blocks take txs whatever their nonce, so they carry them. */
+    NODE_FAULT_ADMIT_COMMITTED = 1u << 2
+};
+
 typedef struct node_env {
     void *ctx;
     /* Milliseconds from an arbitrary origin that never goes back: deadlines,
@@ -93,6 +104,8 @@ typedef struct node_open_args {
     unsigned sig_workers;       /* signature-check threads (0: inline) */
     uint64_t propose_wait_ms;   /* node config propose_wait_ms */
     bool networked;             /* has peers: gossip, re-sends and sync run */
+    unsigned test_faults;       /* enum node_fault; 0 outside tests */
+    unsigned cons_test_faults;  /* CONS_FAULT_*; 0 outside tests */
 } node_open_args;
 
 typedef struct node node;

@@ -63,14 +63,6 @@
 /* Txs admitted together (an RPC request's calls, a gossip message). */
 #define NODE_ADMIT_BATCH_MAX 512
 
-/* Test toggles: a node with one of these set breaks one rule on purpose, so
- * that the simulator can show it catches the break (like CONS_FAULT_*).
- * Never set outside tests. */
-enum node_fault {
-    NODE_FAULT_ADMIT_NO_SIG = 1u << 0,   /* admission skips the signature check */
-    NODE_FAULT_CHAIN_NO_DUP = 1u << 1    /* block checks let an already committed tx in */
-};
-
 /* One tx of an admission batch: its bytes (borrowed), decoded form, verdict. */
 typedef struct admit_item {
     const uint8_t *bytes;
@@ -117,6 +109,7 @@ struct node {
     uint64_t propose_wait_ms;
     bool net_on;
     unsigned test_faults; /* enum node_fault */
+    unsigned cons_test_faults;
     store *st;            /* the host's */
     ledger *lg;
     chain ch;

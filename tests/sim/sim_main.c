@@ -1,16 +1,21 @@
 /* gz_sim: runs consensus simulations and reports violations.
  *
- *   gz_sim --seeds N [--start S] [--validators 4|7|both] [--inject-bug lock|double] [--app chain|ledger]
- *   gz_sim --seed X [--validators 4|7|both] [--verbose] [--inject-bug lock|double] [--app chain|ledger]
+ *   gz_sim --seeds N [--start S] [--validators 4|7|both] [--inject-bug BUG]
+ *   gz_sim --seed X [--validators 4|7|both] [--verbose] [--inject-bug BUG]
  *
+ * BUG is lock or double (consensus), admit-sig (node/admit.c) or chain-dup
+ * (node/chain.c): the honest nodes break that rule, and the runs must find it.
  * Prints one line per failing run with the command that replays it, then
  * exactly one summary line. Exit 0 if every run passed, 1 if any failed, 2 on
- * bad usage. */
+ * bad usage. A run that dies (a node's own assertion or FATAL stop) first
+ * prints the seed that replays it. */
 #include <errno.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tests/sim/sim.h"
 
@@ -21,20 +26,20 @@ typedef struct cli {
     bool verbose;
     int bug;
     const char *bug_name;
-    const sim_app_ops *app;
 } cli;
 
-/* Applications the simulator can run; the ledger joins this table once it
- * offers a sim_app_ops. */
-static const sim_app_ops *const APPS[] = {&sim_app_chain, &sim_app_ledger};
+static const struct {
+    const char *name;
+    int fault;
+} BUGS[] = {{"lock", SIM_FAULT_LOCK}, {"double", SIM_FAULT_DOUBLE}, {"admit-sig", SIM_FAULT_ADMIT_SIG},
+            {"chain-dup", SIM_FAULT_CHAIN_DUP}};
 
 static int usage(const char *why) {
     fprintf(stderr, "gz_sim: %s\n", why);
     fprintf(stderr,
-            "usage: gz_sim --seeds N [--start S] [--validators 4|7|both] [--inject-bug lock|double]"
-            " [--app chain|ledger]\n"
-            "       gz_sim --seed X [--validators 4|7|both] [--verbose] [--inject-bug lock|double]"
-            " [--app chain|ledger]\n");
+            "usage: gz_sim --seeds N [--start S] [--validators 4|7|both] [--inject-bug BUG]\n"
+            "       gz_sim --seed X [--validators 4|7|both] [--verbose] [--inject-bug BUG]\n"
+            "BUG: lock, double, admit-sig or chain-dup\n");
     return 2;
 }
 
@@ -50,7 +55,6 @@ static bool parse_u64(const char *s, uint64_t *out) {
 static int parse(int argc, char **argv, cli *c) {
     memset(c, 0, sizeof *c);
     c->start = 1;
-    c->app = APPS[0];
     bool have_seed = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -78,20 +82,10 @@ static int parse(int argc, char **argv, cli *c) {
                 return usage("--validators: 4, 7 or both");
             }
         } else if (strcmp(a, "--inject-bug") == 0) {
-            if (strcmp(v, "lock") == 0) {
-                c->bug = SIM_BUG_LOCK;
-            } else if (strcmp(v, "double") == 0) {
-                c->bug = SIM_BUG_DOUBLE;
-            } else {
-                return usage("--inject-bug: lock or double");
-            }
+            for (size_t k = 0; k < sizeof BUGS / sizeof BUGS[0]; k++)
+                if (strcmp(v, BUGS[k].name) == 0) c->bug = BUGS[k].fault;
+            if (c->bug == SIM_FAULT_NONE) return usage("--inject-bug: lock, double, admit-sig or chain-dup");
             c->bug_name = v;
-        } else if (strcmp(a, "--app") == 0) {
-            c->app = NULL;
-            for (size_t k = 0; k < sizeof APPS / sizeof APPS[0]; k++) {
-                if (strcmp(v, APPS[k]->name) == 0) c->app = APPS[k];
-            }
-            if (c->app == NULL) return usage("--app: unknown application");
         } else {
             return usage("unknown option");
         }
@@ -101,10 +95,38 @@ static int parse(int argc, char **argv, cli *c) {
     return 0;
 }
 
+/* The run in progress, for a node that stops the process. */
+static volatile uint64_t current_seed;
+static volatile int current_validators;
+
+static void on_abort(int sig) {
+    char line[160];
+    int n = snprintf(line, sizeof line, "gz_sim: died (signal %d); replay: gz_sim --seed 0x%016" PRIx64
+                     " --validators %d --verbose\n", sig, (uint64_t)current_seed, current_validators);
+    if (n > 0 && write(2, line, (size_t)n) < 0) _exit(3);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void report(const cli *c, uint64_t s, int n, const sim_result *res) {
+    if (!c->multi)
+        printf("seed 0x%016" PRIx64 " validators %d%s: %" PRIu64 " heights, %" PRIu64 " events, %" PRIu64
+               " txs committed (%" PRIu64 " of %" PRIu64 " submissions admitted), %" PRIu64
+               " crashes, recovered %.1fs after GST%s%s\n",
+               s, n, res->byzantine ? " (one Byzantine)" : "", res->heights, res->events, res->txs_committed,
+               res->admitted, res->submitted, res->crashes, res->recover_ms / 1000.0, res->first[0] ? "; " : "",
+               res->first);
+    if (c->multi && (res->safety > 0 || res->liveness > 0))
+        printf("FAIL %s; replay: gz_sim --seed 0x%016" PRIx64 " --validators %d%s%s --verbose\n", res->first, s, n,
+               c->bug_name ? " --inject-bug " : "", c->bug_name ? c->bug_name : "");
+}
+
 int main(int argc, char **argv) {
     cli c;
     int rc = parse(argc, argv, &c);
     if (rc != 0) return rc;
+    signal(SIGABRT, on_abort);
+    signal(SIGSEGV, on_abort);
     uint64_t first = c.multi ? c.start : c.seed;
     uint64_t count = c.multi ? c.seeds : 1;
     uint64_t safety = 0, liveness = 0;
@@ -112,29 +134,20 @@ int main(int argc, char **argv) {
         for (int k = 0; k < 2; k++) {
             int n = k == 0 ? 4 : 7;
             if (c.validators != 0 && c.validators != n) continue;
-            sim_options opt = {.seed = s, .validators = n, .verbose = c.verbose,
-                               .bug = c.bug, .app = c.app};
+            sim_options opt = {.seed = s, .validators = n, .verbose = c.verbose, .fault = c.bug};
             sim_result res;
+            current_seed = s;
+            current_validators = n;
             if (sim_run(&opt, &res) != 0) {
                 fprintf(stderr, "gz_sim: cannot set up seed 0x%016" PRIx64 "\n", s);
                 return 1;
             }
             safety += res.safety > 0;
             liveness += res.liveness > 0;
-            if (!c.multi)
-                printf("seed 0x%016" PRIx64 " validators %d: %" PRIu64 " heights, %" PRIu64
-                       " events, %" PRIu64 " equivocations seen, recovered %.1fs after GST%s%s\n",
-                       s, n, res.heights, res.events, res.evidence, res.recover_ms / 1000.0,
-                       res.first[0] ? "; " : "", res.first);
-            if (c.multi && (res.safety > 0 || res.liveness > 0))
-                printf("FAIL %s; replay: gz_sim --seed 0x%016" PRIx64 " --validators %d%s%s "
-                       "--app %s --verbose\n",
-                       res.first, s, n, c.bug_name ? " --inject-bug " : "",
-                       c.bug_name ? c.bug_name : "", c.app->name);
+            report(&c, s, n, &res);
         }
     }
-    printf("sim: %" PRIu64 " seeds, %" PRIu64 " safety violations, %" PRIu64
-           " liveness failures\n",
-           count, safety, liveness);
+    printf("sim: %" PRIu64 " seeds, %" PRIu64 " safety violations, %" PRIu64 " liveness failures\n", count, safety,
+           liveness);
     return safety + liveness > 0 ? 1 : 0;
 }
