@@ -47,7 +47,8 @@ __attribute__((format(printf, 3, 4))) static int fail(gz_msg *msg, const char *p
     va_start(ap, fmt);
     vsnprintf(why, sizeof why, fmt, ap);
     va_end(ap);
-    return gz_fail(msg, GZ_EARG, "%s: %s", p[0] != '\0' ? p : "top level", why);
+    (void)gz_fail(msg, GZ_EARG, "%s: %s", p[0] != '\0' ? p : "top level", why);
+    return GZ_EARG;
 }
 
 /* An absent field, with what it should have been. */
@@ -118,9 +119,9 @@ int core_json_str_view(const json_t *obj, const char *path, const char *key, siz
     const json_t *v = member(obj, path, key, p);
     sized_what(what, sizeof what, "a string", "bytes", min, max);
     if (v == NULL) return missing(msg, p, what);
-    if (!json_is_string(v)) return fail(msg, p, "expected %s", what);
+    const char *s = json_string_value(v); /* NULL if v is not a string */
+    if (s == NULL) return fail(msg, p, "expected %s", what);
     size_t n = json_string_length(v);
-    const char *s = json_string_value(v);
     if (n < min || n > max) return fail(msg, p, "expected %s, found %zu bytes", what, n);
     /* A JSON "\u0000" (or a string built in code) would end the C string early. */
     if (memchr(s, '\0', n) != NULL) return fail(msg, p, "contains a NUL character");
