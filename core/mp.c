@@ -1,9 +1,13 @@
-/* Canonical MessagePack writer and bounded reader (SPEC §1). The writer always
- * picks the shortest form; the reader accepts only that form, so decoding and
- * re-encoding any accepted value gives back the same bytes. */
+/* Canonical MessagePack writer and bounded reader (SPEC §1). The writer is
+ * msgpack-c's packer, which always picks the shortest form; the reader is our
+ * own cursor, which accepts only that form, so decoding and re-encoding any
+ * accepted value gives back the same bytes. msgpack-c's unpacker is not used
+ * for outside bytes: it allocates for a declared length before reading what
+ * the length claims. */
 #include "core/mp.h"
 
 #include <assert.h>
+#include <msgpack.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,65 +15,60 @@
 
 /* ---- writer ---------------------------------------------------------------- */
 
-static void be_store(uint8_t *p, uint64_t v, size_t n) {
-    for (size_t i = 0; i < n; i++) p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
-}
+/* msgpack-c's packer picks the shortest form of every value we write (SPEC
+ * §1; tests/unit/test_core_mp.c checks each boundary byte for byte) and hands
+ * the bytes to this callback, whose code msgpack_pack_* returns. */
+static int buf_write(void *data, const char *p, size_t n) { return gz_buf_append(data, p, n); }
 
-/* Writes a tag byte followed by v as an n-byte big-endian number. */
-static int put_tagged(gz_buf *b, uint8_t tag, uint64_t v, size_t n) {
-    uint8_t tmp[9];
-    tmp[0] = tag;
-    be_store(tmp + 1, v, n);
-    return gz_buf_append(b, tmp, 1 + n);
+static msgpack_packer packer(gz_buf *b) {
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, b, buf_write);
+    return pk;
 }
 
 int mp_put_uint(gz_buf *b, uint64_t v) {
-    if (v <= 0x7f) return put_tagged(b, (uint8_t)v, 0, 0);
-    if (v <= UINT8_MAX) return put_tagged(b, 0xcc, v, 1);
-    if (v <= UINT16_MAX) return put_tagged(b, 0xcd, v, 2);
-    if (v <= UINT32_MAX) return put_tagged(b, 0xce, v, 4);
-    return put_tagged(b, 0xcf, v, 8);
+    msgpack_packer pk = packer(b);
+    return msgpack_pack_uint64(&pk, v);
 }
 
+/* msgpack_pack_int64 writes v >= 0 as a uint, as canonical form wants. */
 int mp_put_int(gz_buf *b, int64_t v) {
-    if (v >= 0) return mp_put_uint(b, (uint64_t)v);
-    uint64_t u = (uint64_t)v; /* two's complement bits, written big-endian */
-    if (v >= -32) return put_tagged(b, (uint8_t)u, 0, 0);
-    if (v >= INT8_MIN) return put_tagged(b, 0xd0, u & 0xff, 1);
-    if (v >= INT16_MIN) return put_tagged(b, 0xd1, u & 0xffff, 2);
-    if (v >= INT32_MIN) return put_tagged(b, 0xd2, u & 0xffffffffu, 4);
-    return put_tagged(b, 0xd3, u, 8);
+    msgpack_packer pk = packer(b);
+    return msgpack_pack_int64(&pk, v);
 }
 
-int mp_put_nil(gz_buf *b) { return put_tagged(b, 0xc0, 0, 0); }
-
-int mp_put_bool(gz_buf *b, bool v) { return put_tagged(b, v ? 0xc3 : 0xc2, 0, 0); }
-
-static int put_len(gz_buf *b, uint32_t n, uint8_t fix, uint32_t fix_max, uint8_t tag8,
-                   uint8_t tag16, uint8_t tag32) {
-    if (n <= fix_max) return put_tagged(b, (uint8_t)(fix | n), 0, 0);
-    if (tag8 != 0 && n <= UINT8_MAX) return put_tagged(b, tag8, n, 1);
-    if (n <= UINT16_MAX) return put_tagged(b, tag16, n, 2);
-    return put_tagged(b, tag32, n, 4);
+int mp_put_nil(gz_buf *b) {
+    msgpack_packer pk = packer(b);
+    return msgpack_pack_nil(&pk);
 }
 
+int mp_put_bool(gz_buf *b, bool v) {
+    msgpack_packer pk = packer(b);
+    return v ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
+}
+
+/* msgpack_pack_str writes str 8 for 32..255 bytes (the current format);
+ * msgpack_pack_v4raw, the old format without str 8, is never used. */
 int mp_put_str(gz_buf *b, const char *s, size_t len) {
     assert(len <= UINT32_MAX);
     assert(s != NULL || len == 0);
-    int rc = put_len(b, (uint32_t)len, 0xa0, 31, 0xd9, 0xda, 0xdb);
-    return rc != GZ_OK ? rc : gz_buf_append(b, s, len);
+    msgpack_packer pk = packer(b);
+    int rc = msgpack_pack_str(&pk, len);
+    return rc != GZ_OK ? rc : msgpack_pack_str_body(&pk, s, len);
 }
 
 int mp_put_bin(gz_buf *b, const uint8_t *p, size_t len) {
     assert(len <= UINT32_MAX);
     assert(p != NULL || len == 0);
-    /* bin has no fix form: a fix_max below every length disables it. */
-    int rc = len <= UINT8_MAX ? put_tagged(b, 0xc4, len, 1)
-                              : put_len(b, (uint32_t)len, 0, 0, 0, 0xc5, 0xc6);
-    return rc != GZ_OK ? rc : gz_buf_append(b, p, len);
+    msgpack_packer pk = packer(b);
+    int rc = msgpack_pack_bin(&pk, len);
+    return rc != GZ_OK ? rc : msgpack_pack_bin_body(&pk, p, len);
 }
 
-int mp_put_array(gz_buf *b, uint32_t n) { return put_len(b, n, 0x90, 15, 0, 0xdc, 0xdd); }
+int mp_put_array(gz_buf *b, uint32_t n) {
+    msgpack_packer pk = packer(b);
+    return msgpack_pack_array(&pk, n);
+}
 
 bool mp_str_valid(const uint8_t *p, size_t len) {
     size_t i = 0;

@@ -1,7 +1,8 @@
 /* Canonical MessagePack (SPEC §1): a writer that always emits the shortest form
- * and a bounded reader cursor that rejects anything else. The reader never
- * allocates: a declared length is checked against the bytes that remain before
- * it is used, and it has no recursion. */
+ * (msgpack-c's packer underneath) and a bounded reader cursor of our own that
+ * rejects anything else. The reader never allocates: a declared length is
+ * checked against the bytes that remain before it is used, and it has no
+ * recursion. */
 #ifndef GZ_CORE_MP_H
 #define GZ_CORE_MP_H
 

@@ -9,121 +9,20 @@
 
 #include <jansson.h>
 
+#include "core/json.h"
 #include "ledger/genesis.h"
 
-#define PATH_MAX_LEN 160
-
-static void pjoin(char out[PATH_MAX_LEN], const char *path, const char *key) {
-    if (path[0] == '\0') snprintf(out, PATH_MAX_LEN, "%s", key);
-    else snprintf(out, PATH_MAX_LEN, "%s.%s", path, key);
-}
-
-static void pindex(char out[PATH_MAX_LEN], const char *path, size_t i) {
-    snprintf(out, PATH_MAX_LEN, "%s[%zu]", path, i);
-}
-
-static int bad(gz_msg *msg, const char *path, const char *what) {
-    return gz_fail(msg, GZ_EARG, "%s: %s", path[0] ? path : "genesis", what);
-}
-
-/* Every key of obj must be one of keys (NULL-terminated). */
-static int only_keys(const json_t *obj, const char *path, const char *const *keys, gz_msg *msg) {
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)obj, k, v) {
-        bool known = false;
-        for (size_t i = 0; keys[i] != NULL && !known; i++) known = strcmp(keys[i], k) == 0;
-        if (!known) {
-            char p[PATH_MAX_LEN];
-            pjoin(p, path, k);
-            return bad(msg, p, "unknown key");
-        }
-    }
-    return GZ_OK;
-}
-
-static int as_object(const json_t *v, const char *path, gz_msg *msg) {
-    return json_is_object(v) ? GZ_OK : bad(msg, path, "expected an object");
-}
-
-static int as_u64(const json_t *v, const char *path, uint64_t *out, gz_msg *msg) {
-    if (!json_is_integer(v) || json_integer_value(v) < 0) {
-        return bad(msg, path, "expected a non-negative integer");
-    }
-    *out = (uint64_t)json_integer_value(v);
-    return GZ_OK;
-}
-
-static int as_i64(const json_t *v, const char *path, int64_t *out, gz_msg *msg) {
-    if (!json_is_integer(v)) return bad(msg, path, "expected an integer");
-    *out = (int64_t)json_integer_value(v);
-    return GZ_OK;
-}
-
-static int as_str(const json_t *v, const char *path, char *out, size_t max, gz_msg *msg) {
-    if (!json_is_string(v)) return bad(msg, path, "expected a string");
-    size_t n = json_string_length(v);
-    const char *s = json_string_value(v);
-    if (n > max) {
-        return gz_fail(msg, GZ_EARG, "%s: longer than %zu bytes", path, max);
-    }
-    if (memchr(s, '\0', n) != NULL) return bad(msg, path, "contains a NUL character");
-    memcpy(out, s, n);
-    out[n] = '\0';
-    return GZ_OK;
-}
-
-static int as_hex32(const json_t *v, const char *path, uint8_t out[32], gz_msg *msg) {
-    if (!json_is_string(v) || json_string_length(v) != 64 ||
-        gz_hex_decode(out, 32, json_string_value(v)) != GZ_OK) {
-        return bad(msg, path, "expected 64 hex chars");
-    }
-    return GZ_OK;
-}
-
-static int as_array(const json_t *v, const char *path, size_t max, size_t *n, gz_msg *msg) {
-    if (!json_is_array(v)) return bad(msg, path, "expected an array");
-    *n = json_array_size(v);
-    if (*n > max) return gz_fail(msg, GZ_EARG, "%s: more than %zu entries", path, max);
-    return GZ_OK;
-}
-
-/* obj[key] into *v, or an error naming the missing key. */
-static int field(const json_t *obj, const char *path, const char *key, json_t **v, char *p,
-                 gz_msg *msg) {
-    pjoin(p, path, key);
-    *v = json_object_get(obj, key);
-    return *v != NULL ? GZ_OK : bad(msg, p, "missing");
-}
-
+/* The parser reads every integer over its whole JSON range and leaves the
+ * ranges to ledger_genesis_check, so that a genesis filled in code (devnet)
+ * passes the same rules as a parsed one. */
 static int get_u64(const json_t *obj, const char *path, const char *key, uint64_t *out,
                    gz_msg *msg) {
-    char p[PATH_MAX_LEN];
-    json_t *v;
-    int err = field(obj, path, key, &v, p, msg);
-    return err != GZ_OK ? err : as_u64(v, p, out, msg);
+    return core_json_u64(obj, path, key, 0, UINT64_MAX, out, msg);
 }
 
 static int get_i64(const json_t *obj, const char *path, const char *key, int64_t *out,
                    gz_msg *msg) {
-    char p[PATH_MAX_LEN];
-    json_t *v;
-    int err = field(obj, path, key, &v, p, msg);
-    return err != GZ_OK ? err : as_i64(v, p, out, msg);
-}
-
-static int get_str(const json_t *obj, const char *path, const char *key, char *out, size_t max,
-                   gz_msg *msg) {
-    char p[PATH_MAX_LEN];
-    json_t *v;
-    int err = field(obj, path, key, &v, p, msg);
-    return err != GZ_OK ? err : as_str(v, p, out, max, msg);
-}
-
-static int get_object(const json_t *obj, const char *path, const char *key, json_t **v, char *p,
-                      gz_msg *msg) {
-    int err = field(obj, path, key, v, p, msg);
-    return err != GZ_OK ? err : as_object(*v, p, msg);
+    return core_json_i64(obj, path, key, INT64_MIN, INT64_MAX, out, msg);
 }
 
 /* A decimal key of a numbered object ("1", "42"): no sign, no leading zero. */
@@ -147,26 +46,20 @@ static int number_key(const char *k, const char *p, uint64_t max, uint64_t *out,
 
 static int parse_validator(const json_t *v, const char *p, gz_validator *val, gz_msg *msg) {
     static const char *const keys[] = {"name", "pub_key", "power", NULL};
-    char q[PATH_MAX_LEN];
-    json_t *f;
-    int err = as_object(v, p, msg);
-    if (err == GZ_OK) err = only_keys(v, p, keys, msg);
-    if (err == GZ_OK) err = get_str(v, p, "name", val->name, GZ_LABEL_MAX, msg);
-    if (err == GZ_OK) err = field(v, p, "pub_key", &f, q, msg);
-    if (err == GZ_OK) err = as_hex32(f, q, val->pub_key, msg);
+    int err = core_json_object(v, p, NULL, keys, &v, msg);
+    if (err == GZ_OK) err = core_json_str(v, p, "name", 0, GZ_LABEL_MAX, val->name, msg);
+    if (err == GZ_OK) err = core_json_hex_fixed(v, p, "pub_key", val->pub_key, 32, msg);
     if (err == GZ_OK) err = get_u64(v, p, "power", &val->power, msg);
     return err;
 }
 
 static int parse_validators(const json_t *root, gz_genesis *g, gz_msg *msg) {
-    char p[PATH_MAX_LEN];
-    json_t *arr;
+    const json_t *arr;
     size_t n = 0;
-    int err = field(root, "", "validators", &arr, p, msg);
-    if (err == GZ_OK) err = as_array(arr, p, GZ_VALIDATORS_MAX, &n, msg);
+    int err = core_json_array(root, "", "validators", 0, GZ_VALIDATORS_MAX, &arr, &n, msg);
     for (size_t i = 0; err == GZ_OK && i < n; i++) {
-        char q[PATH_MAX_LEN];
-        pindex(q, p, i);
+        char q[CORE_JSON_PATH_MAX];
+        core_json_path_index(q, "validators", i);
         err = parse_validator(json_array_get(arr, i), q, &g->validators[i], msg);
     }
     if (err == GZ_OK) g->n_validators = (uint32_t)n;
@@ -176,20 +69,19 @@ static int parse_validators(const json_t *root, gz_genesis *g, gz_msg *msg) {
 static int parse_authorities(const json_t *root, gz_genesis *g, gz_msg *msg) {
     static const char *const keys[] = {"registrar", "credit_officer", "treasurer", "governor",
                                        NULL};
-    char p[PATH_MAX_LEN];
-    json_t *obj;
-    int err = get_object(root, "", "authorities", &obj, p, msg);
-    if (err == GZ_OK) err = only_keys(obj, p, keys, msg);
+    const json_t *obj;
+    int err = core_json_object(root, "", "authorities", keys, &obj, msg);
     for (int r = 0; err == GZ_OK && r < GZ_ROLE_COUNT; r++) {
-        char q[PATH_MAX_LEN];
-        json_t *arr;
+        char q[CORE_JSON_PATH_MAX];
+        const json_t *arr;
         size_t n = 0;
-        err = field(obj, p, ledger_role_name(r), &arr, q, msg);
-        if (err == GZ_OK) err = as_array(arr, q, GZ_AUTHORITIES_MAX, &n, msg);
+        core_json_path(q, "authorities", ledger_role_name(r));
+        err = core_json_array(obj, "authorities", ledger_role_name(r), 0, GZ_AUTHORITIES_MAX, &arr,
+                              &n, msg);
         for (size_t i = 0; err == GZ_OK && i < n; i++) {
-            char e[PATH_MAX_LEN];
-            pindex(e, q, i);
-            err = as_hex32(json_array_get(arr, i), e, g->authorities[r][i], msg);
+            char e[CORE_JSON_PATH_MAX];
+            core_json_path_index(e, q, i);
+            err = core_json_hex_fixed(json_array_get(arr, i), e, NULL, g->authorities[r][i], 32, msg);
         }
         if (err == GZ_OK) g->n_authorities[r] = (uint32_t)n;
     }
@@ -198,28 +90,24 @@ static int parse_authorities(const json_t *root, gz_genesis *g, gz_msg *msg) {
 
 static int parse_account(const json_t *v, const char *p, gz_genesis_account *a, gz_msg *msg) {
     static const char *const keys[] = {"account", "level", "classes", "label", NULL};
-    char q[PATH_MAX_LEN];
-    json_t *f;
-    int err = as_object(v, p, msg);
-    if (err == GZ_OK) err = only_keys(v, p, keys, msg);
-    if (err == GZ_OK) err = field(v, p, "account", &f, q, msg);
-    if (err == GZ_OK) err = as_hex32(f, q, a->account, msg);
+    int err = core_json_object(v, p, NULL, keys, &v, msg);
+    if (err == GZ_OK) err = core_json_hex_fixed(v, p, "account", a->account, 32, msg);
     if (err == GZ_OK) err = get_u64(v, p, "level", &a->level, msg);
     if (err == GZ_OK) err = get_u64(v, p, "classes", &a->classes, msg);
-    if (err == GZ_OK) err = get_str(v, p, "label", a->label, GZ_LABEL_MAX, msg);
+    if (err == GZ_OK) err = core_json_str(v, p, "label", 0, GZ_LABEL_MAX, a->label, msg);
     return err;
 }
 
 static int parse_accounts(const json_t *root, gz_genesis *g, gz_msg *msg) {
-    json_t *arr = json_object_get(root, "accounts");
-    if (arr == NULL) return GZ_OK; /* the one optional key: no genesis accounts */
+    if (json_object_get(root, "accounts") == NULL) return GZ_OK; /* the one optional key */
+    const json_t *arr;
     size_t n = 0;
-    int err = as_array(arr, "accounts", GZ_GENESIS_ACCOUNTS_MAX, &n, msg);
+    int err = core_json_array(root, "", "accounts", 0, GZ_GENESIS_ACCOUNTS_MAX, &arr, &n, msg);
     for (size_t i = 0; err == GZ_OK && i < n; i++) {
-        char p[PATH_MAX_LEN];
+        char p[CORE_JSON_PATH_MAX];
         gz_genesis_account a;
         memset(&a, 0, sizeof a);
-        pindex(p, "accounts", i);
+        core_json_path_index(p, "accounts", i);
         err = parse_account(json_array_get(arr, i), p, &a, msg);
         if (err == GZ_OK) err = ledger_genesis_add_account(g, &a);
     }
@@ -230,11 +118,10 @@ static int parse_consensus(const json_t *root, gz_genesis *g, gz_msg *msg) {
     static const char *const keys[] = {"block_max_txs",    "block_max_bytes", "timeout_propose_ms",
                                        "timeout_vote_ms",  "timeout_delta_ms", "empty_block_ms",
                                        "max_clock_drift_ms", NULL};
-    char p[PATH_MAX_LEN];
-    json_t *obj;
+    const char *p = "consensus";
+    const json_t *obj;
     gz_consensus_params *c = &g->consensus;
-    int err = get_object(root, "", "consensus", &obj, p, msg);
-    if (err == GZ_OK) err = only_keys(obj, p, keys, msg);
+    int err = core_json_object(root, "", p, keys, &obj, msg);
     if (err == GZ_OK) err = get_u64(obj, p, "block_max_txs", &c->block_max_txs, msg);
     if (err == GZ_OK) err = get_u64(obj, p, "block_max_bytes", &c->block_max_bytes, msg);
     if (err == GZ_OK) err = get_u64(obj, p, "timeout_propose_ms", &c->timeout_propose_ms, msg);
@@ -247,25 +134,28 @@ static int parse_consensus(const json_t *root, gz_genesis *g, gz_msg *msg) {
 
 static int parse_reasons(const json_t *credit, const char *path, gz_credit_policy *c,
                          gz_msg *msg) {
-    char p[PATH_MAX_LEN];
-    json_t *obj;
-    int err = get_object(credit, path, "reasons", &obj, p, msg);
+    char p[CORE_JSON_PATH_MAX];
+    const json_t *obj;
+    core_json_path(p, path, "reasons");
+    int err = core_json_object(credit, path, "reasons", NULL, &obj, msg);
     if (err != GZ_OK) return err;
     if (json_object_size(obj) > GZ_CREDIT_REASONS_MAX) {
         return gz_fail(msg, GZ_EARG, "%s: more than %d reasons", p, GZ_CREDIT_REASONS_MAX);
     }
     const char *k;
     json_t *v;
-    json_object_foreach(obj, k, v) {
-        char q[PATH_MAX_LEN];
+    json_object_foreach((json_t *)obj, k, v) {
+        char q[CORE_JSON_PATH_MAX], e[2][CORE_JSON_PATH_MAX];
         gz_credit_reason *r = &c->reasons[c->n_reasons];
-        pjoin(q, p, k);
+        core_json_path(q, p, k);
+        core_json_path_index(e[0], q, 0);
+        core_json_path_index(e[1], q, 1);
         err = number_key(k, q, GZ_CREDIT_REASON_MAX, &r->reason, msg);
         if (err == GZ_OK && (!json_is_array(v) || json_array_size(v) != 2)) {
-            err = bad(msg, q, "expected [min_delta, max_delta]");
+            err = gz_fail(msg, GZ_EARG, "%s: expected [min_delta, max_delta]", q);
         }
-        if (err == GZ_OK) err = as_i64(json_array_get(v, 0), q, &r->min_delta, msg);
-        if (err == GZ_OK) err = as_i64(json_array_get(v, 1), q, &r->max_delta, msg);
+        if (err == GZ_OK) err = get_i64(json_array_get(v, 0), e[0], NULL, &r->min_delta, msg);
+        if (err == GZ_OK) err = get_i64(json_array_get(v, 1), e[1], NULL, &r->max_delta, msg);
         if (err != GZ_OK) return err;
         c->n_reasons++;
     }
@@ -275,10 +165,10 @@ static int parse_reasons(const json_t *credit, const char *path, gz_credit_polic
 static int parse_components(const json_t *credit, const char *path, const char *key,
                             uint64_t out[GZ_CREDIT_COMPONENTS], gz_msg *msg) {
     static const char *const keys[] = {"1", "2", "3", NULL};
-    char p[PATH_MAX_LEN];
-    json_t *obj;
-    int err = get_object(credit, path, key, &obj, p, msg);
-    if (err == GZ_OK) err = only_keys(obj, p, keys, msg);
+    char p[CORE_JSON_PATH_MAX];
+    const json_t *obj;
+    core_json_path(p, path, key);
+    int err = core_json_object(credit, path, key, keys, &obj, msg);
     for (int i = 0; err == GZ_OK && i < GZ_CREDIT_COMPONENTS; i++) {
         err = get_u64(obj, p, keys[i], &out[i], msg);
     }
@@ -289,7 +179,7 @@ static int parse_composite(const json_t *obj, const char *p, gz_credit_policy *c
     static const char *const keys[] = {"model",        "weights_ppm", "initial_components",
                                        "watch_below",  "suspend_below", "suspend_ms",
                                        "pioneer_at",   "whitelist_at", "reasons", NULL};
-    int err = only_keys(obj, p, keys, msg);
+    int err = core_json_object(obj, p, NULL, keys, &obj, msg);
     if (err == GZ_OK) err = parse_components(obj, p, "weights_ppm", c->weights_ppm, msg);
     if (err == GZ_OK) {
         err = parse_components(obj, p, "initial_components", c->initial_components, msg);
@@ -305,7 +195,7 @@ static int parse_composite(const json_t *obj, const char *p, gz_credit_policy *c
 
 static int parse_points(const json_t *obj, const char *p, gz_credit_policy *c, gz_msg *msg) {
     static const char *const keys[] = {"model", "initial", "max", "suspend_at", "reasons", NULL};
-    int err = only_keys(obj, p, keys, msg);
+    int err = core_json_object(obj, p, NULL, keys, &obj, msg);
     if (err == GZ_OK) err = get_i64(obj, p, "initial", &c->initial, msg);
     if (err == GZ_OK) err = get_i64(obj, p, "max", &c->max, msg);
     if (err == GZ_OK) err = get_i64(obj, p, "suspend_at", &c->suspend_at, msg);
@@ -320,11 +210,11 @@ static int reason_cmp(const void *a, const void *b) {
 }
 
 static int parse_credit(const json_t *policy, gz_credit_policy *c, gz_msg *msg) {
-    char p[PATH_MAX_LEN];
+    const char *p = "policy.credit";
     char model[16];
-    json_t *obj;
-    int err = get_object(policy, "policy", "credit", &obj, p, msg);
-    if (err == GZ_OK) err = get_str(obj, p, "model", model, sizeof model - 1, msg);
+    const json_t *obj;
+    int err = core_json_object(policy, "policy", "credit", NULL, &obj, msg);
+    if (err == GZ_OK) err = core_json_str(obj, p, "model", 0, sizeof model - 1, model, msg);
     if (err != GZ_OK) return err;
     if (strcmp(model, "points") == 0) {
         c->model = GZ_CREDIT_POINTS;
@@ -348,10 +238,9 @@ static int parse_votes(const json_t *policy, gz_vote_policy *v, gz_msg *msg) {
                      &v->voter_min_level,    &v->voter_classes,    &v->reviewer_min_level,
                      &v->pre_review_ms,      &v->pre_review_close_ms, &v->pre_review_reject_ppm,
                      &v->distrust_quorum};
-    char p[PATH_MAX_LEN];
-    json_t *obj;
-    int err = get_object(policy, "policy", "votes", &obj, p, msg);
-    if (err == GZ_OK) err = only_keys(obj, p, keys, msg);
+    const char *p = "policy.votes";
+    const json_t *obj;
+    int err = core_json_object(policy, "policy", "votes", keys, &obj, msg);
     for (size_t i = 0; err == GZ_OK && i < sizeof u / sizeof u[0]; i++) {
         err = get_u64(obj, p, keys[i], u[i], msg);
     }
@@ -362,23 +251,22 @@ static int parse_votes(const json_t *policy, gz_vote_policy *v, gz_msg *msg) {
 
 static int parse_dao(const json_t *policy, gz_dao_policy *d, gz_msg *msg) {
     static const char *const keys[] = {"total", "caps_ppm", NULL};
-    char p[PATH_MAX_LEN];
-    char q[PATH_MAX_LEN];
-    json_t *obj;
-    json_t *caps;
-    int err = get_object(policy, "policy", "dao", &obj, p, msg);
-    if (err == GZ_OK) err = only_keys(obj, p, keys, msg);
+    const char *p = "policy.dao";
+    const char *q = "policy.dao.caps_ppm";
+    const json_t *obj;
+    const json_t *caps;
+    int err = core_json_object(policy, "policy", "dao", keys, &obj, msg);
     if (err == GZ_OK) err = get_u64(obj, p, "total", &d->total, msg);
-    if (err == GZ_OK) err = get_object(obj, p, "caps_ppm", &caps, q, msg);
+    if (err == GZ_OK) err = core_json_object(obj, p, "caps_ppm", NULL, &caps, msg);
     if (err != GZ_OK) return err;
     const char *k;
     json_t *v;
-    json_object_foreach(caps, k, v) {
-        char e[PATH_MAX_LEN];
+    json_object_foreach((json_t *)caps, k, v) {
+        char e[CORE_JSON_PATH_MAX];
         uint64_t cat;
-        pjoin(e, q, k);
+        core_json_path(e, q, k);
         err = number_key(k, e, GZ_DAO_CATEGORIES, &cat, msg);
-        if (err == GZ_OK) err = as_u64(v, e, &d->caps_ppm[cat], msg);
+        if (err == GZ_OK) err = get_u64(v, e, NULL, &d->caps_ppm[cat], msg);
         if (err != GZ_OK) return err;
     }
     return err;
@@ -386,10 +274,8 @@ static int parse_dao(const json_t *policy, gz_dao_policy *d, gz_msg *msg) {
 
 static int parse_policy(const json_t *root, gz_policy *pol, gz_msg *msg) {
     static const char *const keys[] = {"credit", "votes", "dao", NULL};
-    char p[PATH_MAX_LEN];
-    json_t *obj;
-    int err = get_object(root, "", "policy", &obj, p, msg);
-    if (err == GZ_OK) err = only_keys(obj, p, keys, msg);
+    const json_t *obj;
+    int err = core_json_object(root, "", "policy", keys, &obj, msg);
     if (err == GZ_OK) err = parse_credit(obj, &pol->credit, msg);
     if (err == GZ_OK) err = parse_votes(obj, &pol->votes, msg);
     if (err == GZ_OK) err = parse_dao(obj, &pol->dao, msg);
@@ -399,9 +285,9 @@ static int parse_policy(const json_t *root, gz_policy *pol, gz_msg *msg) {
 static int parse_root(const json_t *root, gz_genesis *g, gz_msg *msg) {
     static const char *const keys[] = {"chain_id",  "genesis_time", "validators", "authorities",
                                        "accounts",  "consensus",    "policy",     NULL};
-    int err = as_object(root, "", msg);
-    if (err == GZ_OK) err = only_keys(root, "", keys, msg);
-    if (err == GZ_OK) err = get_str(root, "", "chain_id", g->chain_id, GZ_CHAIN_ID_MAX, msg);
+    if (!json_is_object(root)) return gz_fail(msg, GZ_EARG, "genesis: expected an object");
+    int err = core_json_object(root, "", NULL, keys, &root, msg);
+    if (err == GZ_OK) err = core_json_str(root, "", "chain_id", 0, GZ_CHAIN_ID_MAX, g->chain_id, msg);
     if (err == GZ_OK) err = get_u64(root, "", "genesis_time", &g->genesis_time, msg);
     if (err == GZ_OK) err = parse_validators(root, g, msg);
     if (err == GZ_OK) err = parse_authorities(root, g, msg);

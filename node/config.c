@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/json.h"
+
 void node_path_join(char *out, size_t cap, const char *dir, const char *name) {
     if (name[0] == '/' || dir[0] == '\0') snprintf(out, cap, "%s", name);
     else snprintf(out, cap, "%s/%s", dir, name);
@@ -41,61 +43,56 @@ int node_parse_hostport(const char *s, char *host, size_t host_cap, uint16_t *po
     return GZ_OK;
 }
 
-static int get_addr(json_t *root, const char *key, char *host, uint16_t *port, gz_msg *msg) {
-    json_t *v = json_object_get(root, key);
-    if (v == NULL) return GZ_OK;
-    if (!json_is_string(v) || node_parse_hostport(json_string_value(v), host, NODE_HOST_MAX, port) != GZ_OK)
-        return gz_fail(msg, GZ_EARG, "config.%s: expected \"host:port\"", key);
-    return GZ_OK;
+/* Every key of config.json is optional: an absent one keeps its default. */
+static int get_addr(const json_t *root, const char *key, char *host, uint16_t *port, gz_msg *msg) {
+    if (json_object_get(root, key) == NULL) return GZ_OK;
+    const char *s;
+    int rc = core_json_str_view(root, "config", key, 0, SIZE_MAX, &s, msg);
+    if (rc == GZ_OK && node_parse_hostport(s, host, NODE_HOST_MAX, port) != GZ_OK)
+        rc = gz_fail(msg, GZ_EARG, "config.%s: expected \"host:port\"", key);
+    return rc;
 }
 
-static int get_path(json_t *root, const char *key, const char *home, char *out, gz_msg *msg) {
-    json_t *v = json_object_get(root, key);
-    if (v == NULL) return GZ_OK;
-    if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) >= NODE_PATH_MAX / 2)
-        return gz_fail(msg, GZ_EARG, "config.%s: expected a path", key);
-    node_path_join(out, NODE_PATH_MAX, home, json_string_value(v));
-    return GZ_OK;
+static int get_path(const json_t *root, const char *key, const char *home, char *out, gz_msg *msg) {
+    if (json_object_get(root, key) == NULL) return GZ_OK;
+    const char *s;
+    int rc = core_json_str_view(root, "config", key, 1, NODE_PATH_MAX / 2 - 1, &s, msg);
+    if (rc == GZ_OK) node_path_join(out, NODE_PATH_MAX, home, s);
+    return rc;
 }
 
-static int get_peers(json_t *root, node_config *c, gz_msg *msg) {
-    json_t *v = json_object_get(root, "peers");
-    if (v == NULL) return GZ_OK;
-    if (!json_is_array(v) || json_array_size(v) > GZ_PEERS_MAX)
-        return gz_fail(msg, GZ_EARG, "config.peers: expected an array of at most %d \"host:port\"", GZ_PEERS_MAX);
-    for (size_t i = 0; i < json_array_size(v); i++) {
-        json_t *p = json_array_get(v, i);
-        char host[NODE_HOST_MAX];
+static int get_peers(const json_t *root, node_config *c, gz_msg *msg) {
+    if (json_object_get(root, "peers") == NULL) return GZ_OK;
+    const json_t *v;
+    size_t n = 0;
+    int rc = core_json_array(root, "config", "peers", 0, GZ_PEERS_MAX, &v, &n, msg);
+    for (size_t i = 0; rc == GZ_OK && i < n; i++) {
+        char p[CORE_JSON_PATH_MAX], host[NODE_HOST_MAX];
+        const char *s;
         uint16_t port;
-        if (!json_is_string(p) || node_parse_hostport(json_string_value(p), host, sizeof host, &port) != GZ_OK)
-            return gz_fail(msg, GZ_EARG, "config.peers[%zu]: expected \"host:port\"", i);
-        snprintf(c->peers[c->n_peers++], sizeof c->peers[0], "%s", json_string_value(p));
+        core_json_path_index(p, "config.peers", i);
+        rc = core_json_str_view(json_array_get(v, i), p, NULL, 0, SIZE_MAX, &s, msg);
+        if (rc == GZ_OK && node_parse_hostport(s, host, sizeof host, &port) != GZ_OK)
+            rc = gz_fail(msg, GZ_EARG, "%s: expected \"host:port\"", p);
+        if (rc == GZ_OK) snprintf(c->peers[c->n_peers++], sizeof c->peers[0], "%s", s);
     }
-    return GZ_OK;
+    return rc;
 }
 
-static int get_wait(json_t *root, node_config *c, gz_msg *msg) {
-    json_t *v = json_object_get(root, "propose_wait_ms");
-    if (v == NULL) return GZ_OK;
-    if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > NODE_PROPOSE_WAIT_MS_MAX)
-        return gz_fail(msg, GZ_EARG, "config.propose_wait_ms: expected an integer 0..%d", NODE_PROPOSE_WAIT_MS_MAX);
-    c->propose_wait_ms = (uint32_t)json_integer_value(v);
-    return GZ_OK;
+static int get_wait(const json_t *root, node_config *c, gz_msg *msg) {
+    if (json_object_get(root, "propose_wait_ms") == NULL) return GZ_OK;
+    uint64_t v = 0;
+    int rc = core_json_u64(root, "config", "propose_wait_ms", 0, NODE_PROPOSE_WAIT_MS_MAX, &v, msg);
+    if (rc == GZ_OK) c->propose_wait_ms = (uint32_t)v;
+    return rc;
 }
 
 static const char *const KEYS[] = {"rpc_listen", "p2p_listen", "peers", "data_dir", "key_file",
                                    "genesis_file", "propose_wait_ms", NULL};
 
-static int config_from_json(node_config *c, json_t *root, const char *home, gz_msg *msg) {
-    if (!json_is_object(root)) return gz_fail(msg, GZ_EARG, "config: expected a JSON object");
-    const char *key;
-    json_t *val;
-    json_object_foreach(root, key, val) {
-        size_t i = 0;
-        while (KEYS[i] != NULL && strcmp(KEYS[i], key) != 0) i++;
-        if (KEYS[i] == NULL) return gz_fail(msg, GZ_EARG, "config.%s: unknown key", key);
-    }
-    int rc = get_addr(root, "rpc_listen", c->rpc_host, &c->rpc_port, msg);
+static int config_from_json(node_config *c, const json_t *root, const char *home, gz_msg *msg) {
+    int rc = core_json_object(root, "config", NULL, KEYS, &root, msg);
+    if (rc == GZ_OK) rc = get_addr(root, "rpc_listen", c->rpc_host, &c->rpc_port, msg);
     if (rc == GZ_OK) rc = get_addr(root, "p2p_listen", c->p2p_host, &c->p2p_port, msg);
     if (rc == GZ_OK) rc = get_peers(root, c, msg);
     if (rc == GZ_OK) rc = get_path(root, "data_dir", home, c->data_dir, msg);

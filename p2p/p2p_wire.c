@@ -1,6 +1,7 @@
 #include "p2p/p2p_wire.h"
 
 #include <assert.h>
+#include <msgpack.h>
 #include <string.h>
 
 #include "core/hash.h"
@@ -17,31 +18,36 @@ uint32_t p2p_frame_len(const uint8_t in[P2P_LEN_BYTES]) {
     return (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 | (uint32_t)in[2] << 8 | in[3];
 }
 
-/* The body is written by hand rather than through mp_put_bin so the payload
- * is copied once, straight after these bytes; the forms are the canonical
- * (shortest) ones mp.h writes. */
+/* msgpack-c writes the body's head straight into the caller's array, not
+ * through mp_put_bin into a gz_buf, so the payload is copied once, after it.
+ * The head is at most P2P_FRAME_OVERHEAD_MAX bytes, so the sink never fills. */
+typedef struct head_sink {
+    uint8_t *p;
+    size_t n;
+} head_sink;
+
+static int head_write(void *data, const char *buf, size_t len) {
+    head_sink *s = data;
+    assert(len <= P2P_FRAME_HEAD_MAX - s->n);
+    memcpy(s->p + s->n, buf, len);
+    s->n += len;
+    return 0;
+}
+
 size_t p2p_frame_head(uint8_t out[P2P_FRAME_HEAD_MAX], uint8_t type, size_t payload_len) {
     assert(payload_len <= P2P_PAYLOAD_BYTES_MAX);
-    size_t n = P2P_LEN_BYTES;
-    out[n++] = 0x92;
-    if (type >= 0x80) out[n++] = 0xcc;
-    out[n++] = type;
-    if (payload_len <= 0xff) {
-        out[n++] = 0xc4;
-        out[n++] = (uint8_t)payload_len;
-    } else if (payload_len <= 0xffff) {
-        out[n++] = 0xc5;
-        out[n++] = (uint8_t)(payload_len >> 8);
-        out[n++] = (uint8_t)payload_len;
-    } else {
-        out[n++] = 0xc6;
-        be32_store(out + n, (uint32_t)payload_len);
-        n += 4;
-    }
-    size_t body_len = n - P2P_LEN_BYTES + payload_len;
+    head_sink sink = {out, P2P_LEN_BYTES};
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sink, head_write);
+    /* The shortest forms, as mp.h writes them: [type uint, payload bin]. */
+    int rc = msgpack_pack_array(&pk, 2);
+    if (rc == 0) rc = msgpack_pack_uint8(&pk, type);
+    if (rc == 0) rc = msgpack_pack_bin(&pk, payload_len);
+    assert(rc == 0);
+    size_t body_len = sink.n - P2P_LEN_BYTES + payload_len;
     assert(body_len <= GZ_FRAME_BYTES_MAX);
     be32_store(out, (uint32_t)body_len);
-    return n;
+    return sink.n;
 }
 
 int p2p_body_decode(const uint8_t *body, size_t len, uint8_t *type, const uint8_t **payload,

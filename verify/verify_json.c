@@ -10,139 +10,65 @@
 
 /* ---- readers ------------------------------------------------------------------- */
 
-/* Joins a parent path and a key into a field name for messages. */
-static void field_name(char *out, size_t n, const char *parent, const char *key) {
-    if (parent[0] == '\0') snprintf(out, n, "%s", key);
-    else snprintf(out, n, "%s.%s", parent, key);
+/* A proof file's top level: an object with exactly the keys it may have. */
+static int file_object(const json_t *j, const char *const *keys, gz_msg *msg) {
+    if (!json_is_object(j)) return gz_fail(msg, GZ_EARG, "file: expected an object");
+    return core_json_object(j, "", NULL, keys, &j, msg);
 }
 
-static int need_object(const json_t *j, const char *path, const char *const *keys, gz_msg *msg) {
-    if (!json_is_object(j)) return gz_fail(msg, GZ_EARG, "%s: expected an object", path[0] ? path : "file");
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)j, k, v) {
-        bool known = false;
-        for (size_t i = 0; keys[i] != NULL && !known; i++) known = strcmp(k, keys[i]) == 0;
-        if (!known) {
-            char f[96];
-            field_name(f, sizeof f, path, k);
-            return gz_fail(msg, GZ_EARG, "%s: unknown key", f);
-        }
-    }
-    return GZ_OK;
-}
-
-static int get_member(const json_t *obj, const char *path, const char *key, json_t **v, char *f, size_t fn,
-                      gz_msg *msg) {
-    field_name(f, fn, path, key);
-    *v = json_object_get(obj, key);
-    if (*v == NULL) return gz_fail(msg, GZ_EARG, "%s: missing", f);
-    return GZ_OK;
-}
-
-static int get_u64(const json_t *obj, const char *path, const char *key, uint64_t *out, gz_msg *msg) {
-    char f[96];
-    json_t *v;
-    *out = 0;
-    if (get_member(obj, path, key, &v, f, sizeof f, msg) != GZ_OK) return GZ_EARG;
-    if (!json_is_integer(v) || json_integer_value(v) < 0)
-        return gz_fail(msg, GZ_EARG, "%s: expected a non-negative integer", f);
-    *out = (uint64_t)json_integer_value(v);
-    return GZ_OK;
-}
-
-static int hex32_value(const json_t *v, const char *f, uint8_t out[32], gz_msg *msg) {
-    const char *s = json_string_value(v);
-    if (s == NULL || gz_hex_decode(out, 32, s) != GZ_OK)
-        return gz_fail(msg, GZ_EARG, "%s: expected 64 hex chars", f);
-    return GZ_OK;
-}
-
-static int get_hex32(const json_t *obj, const char *path, const char *key, uint8_t out[32], gz_msg *msg) {
-    char f[96];
-    json_t *v;
-    memset(out, 0, 32);
-    if (get_member(obj, path, key, &v, f, sizeof f, msg) != GZ_OK) return GZ_EARG;
-    return hex32_value(v, f, out, msg);
-}
-
-/* A hex string of at most max bytes, appended to an empty out. */
-static int get_hex(const json_t *obj, const char *path, const char *key, size_t max, gz_buf *out, gz_msg *msg) {
-    char f[96];
-    json_t *v;
-    if (get_member(obj, path, key, &v, f, sizeof f, msg) != GZ_OK) return GZ_EARG;
-    const char *s = json_string_value(v);
-    if (s == NULL) return gz_fail(msg, GZ_EARG, "%s: expected a hex string", f);
-    size_t n = json_string_length(v);
-    if (n == 0 || n % 2 != 0) return gz_fail(msg, GZ_EARG, "%s: expected a non-empty even number of hex chars", f);
-    if (n / 2 > max) return gz_fail(msg, GZ_EARG, "%s: longer than %zu bytes", f, max);
-    int rc = gz_hex_decode_buf(out, s, n);
-    if (rc == GZ_ENOMEM) return gz_fail(msg, rc, "%s: out of memory", f);
-    if (rc != GZ_OK) return gz_fail(msg, GZ_EARG, "%s: not hex", f);
-    return GZ_OK;
-}
-
+/* A Merkle audit path: at most GZ_MERKLE_PROOF_MAX hashes, each 64 hex chars. */
 static int get_path(const json_t *obj, const char *path, const char *key, uint8_t (*out)[32], size_t *n,
                     gz_msg *msg) {
-    char f[96];
-    json_t *v;
+    char f[CORE_JSON_PATH_MAX];
+    const json_t *v;
+    size_t len = 0;
     *n = 0;
-    if (get_member(obj, path, key, &v, f, sizeof f, msg) != GZ_OK) return GZ_EARG;
-    if (!json_is_array(v)) return gz_fail(msg, GZ_EARG, "%s: expected an array of hex hashes", f);
-    size_t len = json_array_size(v);
-    if (len > GZ_MERKLE_PROOF_MAX) return gz_fail(msg, GZ_EARG, "%s: more than %d entries", f, GZ_MERKLE_PROOF_MAX);
-    for (size_t i = 0; i < len; i++) {
-        char fi[112];
-        snprintf(fi, sizeof fi, "%s[%zu]", f, i);
-        if (hex32_value(json_array_get(v, i), fi, out[i], msg) != GZ_OK) return GZ_EARG;
+    core_json_path(f, path, key);
+    int rc = core_json_array(obj, path, key, 0, GZ_MERKLE_PROOF_MAX, &v, &len, msg);
+    for (size_t i = 0; rc == GZ_OK && i < len; i++) {
+        char fi[CORE_JSON_PATH_MAX];
+        core_json_path_index(fi, f, i);
+        rc = core_json_hex_fixed(json_array_get(v, i), fi, NULL, out[i], 32, msg);
     }
-    *n = len;
-    return GZ_OK;
+    if (rc == GZ_OK) *n = len;
+    return rc;
 }
 
 static int get_validator(const json_t *v, const char *f, gz_validator *out, gz_msg *msg) {
     static const char *const keys[] = {"name", "pub_key", "power", NULL};
-    if (need_object(v, f, keys, msg) != GZ_OK) return GZ_EARG;
-    json_t *name;
-    char fn[128];
-    if (get_member(v, f, "name", &name, fn, sizeof fn, msg) != GZ_OK) return GZ_EARG;
-    const char *s = json_string_value(name);
-    if (s == NULL || json_string_length(name) > GZ_LABEL_MAX || strlen(s) != json_string_length(name))
-        return gz_fail(msg, GZ_EARG, "%s: expected a string of at most %d bytes", fn, GZ_LABEL_MAX);
-    memcpy(out->name, s, strlen(s) + 1);
-    if (get_hex32(v, f, "pub_key", out->pub_key, msg) != GZ_OK) return GZ_EARG;
-    return get_u64(v, f, "power", &out->power, msg);
+    int rc = core_json_object(v, f, NULL, keys, &v, msg);
+    if (rc == GZ_OK) rc = core_json_str(v, f, "name", 0, GZ_LABEL_MAX, out->name, msg);
+    if (rc == GZ_OK) rc = core_json_hex_fixed(v, f, "pub_key", out->pub_key, 32, msg);
+    if (rc == GZ_OK) rc = core_json_u64(v, f, "power", 0, UINT64_MAX, &out->power, msg);
+    return rc;
 }
 
 static int get_validators(const json_t *obj, gz_validator *vals, uint32_t *n, gz_msg *msg) {
-    json_t *v;
-    char f[96];
+    const json_t *v;
+    size_t len = 0;
     *n = 0;
-    if (get_member(obj, "", "validators", &v, f, sizeof f, msg) != GZ_OK) return GZ_EARG;
-    if (!json_is_array(v) || json_array_size(v) == 0) return gz_fail(msg, GZ_EARG, "validators: expected a non-empty array");
-    size_t len = json_array_size(v);
-    if (len > GZ_VALIDATORS_MAX) return gz_fail(msg, GZ_EARG, "validators: more than %d", GZ_VALIDATORS_MAX);
-    for (size_t i = 0; i < len; i++) {
-        char fi[64];
-        snprintf(fi, sizeof fi, "validators[%zu]", i);
-        if (get_validator(json_array_get(v, i), fi, &vals[i], msg) != GZ_OK) return GZ_EARG;
+    int rc = core_json_array(obj, "", "validators", 1, GZ_VALIDATORS_MAX, &v, &len, msg);
+    for (size_t i = 0; rc == GZ_OK && i < len; i++) {
+        char fi[CORE_JSON_PATH_MAX];
+        core_json_path_index(fi, "validators", i);
+        rc = get_validator(json_array_get(v, i), fi, &vals[i], msg);
     }
-    *n = (uint32_t)len;
-    return GZ_OK;
+    if (rc == GZ_OK) *n = (uint32_t)len;
+    return rc;
 }
 
 static int get_proof(const json_t *obj, const char *path, verify_merkle_proof *p, gz_msg *msg) {
-    int rc = get_u64(obj, path, "leaf_index", &p->leaf_index, msg);
-    if (rc == GZ_OK) rc = get_u64(obj, path, "tree_size", &p->tree_size, msg);
+    int rc = core_json_u64(obj, path, "leaf_index", 0, UINT64_MAX, &p->leaf_index, msg);
+    if (rc == GZ_OK) rc = core_json_u64(obj, path, "tree_size", 0, UINT64_MAX, &p->tree_size, msg);
     if (rc == GZ_OK) rc = get_path(obj, path, "audit_path", p->path, &p->path_len, msg);
     return rc;
 }
 
 /* height, header and commit of obj (a file's top level or its "first"/"second"). */
 static int get_signed_header(const json_t *obj, const char *path, verify_signed_header *sh, gz_msg *msg) {
-    int rc = get_u64(obj, path, "height", &sh->height, msg);
-    if (rc == GZ_OK) rc = get_hex(obj, path, "header", NODE_HEADER_BYTES_MAX, &sh->header, msg);
-    if (rc == GZ_OK) rc = get_hex(obj, path, "commit", NODE_COMMIT_BYTES_MAX, &sh->commit, msg);
+    int rc = core_json_u64(obj, path, "height", 0, UINT64_MAX, &sh->height, msg);
+    if (rc == GZ_OK) rc = core_json_hex_buf(obj, path, "header", 1, NODE_HEADER_BYTES_MAX, &sh->header, msg);
+    if (rc == GZ_OK) rc = core_json_hex_buf(obj, path, "commit", 1, NODE_COMMIT_BYTES_MAX, &sh->commit, msg);
     return rc;
 }
 
@@ -183,9 +109,9 @@ int verify_anchor_bundle_from_json(verify_anchor_bundle *b, const json_t *j, gz_
     static const char *const keys[] = {"artifact", "leaf", "leaf_index", "tree_size", "audit_path",
                                        "height", "header", "commit", "validators", NULL};
     verify_anchor_bundle_free(b);
-    int rc = need_object(j, "", keys, msg);
-    if (rc == GZ_OK) rc = get_hex32(j, "", "artifact", b->artifact, msg);
-    if (rc == GZ_OK) rc = get_hex(j, "", "leaf", NODE_LEAF_BYTES_MAX, &b->leaf, msg);
+    int rc = file_object(j, keys, msg);
+    if (rc == GZ_OK) rc = core_json_hex_fixed(j, "", "artifact", b->artifact, 32, msg);
+    if (rc == GZ_OK) rc = core_json_hex_buf(j, "", "leaf", 1, NODE_LEAF_BYTES_MAX, &b->leaf, msg);
     if (rc == GZ_OK) rc = get_proof(j, "", &b->proof, msg);
     if (rc == GZ_OK) rc = get_signed_header(j, "", &b->block, msg);
     if (rc == GZ_OK) rc = get_validators(j, b->validators, &b->n_validators, msg);
@@ -197,12 +123,11 @@ int verify_tx_proof_from_json(verify_tx_proof *t, const json_t *j, gz_msg *msg) 
     static const char *const keys[] = {"txid", "tx", "height", "proof", "header", "commit", "validators", NULL};
     static const char *const proof_keys[] = {"leaf_index", "tree_size", "audit_path", NULL};
     verify_tx_proof_free(t);
-    int rc = need_object(j, "", keys, msg);
-    if (rc == GZ_OK) rc = get_hex32(j, "", "txid", t->txid, msg);
-    if (rc == GZ_OK) rc = get_hex(j, "", "tx", GZ_TX_BYTES_MAX, &t->tx, msg);
-    json_t *proof = json_object_get(j, "proof");
-    if (rc == GZ_OK && proof == NULL) rc = gz_fail(msg, GZ_EARG, "proof: missing");
-    if (rc == GZ_OK) rc = need_object(proof, "proof", proof_keys, msg);
+    const json_t *proof = NULL;
+    int rc = file_object(j, keys, msg);
+    if (rc == GZ_OK) rc = core_json_hex_fixed(j, "", "txid", t->txid, 32, msg);
+    if (rc == GZ_OK) rc = core_json_hex_buf(j, "", "tx", 1, GZ_TX_BYTES_MAX, &t->tx, msg);
+    if (rc == GZ_OK) rc = core_json_object(j, "", "proof", proof_keys, &proof, msg);
     if (rc == GZ_OK) rc = get_proof(proof, "proof", &t->proof, msg);
     if (rc == GZ_OK) rc = get_signed_header(j, "", &t->block, msg);
     if (rc == GZ_OK) rc = get_validators(j, t->validators, &t->n_validators, msg);
@@ -214,13 +139,12 @@ int verify_log_proof_from_json(verify_log_proof *l, const json_t *j, gz_msg *msg
     static const char *const keys[] = {"first", "second", "proof", "validators", NULL};
     static const char *const end_keys[] = {"height", "header", "commit", NULL};
     verify_log_proof_free(l);
-    int rc = need_object(j, "", keys, msg);
+    int rc = file_object(j, keys, msg);
     const char *names[2] = {"first", "second"};
     verify_signed_header *ends[2] = {&l->first, &l->second};
     for (int i = 0; i < 2 && rc == GZ_OK; i++) {
-        json_t *e = json_object_get(j, names[i]);
-        if (e == NULL) rc = gz_fail(msg, GZ_EARG, "%s: missing", names[i]);
-        if (rc == GZ_OK) rc = need_object(e, names[i], end_keys, msg);
+        const json_t *e = NULL;
+        rc = core_json_object(j, "", names[i], end_keys, &e, msg);
         if (rc == GZ_OK) rc = get_signed_header(e, names[i], ends[i], msg);
     }
     if (rc == GZ_OK) rc = get_path(j, "", "proof", l->path, &l->path_len, msg);

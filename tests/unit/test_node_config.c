@@ -60,14 +60,15 @@ Test(config, bad_files_name_the_field) {
     static const struct { const char *text, *field; } cases[] = {
         {"{\"rpc_listen\": \"nope\"}", "config.rpc_listen"},
         {"{\"p2p_listen\": \"1.2.3.4:99999\"}", "config.p2p_listen"},
-        {"{\"peers\": [\"a:1\", 7]}", "config.peers[1]"},
+        {"{\"peers\": [\"a:1\", 7]}", "config.peers[1]: expected a string"},
         {"{\"peers\": \"a:1\"}", "config.peers"},
+        {"{\"peers\": [\"a:1\", \"nocolon\"]}", "config.peers[1]: expected \"host:port\""},
         {"{\"data_dir\": \"\"}", "config.data_dir"},
         {"{\"colour\": \"blue\"}", "config.colour: unknown key"},
         {"{\"propose_wait_ms\": -1}", "config.propose_wait_ms"},
-        {"{\"propose_wait_ms\": 10001}", "config.propose_wait_ms"},
+        {"{\"propose_wait_ms\": 10001}", "config.propose_wait_ms: expected an integer in 0..10000, found 10001"},
         {"{\"propose_wait_ms\": \"50\"}", "config.propose_wait_ms"},
-        {"[1, 2]", "config: expected a JSON object"},
+        {"[1, 2]", "config: expected an object"},
         {"{\"rpc_listen\": ", "config.json"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

@@ -560,7 +560,7 @@ Test(rpc, bad_params_name_the_field) {
     } while (0)
     BAD("\"method\":\"add\",\"params\":{\"a\":\"x\",\"b\":1}", "params.a: expected a non-negative integer");
     BAD("\"method\":\"add\",\"params\":{\"a\":1.0,\"b\":1}", "params.a: expected a non-negative integer");
-    BAD("\"method\":\"add\",\"params\":{\"a\":1}", "params.b: missing");
+    BAD("\"method\":\"add\",\"params\":{\"a\":1}", "params.b: missing (expected a non-negative integer)");
     BAD("\"method\":\"add\",\"params\":{\"a\":1,\"b\":null}", "params.b: missing");
     BAD("\"method\":\"add\",\"params\":{\"a\":1,\"b\":2,\"c\":3}", "params.c: unknown parameter");
     BAD("\"method\":\"add\",\"params\":[1,2,3]", "params: add takes at most 2 positional");
@@ -569,7 +569,7 @@ Test(rpc, bad_params_name_the_field) {
     BAD("\"method\":\"hex\",\"params\":{\"txid\":\"abcd\"}", "params.txid: expected 64 hex chars");
     BAD("\"method\":\"hex\",\"params\":{\"txid\":\"zz00000000000000000000000000000000000000000000000000000000000000\"}",
         "params.txid: expected 64 hex chars");
-    BAD("\"method\":\"str\",\"params\":{\"name\":\"123456789\"}", "params.name: expected a string of at most 8");
+    BAD("\"method\":\"str\",\"params\":{\"name\":\"123456789\"}", "params.name: expected a string of at most 8 bytes, found 9 bytes");
     BAD("\"method\":\"str\",\"params\":{\"name\":5}", "params.name: expected a string");
     BAD("\"method\":\"str\",\"params\":{\"name\":\"ok\",\"tag\":\"toolong\"}", "params.tag");
     BAD("\"method\":\"buf\",\"params\":{\"tx\":\"0011223344\"}", "params.tx: expected at most 4 bytes");

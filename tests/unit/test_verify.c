@@ -599,14 +599,16 @@ Test(node_verify, malformed_bundle_names_the_field) {
     big[2 * NODE_HEADER_BYTES_MAX + 2] = '\0';
     json_object_set_new(j, "header", json_string(big));
     free(big);
-    expect_parse_error(j, "header: longer than");
+    char header_want[64];
+    snprintf(header_want, sizeof header_want, "header: expected 1..%u bytes", NODE_HEADER_BYTES_MAX);
+    expect_parse_error(j, header_want);
     j = good_json();
     json_t *path = json_object_get(j, "audit_path");
     while (json_array_size(path) <= GZ_MERKLE_PROOF_MAX) json_array_append(path, json_array_get(path, 0));
-    expect_parse_error(j, "audit_path: more than 64");
+    expect_parse_error(j, "audit_path: expected an array of at most 64 entries, found 65");
     j = good_json();
     json_object_set_new(j, "validators", json_array());
-    expect_parse_error(j, "validators: expected a non-empty array");
+    expect_parse_error(j, "validators: expected an array of 1..128 entries, found 0");
     expect_parse_error(json_array(), "expected an object");
 }
 
@@ -930,6 +932,62 @@ Test(node_verify, tx_proofs_verify_and_tampering_fails) {
         t.tx.data[i] ^= 0x02;
     }
     verify_tx_proof_free(&t);
+}
+
+/* The tx and log proof files name their nested fields, as the bundle does. */
+static void expect_json_error(json_t *j, bool tx, const char *want) {
+    gz_msg msg = {{0}};
+    int rc;
+    if (tx) {
+        static verify_tx_proof t;
+        verify_tx_proof_init(&t);
+        rc = verify_tx_proof_from_json(&t, j, &msg);
+        verify_tx_proof_free(&t);
+    } else {
+        static verify_log_proof l;
+        verify_log_proof_init(&l);
+        rc = verify_log_proof_from_json(&l, j, &msg);
+        verify_log_proof_free(&l);
+    }
+    cr_assert_eq(rc, GZ_EARG, "accepted (%s)", want);
+    cr_assert_str_eq(msg.text, want);
+    json_decref(j);
+}
+
+Test(node_verify, malformed_tx_and_log_proofs_name_the_field) {
+    static verify_tx_proof t;
+    make_tx_proof(&t, 3);
+    json_t *good = NULL;
+    cr_assert_eq(verify_tx_proof_to_json(&t, &good), GZ_OK);
+    verify_tx_proof_free(&t);
+    json_t *j = json_deep_copy(good);
+    json_object_del(j, "proof");
+    expect_json_error(j, true, "proof: missing (expected an object)");
+    j = json_deep_copy(good);
+    json_object_set_new(json_object_get(j, "proof"), "extra", json_true());
+    expect_json_error(j, true, "proof.extra: unknown key");
+    j = json_deep_copy(good);
+    json_object_set_new(json_object_get(j, "proof"), "tree_size", json_string("7"));
+    expect_json_error(j, true, "proof.tree_size: expected a non-negative integer");
+    j = json_deep_copy(good);
+    json_object_set_new(j, "tx", json_string(""));
+    expect_json_error(j, true, "tx: expected 1..16384 bytes (2..32768 hex chars)");
+    json_decref(good);
+    make_log();
+    static verify_log_proof l;
+    make_log_proof(&l, 3, 7);
+    cr_assert_eq(verify_log_proof_to_json(&l, &good), GZ_OK);
+    verify_log_proof_free(&l);
+    j = json_deep_copy(good);
+    json_object_del(json_object_get(j, "first"), "commit");
+    expect_json_error(j, false, "first.commit: missing (expected a hex string)");
+    j = json_deep_copy(good);
+    json_object_set_new(j, "second", json_array());
+    expect_json_error(j, false, "second: expected an object");
+    j = json_deep_copy(good);
+    json_array_set_new(json_object_get(j, "proof"), 0, json_integer(1));
+    expect_json_error(j, false, "proof[0]: expected 64 hex chars");
+    json_decref(good);
 }
 
 Test(node_verify, tx_signature_and_chain_are_checked) {
