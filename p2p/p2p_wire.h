@@ -1,6 +1,7 @@
 /* The bytes of the peer-to-peer protocol (docs/p2p.md), without any I/O:
  * frame headers, frame bodies, and the HELLO and AUTH handshake messages.
- * Internal to p2p/*.c and its tests. */
+ * Used by the transport in p2p/, its tests, and the debug peer in tools/,
+ * which must send exactly what a node sends. */
 #ifndef GZ_P2P_P2P_WIRE_H
 #define GZ_P2P_P2P_WIRE_H
 
