@@ -519,6 +519,7 @@ Test(core_codec, fuzz_seed_corpus_is_valid) {
     cr_assert_not_null(d, "%s", dir);
     struct dirent *e;
     int seeds = 0;
+    /* cppcheck-suppress readdirCalled ; readdir_r is deprecated, and this stream is read by one thread */
     while ((e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.') continue;
         char path[512];

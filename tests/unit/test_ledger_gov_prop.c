@@ -110,6 +110,7 @@ static int pool_model(const pool_world *w, const int *order, const int *listed, 
         for (int i = 0; i < n; i++) {
             if (frac[i] != (u128)-1 && (best < 0 || frac[i] > frac[best])) best = i;
         }
+        cr_assert_geq(best, 0, "model: more remainder left than recipients");
         pay[rec[best]]++;
         frac[best] = (u128)-1;
     }
@@ -202,8 +203,10 @@ Test(gov_prop, reward_pools_pay_exactly, .timeout = 60) {
         gt_block(t, 1000, txs, POOL_BATCH, codes);
         for (int i = 0; i < POOL_BATCH; i++) {
             pool_check(t, (size_t)i, seed, codes[i], n_rec[i], pay[i], amounts[i]);
-            if (codes[i] == 0) pool_bounds(&w, pay[i], amounts[i], seed);
-            if (codes[i] == 0) paid_total += amounts[i];
+            if (codes[i] == 0) {
+                pool_bounds(&w, pay[i], amounts[i], seed);
+                paid_total += amounts[i];
+            }
             n_paid += codes[i] == 0;
         }
     }
