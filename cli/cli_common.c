@@ -71,13 +71,14 @@ int cli_keygen(int argc, char **argv) {
     uint8_t sk[32], pk[32];
     if (core_key_generate(sk) != GZ_OK || core_key_pub(pk, sk) != GZ_OK)
         return cli_die(CLI_EXIT_FAIL, "keygen: no randomness available");
-    char pkhex[65], skhex[65];
+    char pkhex[65];
     gz_hex_encode(pkhex, pk, 32);
     if (out != NULL) {
         gz_msg msg = {{0}};
         if (core_key_save(out, sk, &msg) != GZ_OK) return cli_die(CLI_EXIT_FAIL, "keygen: %s", msg.text);
         printf("%s\n", pkhex);
     } else {
+        char skhex[65];
         gz_hex_encode(skhex, sk, 32);
         printf("{\"pub_key\": \"%s\", \"secret_key\": \"%s\"}\n", pkhex, skhex);
         memset(skhex, 0, sizeof skhex);

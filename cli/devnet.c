@@ -193,7 +193,7 @@ static int supervise(pid_t *pids, int n) {
             any |= pids[i] > 0;
         }
         if (!any) return g_stop ? CLI_EXIT_OK : CLI_EXIT_FAIL;
-        usleep(50000);
+        nanosleep(&(struct timespec){.tv_nsec = 50 * 1000 * 1000}, NULL);
     }
     for (int i = 0; i < n; i++) if (pids[i] > 0) { kill(pids[i], SIGKILL); waitpid(pids[i], NULL, 0); }
     return g_stop ? CLI_EXIT_OK : CLI_EXIT_FAIL;

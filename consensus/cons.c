@@ -196,8 +196,7 @@ uint64_t cons_evidence_count(const cons *c) { return c->evidence_total; }
 
 int cons_evidence_get(const cons *c, size_t i, cons_evidence *out) {
     memset(out, 0, sizeof *out);
-    uint64_t kept = c->evidence_total < CONS_EVIDENCE_MAX ? c->evidence_total : CONS_EVIDENCE_MAX;
-    if (i >= kept) return GZ_ENOTFOUND;
+    if (i >= c->evidence_total || i >= CONS_EVIDENCE_MAX) return GZ_ENOTFOUND;
     size_t at = (size_t)((c->evidence_total - 1 - i) % CONS_EVIDENCE_MAX);
     *out = c->evidence[at];
     return GZ_OK;

@@ -424,7 +424,6 @@ static void conn_on_hello(p2p_conn *c, const uint8_t *pl, size_t len) {
     p2p *p = c->p;
     p2p_hello h;
     gz_msg m;
-    char shown[2 * 32 + 1];
     if (p2p_hello_decode(&h, pl, len, &m) != GZ_OK) {
         conn_drop(c, "bad hello: %s", m.text);
         return;
@@ -441,6 +440,7 @@ static void conn_on_hello(p2p_conn *c, const uint8_t *pl, size_t len) {
         return;
     }
     if (!key_allowed(p, h.pubkey)) {
+        char shown[2 * 32 + 1];
         gz_hex_encode(shown, h.pubkey, 32);
         conn_drop(c, "key %s is not in the allow-list", shown);
         return;

@@ -17,6 +17,7 @@ suite() {
         fail=$((fail + 1)); failed+=("$name"); echo "=== $name: FAILED ($((SECONDS - t0)) s)"
     fi
 }
+suite "lint" $MAKE --no-print-directory lint
 suite "unit tests" $MAKE --no-print-directory unit
 suite "unit tests under ASan+UBSan" $MAKE --no-print-directory unit-asan
 suite "simulation" $MAKE --no-print-directory sim

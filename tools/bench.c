@@ -136,8 +136,10 @@ static int proposals_submit(const bench_net *net, const bench_keys *k, uint32_t 
         memcpy(ids[i], tx.txid, 32);
         char *hex = malloc(2 * enc.len + 1);
         if (rc == GZ_OK && hex == NULL) rc = GZ_ENOMEM;
-        if (rc == GZ_OK) gz_hex_encode(hex, enc.data, enc.len);
-        if (rc == GZ_OK) json_array_append_new(list, json_pack("{s:s}", "tx", hex));
+        if (rc == GZ_OK) {
+            gz_hex_encode(hex, enc.data, enc.len);
+            json_array_append_new(list, json_pack("{s:s}", "tx", hex));
+        }
         free(hex);
     }
     gz_buf_free(&enc);
@@ -187,7 +189,7 @@ static int proposals_wait_open(const bench_net *net, uint32_t n, const uint8_t (
         if (bench_now_ms() > deadline)
             return gz_fail(msg, GZ_ETIMEOUT, "proposals: %zu of %u open after %d ms (another is '%s')", open, n,
                            BENCH_PROPOSALS_MS, last);
-        usleep(50000);
+        bench_sleep_ms(50);
     }
 }
 

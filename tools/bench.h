@@ -150,6 +150,8 @@ GZ_WUR int bench_storage(const char *dir, uint64_t keys, gz_msg *msg);
 
 /* Monotonic milliseconds. */
 double bench_now_ms(void);
+/* Sleeps for ms (to the microsecond), or less if a signal arrives. */
+void bench_sleep_ms(double ms);
 /* Set by SIGINT/SIGTERM: every loop gives up. */
 extern volatile int bench_stop;
 

@@ -37,6 +37,13 @@ double bench_now_ms(void) {
     return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
+void bench_sleep_ms(double ms) {
+    if (!(ms > 0)) return;
+    uint64_t us = (uint64_t)(ms * 1000.0);
+    struct timespec ts = {.tv_sec = (time_t)(us / 1000000), .tv_nsec = (long)(us % 1000000) * 1000};
+    nanosleep(&ts, NULL);
+}
+
 /* ---- building ------------------------------------------------------------ */
 
 /* Holder a's tx with this nonce: a VOTE when a + nonce is even and proposals
@@ -344,7 +351,7 @@ static void *submit_main(void *arg) {
         if (j->rate_tps > 0) {
             due = start + (double)sent * 1000.0 / j->rate_tps;
             double now = bench_now_ms();
-            if (due > now) usleep((useconds_t)((due - now) * 1000.0));
+            if (due > now) bench_sleep_ms(due - now);
         }
         b->submit_ms = due - sh->d->t0_ms;
         int status = 0;
@@ -476,7 +483,7 @@ static int watch_loop(watch *w, bench_net *net, submit_shared *sh, gz_msg *msg) 
         double active = sh->last_activity_ms - w->d->t0_ms;
         double last = w->last_commit_seen_ms > active ? w->last_commit_seen_ms : active;
         if (now - last > w->d->stall_ms) { w->o->stalled = true; return GZ_OK; }
-        if (!news) usleep(5000);
+        if (!news) bench_sleep_ms(5);
     }
 }
 
@@ -574,6 +581,7 @@ int bench_load_run(bench_load *l, bench_net *net, const bench_drive *d, bench_ou
     pthread_mutex_init(&sh.mu, NULL);
     watch w = {.l = l, .o = o, .d = d};
     int rc = status_height(net->urls[0], &w.height, msg);
+    /* cppcheck-suppress variableScope ; the submitter threads read their jobs until they are joined below */
     submit_job jobs[BENCH_NODES_MAX];
     pthread_t th[BENCH_NODES_MAX];
     int started = 0;

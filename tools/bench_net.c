@@ -163,7 +163,7 @@ int bench_net_wait_ready(const bench_net *net, int timeout_ms, gz_msg *msg) {
             return gz_fail(msg, GZ_ETIMEOUT, "node%d not ready after %d ms (see %s/node%d/node.log)", ready,
                            timeout_ms, net->dir, ready);
         if (node_ready(net->urls[ready], net->n)) ready++;
-        else usleep(50000);
+        else bench_sleep_ms(50);
     }
     return GZ_OK;
 }
@@ -244,7 +244,7 @@ void bench_net_stop(bench_net *net) {
             if (net->pids[i] > 0 && waitpid(net->pids[i], NULL, WNOHANG) == net->pids[i]) net->pids[i] = 0;
             any |= net->pids[i] > 0;
         }
-        if (any) usleep(20000);
+        if (any) bench_sleep_ms(20);
     }
     for (int i = 0; i < net->n; i++) {
         if (net->pids[i] <= 0) continue;

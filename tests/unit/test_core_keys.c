@@ -19,7 +19,7 @@ static void check_bip340_row(char *line) {
         cr_assert_not_null(f[i], "row has fewer than 8 fields");
     }
     const char *idx = f[0];
-    uint8_t pub[32], aux[32], sig[64];
+    uint8_t pub[32], sig[64];
     cr_assert_eq(gz_hex_decode(pub, 32, f[2]), GZ_OK, "row %s: public key", idx);
     cr_assert_eq(gz_hex_decode(sig, 64, f[5]), GZ_OK, "row %s: signature", idx);
     gz_buf msg;
@@ -29,7 +29,7 @@ static void check_bip340_row(char *line) {
     cr_assert(want || strcmp(f[6], "FALSE") == 0, "row %s: result %s", idx, f[6]);
 
     if (f[1][0] != '\0') {
-        uint8_t sk[32], got_pub[32], got_sig[64];
+        uint8_t sk[32], aux[32], got_pub[32], got_sig[64];
         cr_assert_eq(gz_hex_decode(sk, 32, f[1]), GZ_OK, "row %s: secret key", idx);
         cr_assert_eq(gz_hex_decode(aux, 32, f[3]), GZ_OK, "row %s: aux_rand", idx);
         cr_assert_eq(core_key_pub(got_pub, sk), GZ_OK, "row %s", idx);

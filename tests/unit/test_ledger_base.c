@@ -397,7 +397,7 @@ static void run_random(kit *k, uint64_t seed, int blocks, uint8_t (*roots)[32], 
         gz_tx *txs[40];
         size_t n = 1 + (size_t)rng_below(&seed, 39);
         for (size_t i = 0; i < n; i++) txs[i] = random_tx(k, &seed, salt++);
-        if (h == flip && n > 0) txs[0]->nonce += 1000;
+        if (h == flip) txs[0]->nonce += 1000;
         ledger_block *b = kit_block(k, txs, n);
         ledger_block_state_root(b, roots[h]);
         ledger_block_free(b);

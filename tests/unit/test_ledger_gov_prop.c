@@ -110,6 +110,7 @@ static int pool_model(const pool_world *w, const int *order, const int *listed, 
         for (int i = 0; i < n; i++) {
             if (frac[i] != (u128)-1 && (best < 0 || frac[i] > frac[best])) best = i;
         }
+        cr_assert_geq(best, 0, "model: more remainder left than recipients");
         pay[rec[best]]++;
         frac[best] = (u128)-1;
     }
@@ -202,8 +203,10 @@ Test(gov_prop, reward_pools_pay_exactly, .timeout = 60) {
         gt_block(t, 1000, txs, POOL_BATCH, codes);
         for (int i = 0; i < POOL_BATCH; i++) {
             pool_check(t, (size_t)i, seed, codes[i], n_rec[i], pay[i], amounts[i]);
-            if (codes[i] == 0) pool_bounds(&w, pay[i], amounts[i], seed);
-            if (codes[i] == 0) paid_total += amounts[i];
+            if (codes[i] == 0) {
+                pool_bounds(&w, pay[i], amounts[i], seed);
+                paid_total += amounts[i];
+            }
             n_paid += codes[i] == 0;
         }
     }
@@ -279,6 +282,94 @@ typedef struct vote_model {
 } vote_model;
 
 static const char *const FOUR[] = {"c0", "c1", "c2", "c3", NULL};
+/* 0: by account, 1: by tokens, 2: board by tokens, 3: level 6+ or class 1. */
+static const uint64_t TALLY_KINDS[TALLY_PROPS] = {7, 5, 4, 6};
+static const uint64_t TALLY_WEIGHTING[TALLY_PROPS] = {1, 2, 2, 1};
+
+/* What the ledger should hold: each account's latest accepted vote on each
+ * proposal, and the tokens granted so far. */
+typedef struct tally_model {
+    uint8_t ids[TALLY_PROPS][32];
+    vote_model votes[TALLY_PROPS][TALLY_USERS];
+    uint64_t tokens[TALLY_USERS];
+    uint64_t granted;
+    uint64_t levels[TALLY_USERS], classes[TALLY_USERS];
+} tally_model;
+
+/* Registers the issuers, opens the TALLY_PROPS proposals and notes each
+ * account's level and classes. */
+static void tally_open(gt *t, tally_model *m) {
+    GT_OK(t, tx_issuer(t, T_REG, "i0", "c0", T_U(0), "x"));
+    GT_OK(t, tx_issuer(t, T_REG, "i1", "c1", T_U(0), "x"));
+    GT_OK(t, tx_issuer(t, T_REG, "i2", "c2", T_U(0), "x"));
+    GT_OK(t, tx_issuer(t, T_REG, "i3", "c3", T_U(0), "x"));
+    for (int p = 0; p < TALLY_PROPS; p++) {
+        gz_tx *tx = tx_proposal(t, T_GOV, TALLY_KINDS[p], p == 3 ? "pfp/s1" : "s", FOUR, p == 3 ? 6 : 0,
+                                p == 3 ? 1 : 0, TALLY_WEIGHTING[p], 100 * DAY_MS);
+        gt_id(t, tx, m->ids[p]);
+        GT_OK(t, tx);
+    }
+    for (int u = 0; u < TALLY_USERS; u++) {
+        m->levels[u] = t->g.accounts[u].level;
+        m->classes[u] = t->g.accounts[u].classes;
+    }
+}
+
+/* A grant of 1..300 tokens to account u; those past the category's cap of
+ * 4500 must be refused (code 9). */
+static gz_tx *tally_grant(gt *t, tally_model *m, rng *r, int u, int *expect) {
+    uint64_t a = 1 + below(r, 300);
+    gz_tx *tx = tx_grant(t, T_U(u), a, 1);
+    *expect = m->granted + a <= 4500 ? 0 : 9;
+    if (*expect == 0) {
+        m->tokens[u] += a;
+        m->granted += a;
+    }
+    return tx;
+}
+
+/* A vote by account u on a random proposal: one to three choices on the
+ * board election (2), mostly one elsewhere, some out of range or order. */
+static gz_tx *tally_vote(gt *t, tally_model *m, rng *r, int u, int *expect) {
+    int p = (int)below(r, TALLY_PROPS);
+    uint32_t n = p == 2 ? 1 + (uint32_t)below(r, 3) : (below(r, 20) == 0 ? 2 : 1);
+    unsigned ch[4];
+    for (uint32_t k = 0; k < n; k++) ch[k] = (unsigned)below(r, 5); /* 4 is out of range */
+    gz_tx *tx = tx_vote(t, T_U(u), m->ids[p], n, ch[0], n > 1 ? ch[1] : 0, n > 2 ? ch[2] : 0);
+    bool ok = true;
+    for (uint32_t k = 0; k < n; k++) ok &= ch[k] < 4 && (k == 0 || ch[k] > ch[k - 1]);
+    if (n > 1 && p != 2) ok = false;
+    uint64_t w = TALLY_WEIGHTING[p] == 2 ? m->tokens[u] : 1;
+    bool eligible = p != 3 || m->levels[u] >= 6 || (m->classes[u] & 1);
+    *expect = !ok ? 12 : !eligible || w == 0 ? 6 : 0;
+    if (*expect == 0) {
+        m->votes[p][u] = (vote_model){.has = true, .weight = w, .n = n};
+        memcpy(m->votes[p][u].choices, ch, sizeof ch);
+    }
+    return tx;
+}
+
+/* Each proposal's tally, turnout and voters after block b are the model's. */
+static void tally_check(gt *t, const tally_model *m, uint64_t seed, int b) {
+    for (int p = 0; p < TALLY_PROPS; p++) {
+        uint64_t tally[4] = {0}, turnout = 0, voters = 0;
+        for (int u = 0; u < TALLY_USERS; u++) {
+            const vote_model *v = &m->votes[p][u];
+            if (!v->has) continue;
+            voters++;
+            turnout += v->weight;
+            for (uint32_t k = 0; k < v->n; k++) tally[v->choices[k]] += v->weight;
+        }
+        json_t *o = gt_proposal(t, m->ids[p]);
+        for (int k = 0; k < 4; k++) {
+            cr_assert_eq((uint64_t)json_integer_value(json_array_get(json_object_get(o, "tally"), k)), tally[k],
+                         "seed %llu block %d proposal %d option %d", (unsigned long long)seed, b, p, k);
+        }
+        cr_assert_eq((uint64_t)jint(o, "turnout"), turnout);
+        cr_assert_eq((uint64_t)jint(o, "voters"), voters);
+        json_decref(o);
+    }
+}
 
 Test(gov_prop, tallies_equal_latest_votes, .timeout = 60) {
     uint64_t seed = 0x5eed0003;
@@ -286,59 +377,16 @@ Test(gov_prop, tallies_equal_latest_votes, .timeout = 60) {
     gt *t = gt_new(TALLY_USERS);
     for (int u = 0; u < TALLY_USERS; u++) gt_user(t, u, below(&r, 11), below(&r, 2));
     gt_open(t);
-    /* 0: by account, 1: by tokens, 2: board by tokens, 3: level 6+ or class 1. */
-    uint8_t ids[TALLY_PROPS][32];
-    static const uint64_t kinds[TALLY_PROPS] = {7, 5, 4, 6};
-    static const uint64_t weighting[TALLY_PROPS] = {1, 2, 2, 1};
-    GT_OK(t, tx_issuer(t, T_REG, "i0", "c0", T_U(0), "x"));
-    GT_OK(t, tx_issuer(t, T_REG, "i1", "c1", T_U(0), "x"));
-    GT_OK(t, tx_issuer(t, T_REG, "i2", "c2", T_U(0), "x"));
-    GT_OK(t, tx_issuer(t, T_REG, "i3", "c3", T_U(0), "x"));
-    for (int p = 0; p < TALLY_PROPS; p++) {
-        gz_tx *tx = tx_proposal(t, T_GOV, kinds[p], p == 3 ? "pfp/s1" : "s", FOUR, p == 3 ? 6 : 0,
-                                p == 3 ? 1 : 0, weighting[p], 100 * DAY_MS);
-        gt_id(t, tx, ids[p]);
-        GT_OK(t, tx);
-    }
-    static vote_model model[TALLY_PROPS][TALLY_USERS];
-    memset(model, 0, sizeof model);
-    uint64_t tokens[TALLY_USERS] = {0};
-    uint64_t granted = 0;
-    uint64_t levels[TALLY_USERS], classes[TALLY_USERS];
-    for (int u = 0; u < TALLY_USERS; u++) {
-        levels[u] = t->g.accounts[u].level;
-        classes[u] = t->g.accounts[u].classes;
-    }
+    static tally_model m;
+    memset(&m, 0, sizeof m);
+    tally_open(t, &m);
     for (int b = 0; b < TALLY_BLOCKS; b++) {
         gz_tx *txs[TALLY_TXS];
         int expect[TALLY_TXS];
         for (int i = 0; i < TALLY_TXS; i++) {
             int u = (int)below(&r, TALLY_USERS);
-            if (below(&r, 8) == 0) {
-                uint64_t a = 1 + below(&r, 300);
-                txs[i] = tx_grant(t, T_U(u), a, 1);
-                expect[i] = granted + a <= 4500 ? 0 : 9;
-                if (expect[i] == 0) {
-                    tokens[u] += a;
-                    granted += a;
-                }
-                continue;
-            }
-            int p = (int)below(&r, TALLY_PROPS);
-            uint32_t n = p == 2 ? 1 + (uint32_t)below(&r, 3) : (below(&r, 20) == 0 ? 2 : 1);
-            unsigned ch[4];
-            for (uint32_t k = 0; k < n; k++) ch[k] = (unsigned)below(&r, 5); /* 4 is out of range */
-            txs[i] = tx_vote(t, T_U(u), ids[p], n, ch[0], n > 1 ? ch[1] : 0, n > 2 ? ch[2] : 0);
-            bool ok = true;
-            for (uint32_t k = 0; k < n; k++) ok &= ch[k] < 4 && (k == 0 || ch[k] > ch[k - 1]);
-            if (n > 1 && p != 2) ok = false;
-            uint64_t w = weighting[p] == 2 ? tokens[u] : 1;
-            bool eligible = p != 3 || levels[u] >= 6 || (classes[u] & 1);
-            expect[i] = !ok ? 12 : !eligible || w == 0 ? 6 : 0;
-            if (expect[i] == 0) {
-                model[p][u] = (vote_model){.has = true, .weight = w, .n = n};
-                memcpy(model[p][u].choices, ch, sizeof ch);
-            }
+            if (below(&r, 8) == 0) txs[i] = tally_grant(t, &m, &r, u, &expect[i]);
+            else txs[i] = tally_vote(t, &m, &r, u, &expect[i]);
         }
         int codes[TALLY_TXS];
         gt_block(t, 1000, txs, TALLY_TXS, codes);
@@ -346,27 +394,7 @@ Test(gov_prop, tallies_equal_latest_votes, .timeout = 60) {
             cr_assert_eq(codes[i], expect[i], "seed %llu block %d tx %d: %s",
                          (unsigned long long)seed, b, i, t->msg[i]);
         }
-        for (int p = 0; p < TALLY_PROPS; p++) {
-            uint64_t tally[4] = {0}, turnout = 0, voters = 0;
-            for (int u = 0; u < TALLY_USERS; u++) {
-                if (!model[p][u].has) continue;
-                voters++;
-                turnout += model[p][u].weight;
-                for (uint32_t k = 0; k < model[p][u].n; k++) {
-                    tally[model[p][u].choices[k]] += model[p][u].weight;
-                }
-            }
-            json_t *o = gt_proposal(t, ids[p]);
-            for (int k = 0; k < 4; k++) {
-                cr_assert_eq(
-                    (uint64_t)json_integer_value(json_array_get(json_object_get(o, "tally"), k)),
-                    tally[k], "seed %llu block %d proposal %d option %d", (unsigned long long)seed,
-                    b, p, k);
-            }
-            cr_assert_eq((uint64_t)jint(o, "turnout"), turnout);
-            cr_assert_eq((uint64_t)jint(o, "voters"), voters);
-            json_decref(o);
-        }
+        tally_check(t, &m, seed, b);
     }
     gt_free(t);
 }

@@ -33,7 +33,9 @@ static void setup(void) {
 
 static void teardown(void) {
     uv_close((uv_handle_t *)&g_tick, NULL);
-    for (int i = 0; i < 100 && uv_run(&g_loop, UV_RUN_NOWAIT) != 0; i++) continue;
+    for (int i = 0; i < 100; i++) {
+        if (uv_run(&g_loop, UV_RUN_NOWAIT) == 0) break;
+    }
     /* UV_EBUSY here means a handle leaked past p2p_close. */
     cr_assert_eq(uv_loop_close(&g_loop), 0, "loop still has open handles");
 }

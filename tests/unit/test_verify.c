@@ -569,13 +569,13 @@ static json_t *good_json(void) {
 }
 
 Test(node_verify, malformed_bundle_names_the_field) {
-    static const char *const keys[] = {"artifact", "leaf", "leaf_index", "tree_size", "audit_path",
-                                       "height", "header", "commit", "validators"};
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+    static const char *const fields[] = {"artifact", "leaf", "leaf_index", "tree_size", "audit_path",
+                                         "height", "header", "commit", "validators"};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         json_t *j = good_json();
-        json_object_del(j, keys[i]);
+        json_object_del(j, fields[i]);
         char want[64];
-        snprintf(want, sizeof want, "%s: missing", keys[i]);
+        snprintf(want, sizeof want, "%s: missing", fields[i]);
         expect_parse_error(j, want);
     }
     json_t *j = good_json();
@@ -846,7 +846,7 @@ static void make_tx_proof(verify_tx_proof *t, size_t index) {
     static gz_tx tx;
     uint8_t alice[32];
     seckey(alice, "alice", 0);
-    uint8_t leaves[NTXS][32];
+    uint8_t tx_leaves[NTXS][32];
     for (size_t i = 0; i < NTXS; i++) {
         new_tx(&tx, alice, GZ_TX_TRANSFER, i);
         memset(tx.p.transfer.to, 0x21, 32);
@@ -854,19 +854,19 @@ static void make_tx_proof(verify_tx_proof *t, size_t index) {
         gz_buf_init(&tx_bytes[i]);
         sign_tx(&tx, alice, &tx_bytes[i]);
         memcpy(txids[i], tx.txid, 32);
-        core_merkle_leaf_hash(leaves[i], tx.txid, 32);
+        core_merkle_leaf_hash(tx_leaves[i], tx.txid, 32);
     }
     verify_tx_proof_init(t);
     memcpy(t->txid, txids[index], 32);
     copy_buf(&t->tx, &tx_bytes[index]);
     t->proof.leaf_index = index;
     t->proof.tree_size = NTXS;
-    cr_assert_eq(core_merkle_inclusion_proof(t->proof.path, &t->proof.path_len, (const uint8_t(*)[32])leaves, NTXS,
+    cr_assert_eq(core_merkle_inclusion_proof(t->proof.path, &t->proof.path_len, (const uint8_t(*)[32])tx_leaves, NTXS,
                                              index),
                  GZ_OK);
     gz_header h;
     make_header(&h, HEIGHT, NULL);
-    cr_assert_eq(core_merkle_root(h.tx_root, (const uint8_t(*)[32])leaves, NTXS), GZ_OK);
+    cr_assert_eq(core_merkle_root(h.tx_root, (const uint8_t(*)[32])tx_leaves, NTXS), GZ_OK);
     h.tx_count = NTXS;
     t->block.height = HEIGHT;
     encode_header(&h, &t->block.header);
@@ -1151,7 +1151,7 @@ static void general_proposal(gz_tx *tx, uint64_t weighting, uint64_t min_level) 
 static json_t *claim(uint64_t kind, const char *status, json_t *winner, uint64_t opens, uint64_t closes, uint64_t t0,
                      uint64_t t1, uint64_t turnout, uint64_t voters) {
     return json_pack("{s:I, s:[s,s], s:I, s:I, s:s, s:o, s:[I,I], s:I, s:I}", "kind", (json_int_t)kind, "options",
-                     kind == 1 ? "yes" : "yes", "no", "opens_at", (json_int_t)opens, "closes_at", (json_int_t)closes,
+                     "yes", "no", "opens_at", (json_int_t)opens, "closes_at", (json_int_t)closes,
                      "status", status, "winner", winner, "tally", (json_int_t)t0, (json_int_t)t1, "turnout",
                      (json_int_t)turnout, "voters", (json_int_t)voters);
 }

@@ -1,0 +1,1 @@
+#include "tests/sim/sim_internal.h"

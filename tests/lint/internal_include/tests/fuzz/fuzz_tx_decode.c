@@ -1,0 +1,1 @@
+#include "core/mp_internal.h"

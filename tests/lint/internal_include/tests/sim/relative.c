@@ -1,0 +1,3 @@
+#include "../../node/node_internal.h"
+#include <openssl/foo_internal.h>
+#include "./sim_internal.h"

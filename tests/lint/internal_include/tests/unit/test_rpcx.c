@@ -1,0 +1,2 @@
+
+#include "storage/store_internal.h"

@@ -1,0 +1,1 @@
+#include "ledger/ledger_internal.h"

@@ -1,0 +1,1 @@
+#include "rpc/rpc_internal.h"

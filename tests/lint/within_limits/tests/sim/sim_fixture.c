@@ -1,0 +1,2 @@
+#include "tests/sim/sim_internal.h"
+#include "sim_internal.h"

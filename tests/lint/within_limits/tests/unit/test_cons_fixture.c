@@ -1,0 +1,1 @@
+#include "consensus/cons_internal.h"
