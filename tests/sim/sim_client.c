@@ -78,9 +78,10 @@ static uint8_t make_tx(sim_world *w, gz_buf *out) {
     if (kind == TX_OUTSIDER) sim_key(sk, tx.signer, "outsider", (int)sim_rng_below(&w->rng, SIM_OUTSIDERS));
     else sim_key(sk, tx.signer, "holder", who);
     snprintf(tx.chain_id, sizeof tx.chain_id, SIM_CHAIN_ID);
-    if (kind == TX_VALID) tx.nonce = next_nonce(w, who, tx.signer);
-    if (kind == TX_VALID) w->next_nonce[who]++;
-    else if (kind == TX_FUTURE) tx.nonce = w->next_nonce[who] + sim_rng_range(&w->rng, 2, 6);
+    if (kind == TX_VALID) {
+        tx.nonce = next_nonce(w, who, tx.signer);
+        w->next_nonce[who]++;
+    } else if (kind == TX_FUTURE) tx.nonce = w->next_nonce[who] + sim_rng_range(&w->rng, 2, 6);
     else tx.nonce = sim_rng_below(&w->rng, 4);
     if (sim_rng_chance(&w->rng, 800000)) {
         tx.type = GZ_TX_ANCHOR;
@@ -165,8 +166,24 @@ static void send_all(sim_world *w, sim_node *b, uint8_t type, const uint8_t *p, 
             sim_net_send(w, b->idx, to, type, p, len);
 }
 
+/* The vote message for v, signed with the Byzantine validator's key. */
+static void vote_msg(const sim_node *b, const gz_vote *v, gz_buf *msg) {
+    uint8_t h[32], sig[64];
+    gz_buf vb;
+    gz_buf_init(&vb);
+    int rc = core_vote_sighash(h, v);
+    if (rc == GZ_OK) rc = core_sign32(sig, b->sk, h, NULL);
+    if (rc == GZ_OK) rc = core_vote_encode(v, &vb);
+    if (rc == GZ_OK) rc = mp_put_array(msg, 3);
+    if (rc == GZ_OK) rc = mp_put_bin(msg, vb.data, vb.len);
+    if (rc == GZ_OK) rc = mp_put_uint(msg, (uint64_t)b->val);
+    if (rc == GZ_OK) rc = mp_put_bin(msg, sig, 64);
+    if (rc != GZ_OK) abort();
+    gz_buf_free(&vb);
+}
+
 /* A vote for the height in progress that contradicts what an honest
- * validator would send once: another block id, or nil, properly signed. */
+ * validator would send once: a random block id, or nil, properly signed. */
 static void equivocate(sim_world *w, sim_node *b) {
     node_status st;
     node_status_get(b->eng, &st);
@@ -174,21 +191,35 @@ static void equivocate(sim_world *w, sim_node *b) {
                  .has_block_id = sim_rng_chance(&w->rng, 700000), .time = w->g.genesis_time + w->now};
     snprintf(v.chain_id, sizeof v.chain_id, SIM_CHAIN_ID);
     for (int i = 0; i < 32; i++) v.block_id[i] = (uint8_t)sim_rng_next(&w->rng);
-    uint8_t h[32], sig[64];
-    gz_buf vb, msg;
-    gz_buf_init(&vb);
+    gz_buf msg;
     gz_buf_init(&msg);
-    int rc = core_vote_sighash(h, &v);
-    if (rc == GZ_OK) rc = core_sign32(sig, b->sk, h, NULL);
-    if (rc == GZ_OK) rc = core_vote_encode(&v, &vb);
-    if (rc == GZ_OK) rc = mp_put_array(&msg, 3);
-    if (rc == GZ_OK) rc = mp_put_bin(&msg, vb.data, vb.len);
-    if (rc == GZ_OK) rc = mp_put_uint(&msg, (uint64_t)b->val);
-    if (rc == GZ_OK) rc = mp_put_bin(&msg, sig, 64);
-    if (rc != GZ_OK) abort();
+    vote_msg(b, &v, &msg);
     send_all(w, b, NODE_MSG_VOTE, msg.data, msg.len);
-    gz_buf_free(&vb);
     gz_buf_free(&msg);
+}
+
+/* For a vote the engine sends, often a second one of the same step with
+ * another value (nil, the second block it proposed, or the first), which
+ * some peers get instead. Returns it in alt (empty when none). */
+void sim_byz_vote(sim_world *w, sim_node *b, const uint8_t *payload, size_t len, gz_buf *alt) {
+    mp_rd rd;
+    const uint8_t *vb;
+    size_t vlen;
+    gz_vote v;
+    mp_rd_init(&rd, payload, len, NULL);
+    if (!sim_rng_chance(&w->rng, 400000) || mp_get_array_n(&rd, "v", 3) != GZ_OK ||
+        mp_get_bin(&rd, "v", &vb, &vlen, 256) != GZ_OK || core_vote_decode(&v, vb, vlen, NULL) != GZ_OK)
+        return;
+    if (v.has_block_id && sim_rng_chance(&w->rng, 500000)) {
+        v.has_block_id = false;
+        memset(v.block_id, 0, 32);
+    } else if (v.has_block_id && memcmp(v.block_id, b->byz_alt_id, 32) != 0) {
+        memcpy(v.block_id, b->byz_alt_id, 32);
+    } else {
+        v.has_block_id = true;
+        for (int i = 0; i < 32; i++) v.block_id[i] = (uint8_t)sim_rng_next(&w->rng);
+    }
+    vote_msg(b, &v, alt);
 }
 
 /* Bytes that decode as nothing, under a gossip message type. */
@@ -202,18 +233,16 @@ static void junk(sim_world *w, sim_node *b) {
 
 /* One of its own old messages again, to everyone. */
 static void replay(sim_world *w, sim_node *b) {
-    size_t have = b->byz_sent_n < SIM_BYZ_KEEP ? b->byz_sent_n : SIM_BYZ_KEEP;
-    if (have == 0) return;
-    size_t k = sim_rng_below(&w->rng, have);
+    if (b->byz_sent_n == 0) return;
+    size_t k = sim_rng_below(&w->rng, b->byz_sent_n < SIM_BYZ_KEEP ? b->byz_sent_n : SIM_BYZ_KEEP);
     send_all(w, b, b->byz_sent_type[k], b->byz_sent[k].data, b->byz_sent[k].len);
 }
 
 /* A tx a client sent before, straight into its own mempool: once it is
  * committed, the Byzantine proposer's blocks carry it again. */
 static void feed(sim_world *w, sim_node *b) {
-    size_t have = w->n_sent < SIM_SENT_MAX ? w->n_sent : SIM_SENT_MAX;
-    if (have == 0) return;
-    const sim_sent *s = &w->sent[sim_rng_below(&w->rng, have)];
+    if (w->n_sent == 0) return;
+    const sim_sent *s = &w->sent[sim_rng_below(&w->rng, w->n_sent < SIM_SENT_MAX ? w->n_sent : SIM_SENT_MAX)];
     gz_buf tx;
     gz_buf_init(&tx);
     if (gz_buf_append(&tx, s->bytes, s->len) != GZ_OK) abort();
@@ -252,6 +281,8 @@ void sim_byz_proposal(sim_world *w, sim_node *b, const uint8_t *payload, size_t 
     uint64_t t = w->g.genesis_time + 1000 + w->now + (uint64_t)(b->skew_ms + 500) + sim_rng_range(&w->rng, 1, 50);
     if (chain_build(node_chain(b->eng), &w->empty_pool, t, b->pk, &other) != GZ_OK) return;
     memcpy(gp.block_id, other->block_id, 32);
+    memcpy(b->byz_alt_id, other->block_id, 32);
+    gp.pol_round = -1; /* a fresh block without POL tempts validators locked on the first */
     uint8_t h[32], s2[64];
     gz_buf pe;
     gz_buf_init(&pe);

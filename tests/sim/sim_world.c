@@ -450,7 +450,7 @@ static void setup_params(sim_world *w) {
     w->drop_precommit_ppm = (uint32_t)sim_rng_range(&w->rng, 0, 400000);
     w->delay_max_ms = sim_rng_range(&w->rng, 10, 500);
     w->f = (w->n_val - 1) / 3;
-    w->byz = sim_rng_chance(&w->rng, 500000) ? 0 : -1;
+    w->byz = sim_rng_chance(&w->rng, 750000) ? 0 : -1;
     sim_genesis(w);
     for (int i = 1; i < w->n_val && w->byz >= 0; i++)
         if (w->g.validators[i].power < w->g.validators[w->byz].power) w->byz = i;
