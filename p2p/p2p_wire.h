@@ -1,6 +1,6 @@
 /* The bytes of the peer-to-peer protocol (docs/p2p.md), without any I/O:
  * frame headers, frame bodies, and the HELLO and AUTH handshake messages.
- * Internal to p2p/*.c and its tests. */
+ * Internal to the p2p module and its tests. */
 #ifndef GZ_P2P_P2P_WIRE_H
 #define GZ_P2P_P2P_WIRE_H
 
