@@ -8,24 +8,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/bytes.h"
 #include "node/wal.h"
 
 static const uint8_t magic[4] = {'G', 'Z', 'S', 'S'};
 #define SIGNSTATE_VERSION 1
 #define SIGNSTATE_BODY_BYTES (NODE_SIGNSTATE_FILE_BYTES - 4)
-
-static void put_be(uint8_t *out, uint64_t v, int n) {
-    for (int i = n - 1; i >= 0; i--) {
-        out[i] = (uint8_t)v;
-        v >>= 8;
-    }
-}
-
-static uint64_t get_be(const uint8_t *in, int n) {
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++) v = v << 8 | in[i];
-    return v;
-}
 
 static void encode(uint8_t out[NODE_SIGNSTATE_FILE_BYTES], uint64_t height, uint64_t round,
                    uint8_t step, const uint8_t sighash[32]) {
@@ -33,15 +21,15 @@ static void encode(uint8_t out[NODE_SIGNSTATE_FILE_BYTES], uint64_t height, uint
     memcpy(out, magic, 4);
     out[4] = SIGNSTATE_VERSION;
     out[5] = step;
-    put_be(out + 8, height, 8);
-    put_be(out + 16, round, 8);
+    gz_put_u64be(out + 8, height);
+    gz_put_u64be(out + 16, round);
     memcpy(out + 24, sighash, 32);
-    put_be(out + SIGNSTATE_BODY_BYTES, node_crc32c(0, out, SIGNSTATE_BODY_BYTES), 4);
+    gz_put_u32be(out + SIGNSTATE_BODY_BYTES, node_crc32c(0, out, SIGNSTATE_BODY_BYTES));
 }
 
 /* Checks every field of a record read from disk; fills s on success. */
 static int decode(node_signstate *s, const uint8_t in[NODE_SIGNSTATE_FILE_BYTES], gz_msg *msg) {
-    uint32_t crc = (uint32_t)get_be(in + SIGNSTATE_BODY_BYTES, 4);
+    uint32_t crc = gz_get_u32be(in + SIGNSTATE_BODY_BYTES);
     if (node_crc32c(0, in, SIGNSTATE_BODY_BYTES) != crc)
         return gz_fail(msg, GZ_ECORRUPT, "signstate %s: checksum mismatch", s->path);
     if (memcmp(in, magic, 4) != 0)
@@ -54,8 +42,8 @@ static int decode(node_signstate *s, const uint8_t in[NODE_SIGNSTATE_FILE_BYTES]
         return gz_fail(msg, GZ_ECORRUPT, "signstate %s: reserved bytes set", s->path);
     s->have = true;
     s->step = in[5];
-    s->height = get_be(in + 8, 8);
-    s->round = get_be(in + 16, 8);
+    s->height = gz_get_u64be(in + 8);
+    s->round = gz_get_u64be(in + 16);
     memcpy(s->sighash, in + 24, 32);
     return GZ_OK;
 }

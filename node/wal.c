@@ -83,17 +83,6 @@ int node_fsync_parent_dir(const char *path) {
     return rc == 0 ? GZ_OK : GZ_EIO;
 }
 
-static void put_u32be(uint8_t out[4], uint32_t v) {
-    out[0] = (uint8_t)(v >> 24);
-    out[1] = (uint8_t)(v >> 16);
-    out[2] = (uint8_t)(v >> 8);
-    out[3] = (uint8_t)v;
-}
-
-static uint32_t get_u32be(const uint8_t in[4]) {
-    return (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 | (uint32_t)in[2] << 8 | in[3];
-}
-
 /* Reads exactly n bytes at off. Returns GZ_OK, GZ_EIO, or GZ_ECORRUPT when
  * the file ends first (it shrank under us). */
 static int pread_full(int fd, uint8_t *buf, size_t n, uint64_t off) {
@@ -148,7 +137,7 @@ static int read_record(int fd, uint64_t off, uint64_t limit, gz_buf *buf, uint8_
     uint8_t head[NODE_WAL_HEADER_BYTES];
     int err = pread_full(fd, head, sizeof head, off);
     if (err != GZ_OK) return err;
-    uint32_t len = get_u32be(head);
+    uint32_t len = gz_get_u32be(head);
     *type = head[8];
     if (*type == 0 || len > GZ_FRAME_BYTES_MAX) return GZ_ECORRUPT;
     if (len > limit - off - NODE_WAL_HEADER_BYTES) return GZ_ECORRUPT;
@@ -157,7 +146,7 @@ static int read_record(int fd, uint64_t off, uint64_t limit, gz_buf *buf, uint8_
     if (len > 0 && (err = pread_full(fd, buf->data, len, off + sizeof head)) != GZ_OK) return err;
     buf->len = len;
     const uint8_t *payload = len > 0 ? buf->data : empty_payload;
-    if (record_crc(head, payload, len) != get_u32be(head + 4)) return GZ_ECORRUPT;
+    if (record_crc(head, payload, len) != gz_get_u32be(head + 4)) return GZ_ECORRUPT;
     return GZ_OK;
 }
 
@@ -246,9 +235,9 @@ int node_wal_append(node_wal *w, uint8_t type, const uint8_t *payload, size_t le
     if (len > GZ_FRAME_BYTES_MAX) return GZ_ELIMIT;
     if (w->broken) return GZ_EIO;
     uint8_t head[NODE_WAL_HEADER_BYTES];
-    put_u32be(head, (uint32_t)len);
+    gz_put_u32be(head, (uint32_t)len);
     head[8] = type;
-    put_u32be(head + 4, record_crc(head, payload, len));
+    gz_put_u32be(head + 4, record_crc(head, payload, len));
     struct iovec iov[2] = {{head, sizeof head}, {(void *)payload, len}};
     if (pwritev_full(w->fd, iov, len > 0 ? 2 : 1, w->end) != GZ_OK) {
         /* Leave no partial record behind, or later records would follow garbage. */

@@ -6,16 +6,7 @@
 #include "core/hash.h"
 #include "core/mp.h"
 
-static void be32_store(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-uint32_t p2p_frame_len(const uint8_t in[P2P_LEN_BYTES]) {
-    return (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 | (uint32_t)in[2] << 8 | in[3];
-}
+uint32_t p2p_frame_len(const uint8_t in[P2P_LEN_BYTES]) { return gz_get_u32be(in); }
 
 /* The body is written by hand rather than through mp_put_bin so the payload
  * is copied once, straight after these bytes; the forms are the canonical
@@ -31,16 +22,16 @@ size_t p2p_frame_head(uint8_t out[P2P_FRAME_HEAD_MAX], uint8_t type, size_t payl
         out[n++] = (uint8_t)payload_len;
     } else if (payload_len <= 0xffff) {
         out[n++] = 0xc5;
-        out[n++] = (uint8_t)(payload_len >> 8);
-        out[n++] = (uint8_t)payload_len;
+        gz_put_u16be(out + n, (uint16_t)payload_len);
+        n += 2;
     } else {
         out[n++] = 0xc6;
-        be32_store(out + n, (uint32_t)payload_len);
+        gz_put_u32be(out + n, (uint32_t)payload_len);
         n += 4;
     }
     size_t body_len = n - P2P_LEN_BYTES + payload_len;
     assert(body_len <= GZ_FRAME_BYTES_MAX);
-    be32_store(out, (uint32_t)body_len);
+    gz_put_u32be(out, (uint32_t)body_len);
     return n;
 }
 

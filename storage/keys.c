@@ -6,22 +6,9 @@
 
 #include "core/limits.h"
 
-static void put_u64be(uint8_t out[8], uint64_t v) {
-    for (int i = 7; i >= 0; i--) {
-        out[i] = (uint8_t)v;
-        v >>= 8;
-    }
-}
-
-static uint64_t get_u64be(const uint8_t in[8]) {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v = v << 8 | in[i];
-    return v;
-}
-
 static void key_u64(store_key *k, uint8_t prefix, uint64_t v) {
     k->bytes[0] = prefix;
-    put_u64be(k->bytes + 1, v);
+    gz_put_u64be(k->bytes + 1, v);
     k->len = 9;
 }
 
@@ -58,7 +45,7 @@ int store_key_index(store_key *k, const uint8_t *ik, size_t ik_len) {
 int store_key_height(uint64_t *out, int prefix, const uint8_t *key, size_t key_len) {
     *out = 0;
     if (key == NULL || key_len != 9 || key[0] != prefix) return GZ_ECORRUPT;
-    *out = get_u64be(key + 1);
+    *out = gz_get_u64be(key + 1);
     return GZ_OK;
 }
 
@@ -101,7 +88,7 @@ int store_commit_get(store *s, uint64_t height, gz_buf *out) {
 
 int store_meta_put_u64(store_batch *b, const char *name, uint64_t v) {
     uint8_t be[8];
-    put_u64be(be, v);
+    gz_put_u64be(be, v);
     return store_meta_put(b, name, be, sizeof be);
 }
 
@@ -111,7 +98,7 @@ int store_meta_get_u64(store *s, const char *name, uint64_t *v) {
     gz_buf_init(&buf);
     int err = store_meta_get(s, name, &buf);
     if (err == GZ_OK && buf.len != 8) err = GZ_ECORRUPT;
-    if (err == GZ_OK) *v = get_u64be(buf.data);
+    if (err == GZ_OK) *v = gz_get_u64be(buf.data);
     gz_buf_free(&buf);
     return err;
 }

@@ -5,17 +5,6 @@
 #include <assert.h>
 #include <string.h>
 
-static void put_u32be(uint8_t out[4], uint32_t v) {
-    out[0] = (uint8_t)(v >> 24);
-    out[1] = (uint8_t)(v >> 16);
-    out[2] = (uint8_t)(v >> 8);
-    out[3] = (uint8_t)v;
-}
-
-static uint32_t get_u32be(const uint8_t in[4]) {
-    return (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 | (uint32_t)in[2] << 8 | in[3];
-}
-
 void store_close(store *s) {
     if (s == NULL) return;
     store_cache_free(s->cache);
@@ -63,12 +52,12 @@ static int batch_append(store_batch *b, int op, const uint8_t *key, size_t key_l
     if (gz_buf_reserve(&b->ops, need) != GZ_OK) return GZ_ENOMEM;
     uint8_t head[5];
     head[0] = (uint8_t)op;
-    put_u32be(head + 1, (uint32_t)key_len);
+    gz_put_u32be(head + 1, (uint32_t)key_len);
     /* Reserved above, so these appends cannot fail. */
     int err = gz_buf_append(&b->ops, head, sizeof head);
     err |= gz_buf_append(&b->ops, key, key_len);
     if (op == STORE_OP_PUT) {
-        put_u32be(head, (uint32_t)val_len);
+        gz_put_u32be(head, (uint32_t)val_len);
         err |= gz_buf_append(&b->ops, head, 4);
         if (val_len > 0) err |= gz_buf_append(&b->ops, val, val_len);
     }
@@ -93,7 +82,7 @@ bool store_batch_next(const store_batch *b, size_t *pos, store_op *op) {
     assert(o->len - p >= 5);
     op->op = o->data[p];
     assert(op->op == STORE_OP_PUT || op->op == STORE_OP_DEL);
-    op->key_len = get_u32be(o->data + p + 1);
+    op->key_len = gz_get_u32be(o->data + p + 1);
     p += 5;
     assert(o->len - p >= op->key_len);
     op->key = o->data + p;
@@ -102,7 +91,7 @@ bool store_batch_next(const store_batch *b, size_t *pos, store_op *op) {
     op->val_len = 0;
     if (op->op == STORE_OP_PUT) {
         assert(o->len - p >= 4);
-        op->val_len = get_u32be(o->data + p);
+        op->val_len = gz_get_u32be(o->data + p);
         p += 4;
         assert(o->len - p >= op->val_len);
         op->val = o->data + p;
