@@ -10,9 +10,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
-
-/* Longest proof for a tree of at most 2^64 leaves. */
-#define GZ_MERKLE_PROOF_MAX 64
+#include "core/limits.h" /* GZ_MERKLE_PROOF_MAX: the longest proof, for 2^64 leaves */
 
 /* out = SHA256(0x00 ‖ leaf). */
 void core_merkle_leaf_hash(uint8_t out[32], const uint8_t *leaf, size_t len);

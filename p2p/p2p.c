@@ -35,6 +35,8 @@
 #define P2P_ALLOW_MAX (GZ_VALIDATORS_MAX + GZ_PEERS_MAX)
 /* The smallest send-queue bound accepted (a few handshake frames fit). */
 #define P2P_SENDQ_BYTES_MIN 4096u
+_Static_assert(P2P_SENDQ_BYTES_MIN >= 2u * (P2P_LEN_BYTES + GZ_HANDSHAKE_FRAME_BYTES_MAX),
+               "our HELLO and AUTH frames fit in a send queue of the smallest bound");
 
 typedef struct p2p_dialer p2p_dialer;
 
@@ -547,7 +549,7 @@ static void conn_on_frame(p2p_conn *c) {
  * of the connection before allocating anything for the body. */
 static GZ_WUR int conn_frame_begin(p2p_conn *c) {
     uint32_t len = p2p_frame_len(c->head);
-    uint32_t limit = c->up ? GZ_FRAME_BYTES_MAX : P2P_HANDSHAKE_FRAME_BYTES_MAX;
+    uint32_t limit = c->up ? GZ_FRAME_BYTES_MAX : GZ_HANDSHAKE_FRAME_BYTES_MAX;
     if (len == 0) {
         conn_drop(c, "empty frame");
         return GZ_EPROTO;

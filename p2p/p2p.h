@@ -33,9 +33,6 @@
 #define P2P_MSG_AUTH 2
 #define P2P_MSG_APP_MIN 16
 
-/* A frame before the handshake completes holds only HELLO or AUTH (under 160
- * bytes), so an unauthenticated socket may not make us allocate more. */
-#define P2P_HANDSHAKE_FRAME_BYTES_MAX 256u
 /* Frame body overhead around a payload: array(1) + type(<= 2) + bin header(<= 5). */
 #define P2P_FRAME_OVERHEAD_MAX 8u
 /* The largest payload p2p_send accepts: a full frame minus its overhead. */

@@ -141,8 +141,8 @@ static int get_proof(const json_t *obj, const char *path, verify_merkle_proof *p
 /* height, header and commit of obj (a file's top level or its "first"/"second"). */
 static int get_signed_header(const json_t *obj, const char *path, verify_signed_header *sh, gz_msg *msg) {
     int rc = get_u64(obj, path, "height", &sh->height, msg);
-    if (rc == GZ_OK) rc = get_hex(obj, path, "header", NODE_HEADER_BYTES_MAX, &sh->header, msg);
-    if (rc == GZ_OK) rc = get_hex(obj, path, "commit", NODE_COMMIT_BYTES_MAX, &sh->commit, msg);
+    if (rc == GZ_OK) rc = get_hex(obj, path, "header", GZ_HEADER_BYTES_MAX, &sh->header, msg);
+    if (rc == GZ_OK) rc = get_hex(obj, path, "commit", GZ_COMMIT_BYTES_MAX, &sh->commit, msg);
     return rc;
 }
 
@@ -185,7 +185,7 @@ int verify_anchor_bundle_from_json(verify_anchor_bundle *b, const json_t *j, gz_
     verify_anchor_bundle_free(b);
     int rc = need_object(j, "", keys, msg);
     if (rc == GZ_OK) rc = get_hex32(j, "", "artifact", b->artifact, msg);
-    if (rc == GZ_OK) rc = get_hex(j, "", "leaf", NODE_LEAF_BYTES_MAX, &b->leaf, msg);
+    if (rc == GZ_OK) rc = get_hex(j, "", "leaf", GZ_ANCHOR_LEAF_BYTES_MAX, &b->leaf, msg);
     if (rc == GZ_OK) rc = get_proof(j, "", &b->proof, msg);
     if (rc == GZ_OK) rc = get_signed_header(j, "", &b->block, msg);
     if (rc == GZ_OK) rc = get_validators(j, b->validators, &b->n_validators, msg);
