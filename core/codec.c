@@ -254,7 +254,7 @@ static int get_scalar(mp_rd *rd, const field *f, uint8_t *base, const char *name
     case F_STR: return mp_get_str(rd, name, (char *)v, f->max);
     case F_BIN32: return mp_get_bin_fixed(rd, name, v, 32);
     case F_BIN32_OR_NIL: return mp_get_bin_or_nil(rd, name, (bool *)(base + f->aux), v, 32);
-    default: assert(!"not a scalar field"); return GZ_EARG;
+    default: assert(!"not a scalar field"); return GZ_EMISUSE;
     }
 }
 
@@ -283,7 +283,7 @@ static int get_element(mp_rd *rd, const field *f, uint8_t *v, uint32_t i, const 
         snprintf(sub, sizeof sub, "%s.sig", name);
         return mp_get_bin_fixed(rd, sub, s->sig, 64);
     }
-    default: assert(!"not an array field"); return GZ_EARG;
+    default: assert(!"not an array field"); return GZ_EMISUSE;
     }
 }
 

@@ -128,7 +128,7 @@ int core_merkle_root(uint8_t out[32], const uint8_t (*leaf_hashes)[32], size_t n
 int core_merkle_inclusion_proof(uint8_t (*path)[32], size_t *path_len,
                                 const uint8_t (*leaf_hashes)[32], size_t n, size_t index) {
     *path_len = 0;
-    if (index >= n) return GZ_EARG;
+    if (index >= n) return GZ_EMISUSE;
     size_t lo = 0, size = n, m = index, cnt = 0;
     /* PATH(m, D[n]) = PATH(m, D[0:k]) : MTH(D[k:n]) or PATH(m - k, D[k:n]) : MTH(D[0:k]). */
     while (size > 1) {
@@ -152,7 +152,7 @@ int core_merkle_inclusion_proof(uint8_t (*path)[32], size_t *path_len,
 int core_merkle_consistency_proof(uint8_t (*path)[32], size_t *path_len,
                                   const uint8_t (*leaf_hashes)[32], size_t n, size_t m) {
     *path_len = 0;
-    if (m == 0 || m > n) return GZ_EARG;
+    if (m == 0 || m > n) return GZ_EMISUSE;
     size_t lo = 0, size = n, cnt = 0;
     bool whole = true; /* RFC 9162's b: the subtree so far is the whole old tree */
     while (m != size) {

@@ -87,7 +87,7 @@ static int load(node_signstate *s, gz_msg *msg) {
 }
 
 int node_signstate_open(node_signstate *s, const char *path, gz_msg *msg) {
-    if (s == NULL) return GZ_EARG;
+    if (s == NULL) return GZ_EMISUSE;
     memset(s, 0, sizeof *s);
     if (path == NULL || path[0] == '\0') return gz_fail(msg, GZ_EARG, "signstate path: empty");
     s->path = strdup(path);
@@ -139,8 +139,8 @@ static int hrs_cmp(const node_signstate *s, uint64_t height, uint64_t round, uin
 
 int node_signstate_check_and_persist(node_signstate *s, uint64_t height, uint64_t round,
                                      uint8_t step, const uint8_t sighash[32]) {
-    if (s == NULL || s->path == NULL || sighash == NULL) return GZ_EARG;
-    if (step < NODE_STEP_PROPOSAL || step > NODE_STEP_PRECOMMIT) return GZ_EARG;
+    if (s == NULL || s->path == NULL || sighash == NULL) return GZ_EMISUSE;
+    if (step < NODE_STEP_PROPOSAL || step > NODE_STEP_PRECOMMIT) return GZ_EMISUSE;
     if (s->have) {
         int c = hrs_cmp(s, height, round, step);
         if (c < 0) return GZ_ECONFLICT;

@@ -207,7 +207,7 @@ static int drop_tail(node_wal *w, uint64_t size) {
 }
 
 int node_wal_open(node_wal *w, const char *path, gz_msg *msg) {
-    if (w == NULL) return GZ_EARG;
+    if (w == NULL) return GZ_EMISUSE;
     wal_zero(w);
     if (path == NULL || path[0] == '\0') return gz_fail(msg, GZ_EARG, "wal path: empty");
     w->path = strdup(path);
@@ -230,8 +230,8 @@ int node_wal_open(node_wal *w, const char *path, gz_msg *msg) {
 }
 
 int node_wal_append(node_wal *w, uint8_t type, const uint8_t *payload, size_t len, bool sync) {
-    if (w == NULL || w->fd < 0 || type == 0) return GZ_EARG;
-    if (payload == NULL && len > 0) return GZ_EARG;
+    if (w == NULL || w->fd < 0 || type == 0) return GZ_EMISUSE;
+    if (payload == NULL && len > 0) return GZ_EMISUSE;
     if (len > GZ_FRAME_BYTES_MAX) return GZ_ELIMIT;
     if (w->broken) return GZ_EIO;
     uint8_t head[NODE_WAL_HEADER_BYTES];
@@ -256,7 +256,7 @@ int node_wal_append(node_wal *w, uint8_t type, const uint8_t *payload, size_t le
 }
 
 int node_wal_sync(node_wal *w) {
-    if (w == NULL || w->fd < 0) return GZ_EARG;
+    if (w == NULL || w->fd < 0) return GZ_EMISUSE;
     if (w->broken) return GZ_EIO;
     if (fdatasync(w->fd) != 0) {
         w->broken = true;
@@ -266,7 +266,7 @@ int node_wal_sync(node_wal *w) {
 }
 
 int node_wal_replay(node_wal *w, node_wal_cb cb, void *data) {
-    if (w == NULL || w->fd < 0 || cb == NULL) return GZ_EARG;
+    if (w == NULL || w->fd < 0 || cb == NULL) return GZ_EMISUSE;
     uint64_t end = 0, records = 0;
     int err = walk(w->fd, w->end, cb, data, &end, &records);
     if (err != GZ_OK) return err;
@@ -275,7 +275,7 @@ int node_wal_replay(node_wal *w, node_wal_cb cb, void *data) {
 }
 
 int node_wal_reset(node_wal *w, gz_msg *msg) {
-    if (w == NULL || w->fd < 0) return GZ_EARG;
+    if (w == NULL || w->fd < 0) return GZ_EMISUSE;
     if (ftruncate(w->fd, 0) != 0) return gz_fail(msg, GZ_EIO, "wal %s: truncate: %s", w->path, strerror(errno));
     w->end = 0;
     w->records = 0;

@@ -26,7 +26,7 @@
 static int derive(uint8_t sk[32], uint8_t pk[32], const char *tag, uint64_t i) {
     uint8_t in[64];
     size_t n = strlen(tag);
-    if (n > sizeof in - 8) return GZ_EARG;
+    if (n > sizeof in - 8) return GZ_EMISUSE;
     memcpy(in, tag, n);
     gz_put_u64be(in + n, i);
     core_sha256(sk, in, n + 8);

@@ -556,10 +556,10 @@ Test(node_p2p, two_nodes_handshake_and_exchange_messages) {
     cr_assert_eq(memcmp(a.last_payload, big, big_len), 0);
     free(big);
 
-    cr_assert_eq(p2p_send(&a.p, a.last_up_id, 15, NULL, 0), GZ_EARG, "transport types are ours");
+    cr_assert_eq(p2p_send(&a.p, a.last_up_id, 15, NULL, 0), GZ_EMISUSE, "transport types are ours");
     cr_assert_eq(p2p_send(&a.p, a.last_up_id + 100, 16, NULL, 0), GZ_ENOTFOUND);
     uint8_t one = 0;
-    cr_assert_eq(p2p_send(&a.p, a.last_up_id, 16, &one, P2P_PAYLOAD_BYTES_MAX + 1), GZ_EARG);
+    cr_assert_eq(p2p_send(&a.p, a.last_up_id, 16, &one, P2P_PAYLOAD_BYTES_MAX + 1), GZ_EMISUSE);
     cr_assert_eq(a.downs + b.downs, 0);
     node_close(&a);
     cr_assert_eq(a.downs, 0, "no callbacks after p2p_close");
