@@ -118,7 +118,8 @@ static void send_vote(cons *c, uint8_t type, bool has, const uint8_t id[32]) {
     if (!cb_sign_vote(c, &v)) return;
     /* The signer adds the time and the signature, nothing else. */
     assert(v.type == asked.type);
-    assert(v.height == asked.height && v.round == asked.round);
+    assert(v.height == asked.height);
+    assert(v.round == asked.round);
     assert(cons_same_value(v.has_block_id, v.block_id, asked.has_block_id, asked.block_id));
     assert(v.validator == asked.validator);
     int rc = cons_slot_add_vote(c, s, &v);
@@ -152,8 +153,10 @@ static bool propose(cons *c) {
     }
     cons_proposal asked = p;
     if (!cb_sign_proposal(c, &p)) return false;
-    assert(p.height == asked.height && p.round == asked.round);
-    assert(p.pol_round == asked.pol_round && p.proposer == asked.proposer);
+    assert(p.height == asked.height);
+    assert(p.round == asked.round);
+    assert(p.pol_round == asked.pol_round);
+    assert(p.proposer == asked.proposer);
     assert(memcmp(p.block_id, asked.block_id, 32) == 0);
     int rc = cons_slot_add_proposal(c, s, &p);
     assert(rc == GZ_OK);

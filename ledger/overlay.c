@@ -108,7 +108,8 @@ static int table_grow(ledger_overlay *ov) {
 
 /* Finds key's entry, creating an UNKNOWN one when absent. *idx receives it. */
 static int entry_find(ledger_overlay *ov, const uint8_t *key, size_t key_len, uint32_t *idx) {
-    assert(key_len >= 1 && key_len <= LEDGER_KEY_MAX);
+    assert(key_len >= 1);
+    assert(key_len <= LEDGER_KEY_MAX);
     size_t mask = ov->table_cap - 1;
     size_t slot = (size_t)key_hash(key, key_len) & mask;
     while (ov->table[slot] != 0) {

@@ -101,6 +101,9 @@ int ledger_account_decode(ledger_account *a, const uint8_t id[32], const uint8_t
     if (err == GZ_OK) err = mp_get_uint(&rd, "balance", &a->balance);
     if (err == GZ_OK) err = mp_get_uint(&rd, "gov_tokens", &a->gov_tokens);
     if (err == GZ_OK) err = mp_rd_end(&rd);
+    /* ledger_account_put asserts these bounds; a stored value past them is damage. */
+    if (err == GZ_OK && a->balance > GZ_AMOUNT_MAX) err = GZ_ECORRUPT;
+    if (err == GZ_OK && a->gov_tokens > GZ_AMOUNT_MAX) err = GZ_ECORRUPT;
     if (err != GZ_OK) {
         memset(a, 0, sizeof *a);
         return GZ_ECORRUPT;

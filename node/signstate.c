@@ -1,6 +1,7 @@
 /* Double-sign protection (format and contract in signstate.h). */
 #include "node/signstate.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -17,6 +18,8 @@ static const uint8_t magic[4] = {'G', 'Z', 'S', 'S'};
 
 static void encode(uint8_t out[NODE_SIGNSTATE_FILE_BYTES], uint64_t height, uint64_t round,
                    uint8_t step, const uint8_t sighash[32]) {
+    assert(step >= NODE_STEP_PROPOSAL);
+    assert(step <= NODE_STEP_PRECOMMIT);
     memset(out, 0, NODE_SIGNSTATE_FILE_BYTES);
     memcpy(out, magic, 4);
     out[4] = SIGNSTATE_VERSION;
@@ -137,6 +140,24 @@ static int hrs_cmp(const node_signstate *s, uint64_t height, uint64_t round, uin
     return 0;
 }
 
+/* The record about to be written reads back as exactly the state it records:
+ * a node that persisted a record it cannot load would refuse to start, and
+ * one that loaded another state could sign twice. */
+static void assert_reads_back(const node_signstate *s, const uint8_t rec[NODE_SIGNSTATE_FILE_BYTES],
+                              uint64_t height, uint64_t round, uint8_t step, const uint8_t sighash[32]) {
+    node_signstate back;
+    memset(&back, 0, sizeof back);
+    back.path = s->path;
+    int rc = decode(&back, rec, NULL);
+    assert(rc == GZ_OK);
+    assert(back.have);
+    assert(back.height == height);
+    assert(back.round == round);
+    assert(back.step == step);
+    assert(memcmp(back.sighash, sighash, 32) == 0);
+    (void)rc;
+}
+
 int node_signstate_check_and_persist(node_signstate *s, uint64_t height, uint64_t round,
                                      uint8_t step, const uint8_t sighash[32]) {
     if (s == NULL || s->path == NULL || sighash == NULL) return GZ_EMISUSE;
@@ -146,8 +167,11 @@ int node_signstate_check_and_persist(node_signstate *s, uint64_t height, uint64_
         if (c < 0) return GZ_ECONFLICT;
         if (c == 0) return memcmp(s->sighash, sighash, 32) == 0 ? GZ_OK : GZ_ECONFLICT;
     }
+    /* Only a strictly higher state is ever written over the last one. */
+    if (s->have) assert(hrs_cmp(s, height, round, step) > 0);
     uint8_t rec[NODE_SIGNSTATE_FILE_BYTES];
     encode(rec, height, round, step, sighash);
+    assert_reads_back(s, rec, height, round, step, sighash);
     int err = persist(s, rec);
     if (err != GZ_OK) return err;
     s->have = true;
