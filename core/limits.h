@@ -43,6 +43,11 @@
 /* A Commit: height, round and block id (under 64 bytes) and one
  * [index, time, sig bin64] entry (at most 85 bytes) per validator. */
 #define GZ_COMMIT_BYTES_MAX (64u + GZ_VALIDATORS_MAX * 96u)
+/* An encoded Vote is at most 129 bytes and a Proposal at most 128 (the chain
+ * id, three numbers and a block id each); a bin that claims to be one is
+ * refused above this. */
+#define GZ_VOTE_BYTES_MAX 256u
+#define GZ_PROPOSAL_BYTES_MAX 256u
 /* An AnchorLeaf is 8 fields: three 32-byte ids, an id string and four numbers. */
 #define GZ_ANCHOR_LEAF_BYTES_MAX 512u
 /* A Merkle proof for a tree of at most 2^64 leaves has at most 64 nodes;
@@ -89,6 +94,8 @@
 #define GZ_RPC_IDLE_MS 60000u
 /* submit_tx_commit calls waiting for their tx at once; more are refused. */
 #define GZ_COMMIT_WAITERS_MAX 4096u
+/* The longest timeout_ms a submit_tx_commit call may ask to hold its waiter. */
+#define GZ_COMMIT_WAIT_MS_MAX 120000u
 /* Txs admitted together: an RPC request's submissions or one gossip message. */
 #define GZ_ADMIT_BATCH_MAX 512u
 /* Query pages. */
@@ -127,9 +134,12 @@ _Static_assert(GZ_TX_BYTES_MAX <= GZ_BLOCK_BYTES_MAX,
                "a largest tx fits in a largest block (genesis accepts block_max_bytes from GZ_TX_BYTES_MAX)");
 _Static_assert(GZ_COMMIT_BYTES_MAX <= GZ_BLOCK_BYTES_MAX,
                "a commit is stored and fetched under the block bound (storage/keys.c)");
-_Static_assert(GZ_FRAME_BYTES_MAX - GZ_BLOCK_BYTES_MAX >= GZ_COMMIT_BYTES_MAX + 1024u,
+_Static_assert(GZ_FRAME_BYTES_MAX - GZ_BLOCK_BYTES_MAX >= GZ_COMMIT_BYTES_MAX + 64u,
                "a BLOCK message (a largest block, its commit, a height and MessagePack heads) "
-               "and a PROPOSAL message (a largest block, a proposal and its signature) fit in one frame");
+               "fits in one frame");
+_Static_assert(GZ_FRAME_BYTES_MAX - GZ_BLOCK_BYTES_MAX >= GZ_PROPOSAL_BYTES_MAX + 64u + 64u,
+               "a PROPOSAL message (a largest block, a proposal, its signature and MessagePack heads) "
+               "fits in one frame");
 _Static_assert(GZ_FRAME_BYTES_MAX <= UINT32_MAX,
                "frame and WAL record lengths travel as 4-byte big-endian numbers");
 _Static_assert(GZ_TX_GOSSIP_BATCH_MAX * (GZ_TX_BYTES_MAX + 5u) + 5u + 16u <= GZ_FRAME_BYTES_MAX,
