@@ -190,7 +190,7 @@ static int check_block(walk *w, uint64_t height, const json_t *block, uint8_t (*
     gz_buf hdr = {0}, commit = {0};
     gz_msg msg = {{0}};
     int rc = *txids != NULL && hdr_hex != NULL && commit_hex != NULL && json_is_array(ids) && *n <= GZ_BLOCK_TXS_MAX &&
-                     strlen(hdr_hex) <= 2 * NODE_HEADER_BYTES_MAX && strlen(commit_hex) <= 2 * NODE_COMMIT_BYTES_MAX
+                     strlen(hdr_hex) <= 2 * GZ_HEADER_BYTES_MAX && strlen(commit_hex) <= 2 * GZ_COMMIT_BYTES_MAX
                  ? GZ_OK
                  : gz_fail(&msg, GZ_EARG, "the node's block is malformed");
     for (size_t i = 0; rc == GZ_OK && i < *n; i++) {

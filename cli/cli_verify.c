@@ -28,8 +28,8 @@ int cli_verify_read_json(const char *cmd, const char *path, json_t **out) {
     *out = NULL;
     struct stat st;
     if (stat(path, &st) != 0) return cli_die(CLI_EXIT_FAIL, "%s: %s: %s", cmd, path, strerror(errno));
-    if (st.st_size > (off_t)NODE_PROOF_FILE_BYTES_MAX)
-        return cli_die(CLI_EXIT_FAIL, "%s: %s: larger than %u bytes", cmd, path, NODE_PROOF_FILE_BYTES_MAX);
+    if (st.st_size > (off_t)GZ_PROOF_FILE_BYTES_MAX)
+        return cli_die(CLI_EXIT_FAIL, "%s: %s: larger than %u bytes", cmd, path, GZ_PROOF_FILE_BYTES_MAX);
     json_error_t jerr;
     *out = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
     if (*out == NULL) return cli_die(CLI_EXIT_FAIL, "%s: %s: line %d: %s", cmd, path, jerr.line, jerr.text);

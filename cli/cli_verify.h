@@ -12,7 +12,7 @@
 /* Loads the trusted genesis (g initialised by the call; free with
  * ledger_genesis_free). CLI_EXIT_FAIL with a message naming the field. */
 int cli_verify_load_genesis(const char *cmd, const char *path, gz_genesis *g);
-/* Reads a JSON file of at most NODE_PROOF_FILE_BYTES_MAX bytes. */
+/* Reads a JSON file of at most GZ_PROOF_FILE_BYTES_MAX bytes. */
 int cli_verify_read_json(const char *cmd, const char *path, json_t **out);
 /* Writes j (indented, keys in insertion order) to path through a temporary
  * file renamed into place, or to stdout when path is "-". */

@@ -96,7 +96,7 @@ static int alloc_buffers(cons *c) {
 int cons_init(cons *c, const cons_config *cfg, const cons_callbacks *cb) {
     assert(c != NULL);
     memset(c, 0, sizeof *c);
-    if (cfg == NULL || !callbacks_complete(cb)) return GZ_EARG;
+    if (cfg == NULL || !callbacks_complete(cb)) return GZ_EMISUSE;
     uint64_t total = valset_total(cfg->powers, cfg->n_validators);
     if (total == 0) return GZ_EARG;
     if (cfg->my_index < -1 || cfg->my_index >= (int64_t)cfg->n_validators) return GZ_EARG;

@@ -202,8 +202,9 @@ typedef struct cons_state {
 
 /* Sets up c for cfg's validator set (copied) with callbacks cb (copied).
  * Returns GZ_OK; GZ_EARG if a power is 0, the total exceeds
- * CONS_TOTAL_POWER_MAX, n is 0 or above GZ_VALIDATORS_MAX, my_index is out of
- * range, or a callback is NULL; GZ_ENOMEM. On failure c needs no cons_free. */
+ * CONS_TOTAL_POWER_MAX, n is 0 or above GZ_VALIDATORS_MAX, or my_index is out
+ * of range; GZ_EMISUSE if cfg or a callback is NULL; GZ_ENOMEM. On failure c
+ * needs no cons_free. */
 GZ_WUR int cons_init(cons *c, const cons_config *cfg, const cons_callbacks *cb);
 /* Releases what cons_init allocated (c may be all-zero). */
 void cons_free(cons *c);
@@ -218,7 +219,8 @@ GZ_WUR int cons_set_validators(cons *c, const uint64_t *powers, size_t n, int32_
  * With txs_available round 0 starts now; otherwise consensus waits until
  * cons_txs_available, the empty-block timeout (empty_block_ms), or the first
  * proposal or vote of this height, whichever is first. Buffered messages for
- * this height are then replayed. Returns GZ_OK or GZ_EARG. */
+ * this height are then replayed. Returns GZ_OK, or GZ_EMISUSE for height 0 or
+ * a height not above the current one. */
 GZ_WUR int cons_start_height(cons *c, uint64_t height, uint64_t now_ms, bool txs_available);
 
 /* The node has transactions: ends the NewHeight wait (no-op otherwise). */
@@ -237,7 +239,8 @@ void cons_txs_available(cons *c, uint64_t now_ms);
  *              equivocation beyond the one conflicting message kept; evidence
  *              is still recorded);
  * GZ_EARG      malformed (validator index, type, proposer, pol_round, round,
- *              a nil vote whose block_id is not all zero).
+ *              a nil vote whose block_id is not all zero);
+ * GZ_EMISUSE   a NULL message.
  *
  * Buffered height+1 messages are replayed by cons_start_height in this
  * order: proposals by round, then votes by round, type (prevotes first) and
@@ -252,12 +255,14 @@ GZ_WUR int cons_on_vote(cons *c, const cons_vote *v, uint64_t now_ms);
  * round, as in a peer's Commit. Applies them like separate messages, but uses
  * a reserved slot so a round that is no longer kept can still be decided.
  * Returns GZ_OK if the height got decided, GZ_ESTATE if it was already
- * decided or older, GZ_EARG for malformed input, GZ_EVERIFY if the precommits
- * do not make a quorum for the proposal. */
+ * decided or older, GZ_EARG for malformed input, GZ_EMISUSE for a NULL
+ * proposal or precommit array, GZ_EVERIFY if the precommits do not make a
+ * quorum for the proposal. */
 GZ_WUR int cons_on_commit(cons *c, const cons_proposal *p, const cons_vote *precommits, size_t n,
                           uint64_t now_ms);
 /* A timer armed by schedule_timeout fired. Returns GZ_OK if it acted, GZ_ESTATE
- * if it was stale, GZ_ELIMIT if the round would pass CONS_ROUND_MAX. */
+ * if it was stale, GZ_ELIMIT if the round would pass CONS_ROUND_MAX, GZ_EARG
+ * for an unknown step (a timer read back from a log names one). */
 int cons_on_timeout(cons *c, uint64_t height, uint64_t round, uint8_t step, uint64_t now_ms);
 
 /* proposer(height, round): index of the proposer (weighted rotation). */

@@ -118,7 +118,8 @@ static void send_vote(cons *c, uint8_t type, bool has, const uint8_t id[32]) {
     if (!cb_sign_vote(c, &v)) return;
     /* The signer adds the time and the signature, nothing else. */
     assert(v.type == asked.type);
-    assert(v.height == asked.height && v.round == asked.round);
+    assert(v.height == asked.height);
+    assert(v.round == asked.round);
     assert(cons_same_value(v.has_block_id, v.block_id, asked.has_block_id, asked.block_id));
     assert(v.validator == asked.validator);
     int rc = cons_slot_add_vote(c, s, &v);
@@ -152,8 +153,10 @@ static bool propose(cons *c) {
     }
     cons_proposal asked = p;
     if (!cb_sign_proposal(c, &p)) return false;
-    assert(p.height == asked.height && p.round == asked.round);
-    assert(p.pol_round == asked.pol_round && p.proposer == asked.proposer);
+    assert(p.height == asked.height);
+    assert(p.round == asked.round);
+    assert(p.pol_round == asked.pol_round);
+    assert(p.proposer == asked.proposer);
     assert(memcmp(p.block_id, asked.block_id, 32) == 0);
     int rc = cons_slot_add_proposal(c, s, &p);
     assert(rc == GZ_OK);
@@ -337,7 +340,7 @@ static bool all_zero(const uint8_t b[32]) {
 }
 
 static int check_vote(const cons *c, const cons_vote *v) {
-    if (v == NULL) return GZ_EARG;
+    if (v == NULL) return GZ_EMISUSE;
     if (v->type != CONS_PREVOTE && v->type != CONS_PRECOMMIT) return GZ_EARG;
     if (v->round > CONS_ROUND_MAX || v->validator >= c->n) return GZ_EARG;
     if (!v->has_block_id && !all_zero(v->block_id)) return GZ_EARG;
@@ -345,7 +348,7 @@ static int check_vote(const cons *c, const cons_vote *v) {
 }
 
 static int check_proposal(const cons *c, const cons_proposal *p) {
-    if (p == NULL) return GZ_EARG;
+    if (p == NULL) return GZ_EMISUSE;
     if (p->round > CONS_ROUND_MAX || p->proposer >= c->n) return GZ_EARG;
     if (p->pol_round < -1 || p->pol_round >= (int64_t)p->round) return GZ_EARG;
     return GZ_OK;
@@ -400,7 +403,8 @@ int cons_on_proposal(cons *c, const cons_proposal *p, uint64_t now_ms) {
 }
 
 static int check_commit(const cons *c, const cons_proposal *p, const cons_vote *pcs, size_t n) {
-    if (pcs == NULL || n == 0 || n > c->n) return GZ_EARG;
+    if (n == 0 || n > c->n) return GZ_EARG;
+    if (pcs == NULL) return GZ_EMISUSE;
     if (p->proposer != cons_proposer(c, p->height, p->round)) return GZ_EARG;
     for (size_t i = 0; i < n; i++) {
         const cons_vote *v = &pcs[i];
@@ -509,7 +513,7 @@ static void replay_future(cons *c, uint64_t now_ms) {
 
 int cons_start_height(cons *c, uint64_t height, uint64_t now_ms, bool txs_available) {
     assert(c->in_call == 0);
-    if (height == 0 || (c->started && height <= c->height)) return GZ_EARG;
+    if (height == 0 || (c->started && height <= c->height)) return GZ_EMISUSE;
     c->started = true;
     c->height = height;
     c->round = 0;

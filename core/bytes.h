@@ -36,14 +36,36 @@ GZ_WUR int gz_hex_decode_buf(gz_buf *b, const char *hex, size_t hex_len);
 /* Constant-size 32-byte value helpers. */
 bool gz_is_zero32(const uint8_t a[32]);
 
-/* Big-endian integers, the byte order of every fixed-width field we write. */
-static inline void gz_put_u64be(uint8_t out[8], uint64_t v) {
-    for (int i = 0; i < 8; i++) out[i] = (uint8_t)(v >> (56 - 8 * i));
+/* Fixed-width big-endian integers: the one copy every stored or sent number
+ * goes through (keys, records, frames, files). out and in hold exactly 2, 4
+ * or 8 bytes; no alignment is needed. */
+static inline void gz_put_u16be(uint8_t out[2], uint16_t v) {
+    out[0] = (uint8_t)(v >> 8);
+    out[1] = (uint8_t)v;
 }
+
+static inline void gz_put_u32be(uint8_t out[4], uint32_t v) {
+    out[0] = (uint8_t)(v >> 24);
+    out[1] = (uint8_t)(v >> 16);
+    out[2] = (uint8_t)(v >> 8);
+    out[3] = (uint8_t)v;
+}
+
+static inline void gz_put_u64be(uint8_t out[8], uint64_t v) {
+    gz_put_u32be(out, (uint32_t)(v >> 32));
+    gz_put_u32be(out + 4, (uint32_t)v);
+}
+
+static inline uint16_t gz_get_u16be(const uint8_t in[2]) {
+    return (uint16_t)((uint16_t)in[0] << 8 | in[1]);
+}
+
+static inline uint32_t gz_get_u32be(const uint8_t in[4]) {
+    return (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 | (uint32_t)in[2] << 8 | in[3];
+}
+
 static inline uint64_t gz_get_u64be(const uint8_t in[8]) {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v = v << 8 | in[i];
-    return v;
+    return (uint64_t)gz_get_u32be(in) << 32 | gz_get_u32be(in + 4);
 }
 
 #endif

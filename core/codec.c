@@ -254,7 +254,7 @@ static int get_scalar(mp_rd *rd, const field *f, uint8_t *base, const char *name
     case F_STR: return mp_get_str(rd, name, (char *)v, f->max);
     case F_BIN32: return mp_get_bin_fixed(rd, name, v, 32);
     case F_BIN32_OR_NIL: return mp_get_bin_or_nil(rd, name, (bool *)(base + f->aux), v, 32);
-    default: assert(!"not a scalar field"); return GZ_EARG;
+    default: assert(!"not a scalar field"); return GZ_EMISUSE;
     }
 }
 
@@ -283,7 +283,7 @@ static int get_element(mp_rd *rd, const field *f, uint8_t *v, uint32_t i, const 
         snprintf(sub, sizeof sub, "%s.sig", name);
         return mp_get_bin_fixed(rd, sub, s->sig, 64);
     }
-    default: assert(!"not an array field"); return GZ_EARG;
+    default: assert(!"not an array field"); return GZ_EMISUSE;
     }
 }
 
@@ -454,8 +454,13 @@ int core_tx_check(const gz_tx *tx, const char *chain_id, gz_msg *msg) {
 
 /* ---- header, vote, proposal, commit, anchor leaf ------------------------------- */
 
+/* The three encoders below write what every reader bounds (core/limits.h);
+ * longer bytes would be refused by other nodes and by the verifier. */
 int core_header_encode(const gz_header *h, gz_buf *out) {
-    return put_struct(out, LAYOUT(f_header), h);
+    size_t start = out->len;
+    int rc = put_struct(out, LAYOUT(f_header), h);
+    if (rc == GZ_OK) assert(out->len - start <= GZ_HEADER_BYTES_MAX);
+    return rc;
 }
 
 int core_header_decode(gz_header *h, const uint8_t *bytes, size_t len, gz_msg *msg) {
@@ -520,7 +525,10 @@ int core_proposal_sighash(uint8_t out[32], const gz_proposal *p) {
 }
 
 int core_commit_encode(const gz_commit *c, gz_buf *out) {
-    return put_struct(out, LAYOUT(f_commit), c);
+    size_t start = out->len;
+    int rc = put_struct(out, LAYOUT(f_commit), c);
+    if (rc == GZ_OK) assert(out->len - start <= GZ_COMMIT_BYTES_MAX);
+    return rc;
 }
 
 int core_commit_decode(gz_commit *c, const uint8_t *bytes, size_t len, gz_msg *msg) {
@@ -528,7 +536,10 @@ int core_commit_decode(gz_commit *c, const uint8_t *bytes, size_t len, gz_msg *m
 }
 
 int core_anchor_leaf_encode(const gz_anchor_leaf *l, gz_buf *out) {
-    return put_struct(out, LAYOUT(f_anchor_leaf), l);
+    size_t start = out->len;
+    int rc = put_struct(out, LAYOUT(f_anchor_leaf), l);
+    if (rc == GZ_OK) assert(out->len - start <= GZ_ANCHOR_LEAF_BYTES_MAX);
+    return rc;
 }
 
 int core_anchor_leaf_decode(gz_anchor_leaf *l, const uint8_t *bytes, size_t len, gz_msg *msg) {

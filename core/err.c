@@ -26,6 +26,7 @@ const char *gz_strerror(int err) {
     case GZ_EPROTO: return "protocol violation";
     case GZ_EUSAGE: return "bad usage";
     case GZ_EVERIFY: return "verification failed";
+    case GZ_EMISUSE: return "API misuse (a bug in the caller)";
     default: return "unknown error";
     }
 }

@@ -4,7 +4,12 @@
  * codes of SPEC §6 negated, so a ledger or admission failure converts to its wire
  * code with gz_err_code(). Codes below -99 are internal failures (I/O, memory,
  * corruption) that never appear in a tx result. Outside error families (-errno,
- * libuv, RocksDB's char *err) are converted at the edge where they arise. */
+ * libuv, RocksDB's char *err) are converted at the edge where they arise.
+ *
+ * Bad input from outside (a tx field, a JSON-RPC parameter, peer bytes, a
+ * config file) is GZ_EARG, SPEC §6 code 12. A call that breaks its own
+ * contract (a NULL pointer, a size our own code cannot produce, an object used
+ * before it was opened) is GZ_EMISUSE: a bug on our side, never the sender's. */
 #ifndef GZ_CORE_ERR_H
 #define GZ_CORE_ERR_H
 
@@ -36,14 +41,16 @@ typedef enum gz_err {
     GZ_ETIMEOUT = -105,    /* a wait ran out */
     GZ_EPROTO = -106,      /* a peer or client broke the protocol */
     GZ_EUSAGE = -107,      /* bad command-line usage */
-    GZ_EVERIFY = -108      /* a proof or signature check failed */
+    GZ_EVERIFY = -108,     /* a proof or signature check failed */
+    GZ_EMISUSE = -109      /* our own API was called against its contract */
 } gz_err;
 
 /* Returns a static, human-readable name for err (never NULL). */
 const char *gz_strerror(int err);
 
-/* Returns the SPEC §6 result code (0..12) for err; internal errors map to 12's
- * neighbour 1 (bad encoding) only when they are encoding-related, else 12. */
+/* Returns the SPEC §6 result code (0..12) for err: -1..-12 map to 1..12;
+ * GZ_ECORRUPT and GZ_EPROTO (bytes that do not decode) to 1; every other
+ * internal error, GZ_EMISUSE included, to 12 as an internal failure. */
 int gz_err_code(int err);
 
 /* A one-line message naming the field and the reason (SPEC §6: every rejection

@@ -19,6 +19,7 @@
 #include <secp256k1_schnorrsig.h>
 
 #include "core/bytes.h"
+#include "core/limits.h"
 
 static secp256k1_context *g_ctx;
 static pthread_once_t g_ctx_once = PTHREAD_ONCE_INIT;
@@ -157,9 +158,6 @@ bool core_verify(const uint8_t sig[64], const uint8_t *msg, size_t msg_len, cons
     return secp256k1_schnorrsig_verify(ctx, sig, msg, msg_len, &xonly) == 1;
 }
 
-/* Key files are tiny; anything longer than this is not a key file. */
-#define KEY_FILE_BYTES_MAX 128
-
 static int read_small_file(const char *path, char *buf, size_t cap, size_t *len, gz_msg *msg) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return gz_fail(msg, GZ_EIO, "%s: %s", path, strerror(errno));
@@ -183,9 +181,9 @@ static int read_small_file(const char *path, char *buf, size_t cap, size_t *len,
 
 int core_key_load(uint8_t seckey[32], const char *path, gz_msg *msg) {
     memset(seckey, 0, 32);
-    char buf[KEY_FILE_BYTES_MAX + 1];
+    char buf[GZ_KEY_FILE_BYTES_MAX + 1];
     size_t len = 0;
-    int rc = read_small_file(path, buf, KEY_FILE_BYTES_MAX, &len, msg);
+    int rc = read_small_file(path, buf, GZ_KEY_FILE_BYTES_MAX, &len, msg);
     if (rc != GZ_OK) return rc;
     if (len > 0 && buf[len - 1] == '\n') len--;
     buf[len] = '\0';

@@ -1,8 +1,13 @@
 /* Every bound of gongzhi in one place (like SQLite's sqliteLimit.h). Lengths
  * that arrive from outside are checked against these before anything is
- * allocated for them. */
+ * allocated for them. Each limit carries its reason; the relations the code
+ * depends on between them are checked at the end of this file. */
 #ifndef GZ_CORE_LIMITS_H
 #define GZ_CORE_LIMITS_H
+
+#include <stdint.h>
+
+/* ---- transactions and blocks (SPEC §1-§4) ---- */
 
 /* SPEC §2: a tx is at most 16 KiB encoded. */
 #define GZ_TX_BYTES_MAX (16u * 1024u)
@@ -24,40 +29,136 @@
 #define GZ_CHOICES_MAX 16
 #define GZ_RECIPIENTS_MAX 64
 #define GZ_POOL_PROPOSALS_MAX 16
-/* Validators in one set: bounds commits and vote sets; 3f+1 with f = 42. */
+/* Validators in one set: bounds commits and vote sets (SPEC §4 refuses a
+ * VALIDATOR_UPDATE that would make the set larger). */
 #define GZ_VALIDATORS_MAX 128
 /* A block as SPEC genesis allows it at most (consensus.block_max_bytes caps it lower). */
 #define GZ_BLOCK_BYTES_MAX (8u * 1024u * 1024u)
-/* A block never holds more txs than fit in its byte limit at the smallest tx size. */
+/* Txs in one block at most (consensus.block_max_txs caps it lower): bounds
+ * the per-tx arrays a received block makes us allocate before executing it. */
 #define GZ_BLOCK_TXS_MAX 20000u
-/* One peer-to-peer frame carries at most one block and its overhead. */
+/* An encoded Header is at most 308 bytes (12 fields, the longest the chain
+ * id); a bin that claims to be a header is refused above this. */
+#define GZ_HEADER_BYTES_MAX 1024u
+/* A Commit: height, round and block id (under 64 bytes) and one
+ * [index, time, sig bin64] entry (at most 85 bytes) per validator. */
+#define GZ_COMMIT_BYTES_MAX (64u + GZ_VALIDATORS_MAX * 96u)
+/* An encoded Vote is at most 129 bytes and a Proposal at most 128 (the chain
+ * id, three numbers and a block id each); a bin that claims to be one is
+ * refused above this. */
+#define GZ_VOTE_BYTES_MAX 256u
+#define GZ_PROPOSAL_BYTES_MAX 256u
+/* An AnchorLeaf is 8 fields: three 32-byte ids, an id string and four numbers. */
+#define GZ_ANCHOR_LEAF_BYTES_MAX 512u
+/* A Merkle proof for a tree of at most 2^64 leaves has at most 64 nodes;
+ * proof files and answers with more are refused before they are read. */
+#define GZ_MERKLE_PROOF_MAX 64
+
+/* ---- peer-to-peer ---- */
+
+/* One peer-to-peer frame carries at most one block and its overhead (the
+ * commit of a BLOCK message, the signed proposal of a PROPOSAL message). */
 #define GZ_FRAME_BYTES_MAX (GZ_BLOCK_BYTES_MAX + 64u * 1024u)
+/* A frame before the handshake completes holds only HELLO or AUTH (under 160
+ * bytes), so an unauthenticated socket may not make us allocate more. */
+#define GZ_HANDSHAKE_FRAME_BYTES_MAX 256u
 /* A peer that has this much unsent data queued is too slow and is dropped. */
 #define GZ_PEER_SENDQ_BYTES_MAX (64u * 1024u * 1024u)
 /* Peers one node keeps at once. */
 #define GZ_PEERS_MAX 64
+/* Txs in one TXS gossip message: a peer's message with more is refused. */
+#define GZ_TX_GOSSIP_BATCH_MAX 512u
+/* Blocks kept as candidates for one height (one per round in practice), so a
+ * Byzantine proposer cannot make a node keep more. */
+#define GZ_BLOCK_CANDIDATES_MAX 8u
+/* Votes of one height kept for re-sending: a few rounds of every validator. */
+#define GZ_HEIGHT_VOTES_MAX 1024u
+
+/* ---- JSON-RPC ---- */
+
 /* HTTP: request head and body bounds; a JSON-RPC batch at most this many calls. */
 #define GZ_RPC_HEAD_BYTES_MAX (16u * 1024u)
 #define GZ_RPC_BODY_BYTES_MAX (8u * 1024u * 1024u)
 #define GZ_RPC_BATCH_MAX 1000
+/* jansson parses recursively: deeper nesting is refused before it sees the bytes. */
 #define GZ_RPC_JSON_DEPTH_MAX 16
+/* Open connections at once; a further one is accepted and closed. */
 #define GZ_RPC_CONNS_MAX 256
+/* A connection with this much unsent output reads no further requests. */
+#define GZ_RPC_SENDQ_BYTES_MAX (4u * 1024u * 1024u)
+/* One serialized response (a whole batch) is at most this big; also the
+ * most the client accepts. */
+#define GZ_RPC_RESPONSE_BYTES_MAX (64u * 1024u * 1024u)
+/* A connection with no traffic for this long is closed, so idle clients do
+ * not hold connection slots. */
+#define GZ_RPC_IDLE_MS 60000u
+/* submit_tx_commit calls waiting for their tx at once; more are refused. */
+#define GZ_COMMIT_WAITERS_MAX 4096u
+/* The longest timeout_ms a submit_tx_commit call may ask to hold its waiter. */
+#define GZ_COMMIT_WAIT_MS_MAX 120000u
+/* Txs admitted together: an RPC request's submissions or one gossip message. */
+#define GZ_ADMIT_BATCH_MAX 512u
+/* Query pages. */
+#define GZ_PAGE_LIMIT_MAX 100
+
+/* ---- node memory ---- */
+
 /* Mempool: bounded in count and bytes so a flood cannot exhaust memory. */
 #define GZ_MEMPOOL_TXS_MAX 200000u
 #define GZ_MEMPOOL_BYTES_MAX (256u * 1024u * 1024u)
-
 /* The node's read cache in front of RocksDB (store_cache_enable): accounts,
  * proposals, tallies and the other state keys executing and admitting txs
  * read, so that most reads skip RocksDB's memtable search. */
 #define GZ_STATE_CACHE_ENTRIES (1u << 18)
 #define GZ_STATE_CACHE_BYTES (48u * 1024u * 1024u)
-/* Query pages. */
-#define GZ_PAGE_LIMIT_MAX 100
+
+/* ---- files ---- */
+
 /* Genesis file size and its arrays. */
 #define GZ_GENESIS_BYTES_MAX (64u * 1024u * 1024u)
 #define GZ_GENESIS_ACCOUNTS_MAX 1000000u
 #define GZ_AUTHORITIES_MAX 64
 /* Credit reasons that policy may bound. */
 #define GZ_CREDIT_REASONS_MAX 64
+/* A node's config.json: a few addresses, paths and up to GZ_PEERS_MAX peers. */
+#define GZ_CONFIG_BYTES_MAX (64u * 1024u)
+/* A key file holds 64 hex characters and a newline; anything longer is not one. */
+#define GZ_KEY_FILE_BYTES_MAX 128
+/* A proof file (bundle, tx proof, log proof) holds one tx, two headers and
+ * commits, an audit path and a validator set as hex: well under 1 MiB. */
+#define GZ_PROOF_FILE_BYTES_MAX (1024u * 1024u)
+
+/* ---- relations the code relies on ---- */
+
+_Static_assert(GZ_TX_BYTES_MAX <= GZ_BLOCK_BYTES_MAX,
+               "a largest tx fits in a largest block (genesis accepts block_max_bytes from GZ_TX_BYTES_MAX)");
+_Static_assert(GZ_COMMIT_BYTES_MAX <= GZ_BLOCK_BYTES_MAX,
+               "a commit is stored and fetched under the block bound (storage/keys.c)");
+_Static_assert(GZ_FRAME_BYTES_MAX - GZ_BLOCK_BYTES_MAX >= GZ_COMMIT_BYTES_MAX + 64u,
+               "a BLOCK message (a largest block, its commit, a height and MessagePack heads) "
+               "fits in one frame");
+_Static_assert(GZ_FRAME_BYTES_MAX - GZ_BLOCK_BYTES_MAX >= GZ_PROPOSAL_BYTES_MAX + 64u + 64u,
+               "a PROPOSAL message (a largest block, a proposal, its signature and MessagePack heads) "
+               "fits in one frame");
+_Static_assert(GZ_FRAME_BYTES_MAX <= UINT32_MAX,
+               "frame and WAL record lengths travel as 4-byte big-endian numbers");
+_Static_assert(GZ_TX_GOSSIP_BATCH_MAX * (GZ_TX_BYTES_MAX + 5u) + 5u + 16u <= GZ_FRAME_BYTES_MAX,
+               "a full TXS gossip message of largest txs (each with its bin head) fits in one frame");
+_Static_assert(GZ_TX_GOSSIP_BATCH_MAX <= GZ_ADMIT_BATCH_MAX,
+               "the txs of one TXS gossip message are admitted as one batch");
+_Static_assert(GZ_PEER_SENDQ_BYTES_MAX >= GZ_FRAME_BYTES_MAX + 4u,
+               "a largest frame and its length prefix fit in an empty peer send queue");
+_Static_assert(GZ_RPC_BODY_BYTES_MAX >= 2u * GZ_TX_BYTES_MAX + 1024u,
+               "a submit_tx request (a largest tx as hex, twice its bytes, and the JSON-RPC envelope) "
+               "fits in one HTTP body");
+_Static_assert(GZ_MEMPOOL_BYTES_MAX >= GZ_TX_BYTES_MAX, "an empty mempool takes a largest tx");
+_Static_assert(GZ_MEMPOOL_TXS_MAX < UINT32_MAX / 4,
+               "mempool positions are uint32_t with two reserved values (node/mempool.c)");
+_Static_assert(GZ_PROOF_FILE_BYTES_MAX >=
+                   2u * (GZ_TX_BYTES_MAX + 2u * (GZ_HEADER_BYTES_MAX + GZ_COMMIT_BYTES_MAX) +
+                         GZ_ANCHOR_LEAF_BYTES_MAX + GZ_MERKLE_PROOF_MAX * 32u) +
+                       GZ_VALIDATORS_MAX * 512u + 4096u,
+               "the largest proof file a node answers with (its bytes as hex, a validator set as JSON) "
+               "fits the verifier's file bound");
 
 #endif

@@ -7,6 +7,7 @@
 #include <assert.h>
 #include <string.h>
 
+#include "core/bytes.h"
 #include "core/hash.h"
 
 void core_merkle_leaf_hash(uint8_t out[32], const uint8_t *leaf, size_t len) {
@@ -66,7 +67,7 @@ void core_merkle_frontier_root(const core_merkle_frontier *f, uint8_t out[32]) {
 
 size_t core_merkle_frontier_encode(const core_merkle_frontier *f,
                                    uint8_t out[GZ_MERKLE_FRONTIER_BYTES_MAX]) {
-    for (unsigned i = 0; i < 8; i++) out[i] = (uint8_t)(f->size >> (56 - 8 * i));
+    gz_put_u64be(out, f->size);
     size_t len = 8;
     for (unsigned h = 0; h < 64; h++) {
         if (!((f->size >> h) & 1)) continue;
@@ -79,8 +80,7 @@ size_t core_merkle_frontier_encode(const core_merkle_frontier *f,
 int core_merkle_frontier_decode(core_merkle_frontier *f, const uint8_t *p, size_t len) {
     core_merkle_frontier_init(f);
     if (len < 8) return GZ_ECORRUPT;
-    uint64_t size = 0;
-    for (unsigned i = 0; i < 8; i++) size = size << 8 | p[i];
+    uint64_t size = gz_get_u64be(p);
     if (len != 8 + 32 * (size_t)__builtin_popcountll(size)) return GZ_ECORRUPT;
     size_t off = 8;
     for (unsigned h = 0; h < 64; h++) {
@@ -128,7 +128,7 @@ int core_merkle_root(uint8_t out[32], const uint8_t (*leaf_hashes)[32], size_t n
 int core_merkle_inclusion_proof(uint8_t (*path)[32], size_t *path_len,
                                 const uint8_t (*leaf_hashes)[32], size_t n, size_t index) {
     *path_len = 0;
-    if (index >= n) return GZ_EARG;
+    if (index >= n) return GZ_EMISUSE;
     size_t lo = 0, size = n, m = index, cnt = 0;
     /* PATH(m, D[n]) = PATH(m, D[0:k]) : MTH(D[k:n]) or PATH(m - k, D[k:n]) : MTH(D[0:k]). */
     while (size > 1) {
@@ -152,7 +152,7 @@ int core_merkle_inclusion_proof(uint8_t (*path)[32], size_t *path_len,
 int core_merkle_consistency_proof(uint8_t (*path)[32], size_t *path_len,
                                   const uint8_t (*leaf_hashes)[32], size_t n, size_t m) {
     *path_len = 0;
-    if (m == 0 || m > n) return GZ_EARG;
+    if (m == 0 || m > n) return GZ_EMISUSE;
     size_t lo = 0, size = n, cnt = 0;
     bool whole = true; /* RFC 9162's b: the subtree so far is the whole old tree */
     while (m != size) {

@@ -10,9 +10,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
-
-/* Longest proof for a tree of at most 2^64 leaves. */
-#define GZ_MERKLE_PROOF_MAX 64
+#include "core/limits.h" /* GZ_MERKLE_PROOF_MAX: the longest proof, for 2^64 leaves */
 
 /* out = SHA256(0x00 ‖ leaf). */
 void core_merkle_leaf_hash(uint8_t out[32], const uint8_t *leaf, size_t len);
@@ -25,7 +23,7 @@ GZ_WUR int core_merkle_root(uint8_t out[32], const uint8_t (*leaf_hashes)[32], s
 
 /* Inclusion proof of leaf `index` in a tree of n leaves. path must hold
  * GZ_MERKLE_PROOF_MAX entries; *path_len receives the count (bottom-up).
- * Returns GZ_OK or GZ_EARG (index >= n). */
+ * Returns GZ_OK or GZ_EMISUSE (index >= n: callers check indexes from outside). */
 GZ_WUR int core_merkle_inclusion_proof(uint8_t (*path)[32], size_t *path_len,
                                        const uint8_t (*leaf_hashes)[32], size_t n, size_t index);
 
@@ -38,7 +36,7 @@ GZ_WUR int core_merkle_inclusion_verify(const uint8_t leaf_hash[32], uint64_t in
 
 /* Consistency proof between the first m and all n leaves, RFC 9162 §2.1.4; empty
  * when m == n. path must hold GZ_MERKLE_PROOF_MAX entries.
- * Returns GZ_OK or GZ_EARG (m == 0 or m > n). */
+ * Returns GZ_OK or GZ_EMISUSE (m == 0 or m > n: callers check sizes from outside). */
 GZ_WUR int core_merkle_consistency_proof(uint8_t (*path)[32], size_t *path_len,
                                          const uint8_t (*leaf_hashes)[32], size_t n, size_t m);
 

@@ -6,6 +6,7 @@
 #include <assert.h>
 #include <string.h>
 
+#include "core/bytes.h"
 #include "core/limits.h"
 
 typedef struct cursor {
@@ -51,20 +52,17 @@ static int read_sized(cursor *c, size_t n, uint64_t fix_len, mp_any *node) {
 /* The timestamp extension (type -1) becomes its own node when well-formed. */
 static void ext_finish(mp_any *node) {
     if (node->ext_type != -1) return;
-    uint64_t a = 0, b = 0;
     const uint8_t *d = node->p;
-    for (uint32_t i = 0; i < node->len && i < 4; i++) a = a << 8 | d[i];
     if (node->len == 4) {
-        node->sec = (int64_t)a;
+        node->sec = (int64_t)gz_get_u32be(d);
         node->nsec = 0;
     } else if (node->len == 8) {
-        for (uint32_t i = 4; i < 8; i++) a = a << 8 | d[i];
+        uint64_t a = gz_get_u64be(d);
         node->nsec = (uint32_t)(a >> 34);
         node->sec = (int64_t)(a & 0x3ffffffffull);
     } else if (node->len == 12) {
-        for (uint32_t i = 4; i < 12; i++) b = b << 8 | d[i];
-        node->nsec = (uint32_t)a;
-        node->sec = (int64_t)b;
+        node->nsec = gz_get_u32be(d);
+        node->sec = (int64_t)gz_get_u64be(d + 4);
     } else {
         return;
     }

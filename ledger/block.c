@@ -269,10 +269,10 @@ int ledger_block_commit(ledger *l, const ledger_block *b, store_batch *batch) {
                             b->leaf_off[i + 1] - b->leaf_off[i]);
     }
     uint8_t meta[LEDGER_META_BYTES];
-    ledger_u64_put(meta, b->height);
-    ledger_u64_put(meta + 8, b->time);
+    gz_put_u64be(meta, b->height);
+    gz_put_u64be(meta + 8, b->time);
     memcpy(meta + 16, b->state_root, 32);
-    ledger_u64_put(meta + 48, b->log.size);
+    gz_put_u64be(meta + 48, b->log.size);
     memcpy(meta + 56, b->log_root, 32);
     if (err == GZ_OK) err = store_meta_put(batch, LEDGER_META_NAME, meta, sizeof meta);
     if (err == GZ_OK) err = store_meta_put_u64(batch, STORE_META_LOG_SIZE, b->log.size);

@@ -65,7 +65,8 @@ int ledger_genesis_add_account(gz_genesis *g, const gz_genesis_account *a) {
 }
 
 bool ledger_genesis_has_role(const gz_genesis *g, int role, const uint8_t id[32]) {
-    assert(role >= 0 && role < GZ_ROLE_COUNT);
+    assert(role >= 0);
+    assert(role < GZ_ROLE_COUNT);
     for (uint32_t i = 0; i < g->n_authorities[role]; i++) {
         if (memcmp(g->authorities[role][i], id, 32) == 0) return true;
     }

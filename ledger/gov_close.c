@@ -192,7 +192,7 @@ static bool due_collect(const uint8_t *key, size_t key_len, const uint8_t *val, 
         d->err = GZ_ECORRUPT;
         return false;
     }
-    if (ledger_u64_get(key + 1) > d->time || d->n == GOV_DUE_BATCH) return false;
+    if (gz_get_u64be(key + 1) > d->time || d->n == GOV_DUE_BATCH) return false;
     memcpy(d->ids[d->n++], key + 9, 32);
     return true;
 }

@@ -174,7 +174,7 @@ static bool lift_collect(const uint8_t *key, size_t key_len, const uint8_t *val,
         d->err = GZ_ECORRUPT;
         return false;
     }
-    uint64_t until = ledger_u64_get(key + 1);
+    uint64_t until = gz_get_u64be(key + 1);
     if (until > d->time || d->n == GOV_DUE_BATCH) return false;
     d->until[d->n] = until;
     memcpy(d->ids[d->n], key + 10, key[9]);

@@ -306,6 +306,11 @@ int gov_release_store(ledger_ctx *x, const gov_release *r) {
 
 static int vote_encode(const void *rec, gz_buf *b) {
     const gov_vote *v = rec;
+    /* vote_decode reads back only what VOTE accepts. */
+    assert(v->n_choices >= 1);
+    assert(v->n_choices <= GZ_CHOICES_MAX);
+    assert(v->weight >= 1);
+    assert(v->weight <= GZ_AMOUNT_MAX);
     int err = mp_put_array(b, 2);
     if (err == GZ_OK) err = mp_put_uint(b, v->weight);
     if (err == GZ_OK) err = mp_put_array(b, v->n_choices);

@@ -21,10 +21,10 @@ int ledger_state_root_next(uint8_t out[32], const uint8_t prev[32], ledger_overl
 
 static void meta_encode(uint8_t out[LEDGER_META_BYTES], uint64_t height, uint64_t time,
                         const uint8_t root[32], const core_merkle_frontier *log) {
-    ledger_u64_put(out, height);
-    ledger_u64_put(out + 8, time);
+    gz_put_u64be(out, height);
+    gz_put_u64be(out + 8, time);
     memcpy(out + 16, root, 32);
-    ledger_u64_put(out + 48, log->size);
+    gz_put_u64be(out + 48, log->size);
     core_merkle_frontier_root(log, out + 56);
 }
 
@@ -135,10 +135,10 @@ static int open_existing(ledger *l, const gz_buf *meta, gz_msg *msg) {
     if (meta->len != LEDGER_META_BYTES) {
         return gz_fail(msg, GZ_ECORRUPT, "ledger: metadata has %zu bytes", meta->len);
     }
-    l->height = ledger_u64_get(meta->data);
-    l->time = ledger_u64_get(meta->data + 8);
+    l->height = gz_get_u64be(meta->data);
+    l->time = gz_get_u64be(meta->data + 8);
     memcpy(l->state_root, meta->data + 16, 32);
-    uint64_t log_size = ledger_u64_get(meta->data + 48);
+    uint64_t log_size = gz_get_u64be(meta->data + 48);
     ledger_key k;
     ledger_key_init(&k, LK_META);
     ledger_key_add(&k, LEDGER_META_GENESIS, strlen(LEDGER_META_GENESIS));

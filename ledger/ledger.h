@@ -125,7 +125,7 @@ GZ_WUR int ledger_query_proposals(ledger *l, const char *status, uint64_t kind, 
  * GZ_OK (appended to out), GZ_ENOTFOUND, or an internal error. */
 GZ_WUR int ledger_log_leaf(ledger *l, uint64_t index, gz_buf *out);
 /* Copies the leaf hashes of leaves [from, to) into out (to - from entries),
- * for inclusion and consistency proofs. GZ_EARG unless from <= to <= log size. */
+ * for inclusion and consistency proofs. GZ_EMISUSE unless from <= to <= log size. */
 GZ_WUR int ledger_log_leaf_hashes(const ledger *l, uint64_t from, uint64_t to, uint8_t (*out)[32]);
 
 #endif

@@ -90,9 +90,7 @@ void ledger_key_add_str(ledger_key *k, const char *s);
 void ledger_key_add_u64(ledger_key *k, uint64_t v); /* big-endian */
 void ledger_key_add_u8(ledger_key *k, uint8_t v);
 
-/* Big-endian integers in keys and values. */
-void ledger_u64_put(uint8_t out[8], uint64_t v);
-uint64_t ledger_u64_get(const uint8_t in[8]);
+/* Big-endian integers in keys and values: gz_put_u64be / gz_get_u64be (core/bytes.h). */
 
 struct ledger_overlay; /* ledger/overlay.h */
 

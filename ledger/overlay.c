@@ -108,7 +108,8 @@ static int table_grow(ledger_overlay *ov) {
 
 /* Finds key's entry, creating an UNKNOWN one when absent. *idx receives it. */
 static int entry_find(ledger_overlay *ov, const uint8_t *key, size_t key_len, uint32_t *idx) {
-    assert(key_len >= 1 && key_len <= LEDGER_KEY_MAX);
+    assert(key_len >= 1);
+    assert(key_len <= LEDGER_KEY_MAX);
     size_t mask = ov->table_cap - 1;
     size_t slot = (size_t)key_hash(key, key_len) & mask;
     while (ov->table[slot] != 0) {
@@ -294,17 +295,11 @@ int ledger_ov_write_set_hash(ledger_overlay *ov, uint8_t out[32]) {
     core_sha256_init(&h);
     for (size_t i = 0; i < n; i++) {
         uint8_t len[4];
-        len[0] = (uint8_t)(v[i]->key_len >> 24);
-        len[1] = (uint8_t)(v[i]->key_len >> 16);
-        len[2] = (uint8_t)(v[i]->key_len >> 8);
-        len[3] = (uint8_t)v[i]->key_len;
+        gz_put_u32be(len, v[i]->key_len);
         core_sha256_update(&h, len, 4);
         core_sha256_update(&h, v[i]->key, v[i]->key_len);
         uint32_t vl = v[i]->st == OV_DEL ? UINT32_MAX : v[i]->val_len;
-        len[0] = (uint8_t)(vl >> 24);
-        len[1] = (uint8_t)(vl >> 16);
-        len[2] = (uint8_t)(vl >> 8);
-        len[3] = (uint8_t)vl;
+        gz_put_u32be(len, vl);
         core_sha256_update(&h, len, 4);
         if (v[i]->st == OV_PUT && v[i]->val_len > 0) {
             core_sha256_update(&h, v[i]->val, v[i]->val_len);

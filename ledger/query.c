@@ -214,7 +214,7 @@ int ledger_log_leaf(ledger *l, uint64_t index, gz_buf *out) {
 }
 
 int ledger_log_leaf_hashes(const ledger *l, uint64_t from, uint64_t to, uint8_t (*out)[32]) {
-    if (from > to || to > l->log.size) return GZ_EARG;
+    if (from > to || to > l->log.size) return GZ_EMISUSE;
     if (to > from) memcpy(out, l->leaf_hashes + from, (size_t)(to - from) * 32);
     return GZ_OK;
 }

@@ -65,7 +65,7 @@ static bool board_collect(const uint8_t *key, size_t key_len, const uint8_t *val
     }
     const uint8_t *p = key + bl->prefix_len;
     json_t *e = json_pack("{s:o, s:I, s:s}", "proposal_id", core_json_hex(p + 8, 32), "closed_at",
-                          (json_int_t)ledger_u64_get(p), "mark", gov_mark_name(val[0]));
+                          (json_int_t)gz_get_u64be(p), "mark", gov_mark_name(val[0]));
     if (e == NULL || json_array_append_new(bl->arr, e) != 0) {
         bl->err = GZ_ENOMEM;
         return false;

@@ -33,24 +33,11 @@ void ledger_key_add_str(ledger_key *k, const char *s) {
 
 void ledger_key_add_u64(ledger_key *k, uint64_t v) {
     uint8_t b[8];
-    ledger_u64_put(b, v);
+    gz_put_u64be(b, v);
     ledger_key_add(k, b, 8);
 }
 
 void ledger_key_add_u8(ledger_key *k, uint8_t v) { ledger_key_add(k, &v, 1); }
-
-void ledger_u64_put(uint8_t out[8], uint64_t v) {
-    for (int i = 7; i >= 0; i--) {
-        out[i] = (uint8_t)v;
-        v >>= 8;
-    }
-}
-
-uint64_t ledger_u64_get(const uint8_t in[8]) {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v = (v << 8) | in[i];
-    return v;
-}
 
 /* ---- raw state ---- */
 
@@ -114,6 +101,9 @@ int ledger_account_decode(ledger_account *a, const uint8_t id[32], const uint8_t
     if (err == GZ_OK) err = mp_get_uint(&rd, "balance", &a->balance);
     if (err == GZ_OK) err = mp_get_uint(&rd, "gov_tokens", &a->gov_tokens);
     if (err == GZ_OK) err = mp_rd_end(&rd);
+    /* ledger_account_put asserts these bounds; a stored value past them is damage. */
+    if (err == GZ_OK && a->balance > GZ_AMOUNT_MAX) err = GZ_ECORRUPT;
+    if (err == GZ_OK && a->gov_tokens > GZ_AMOUNT_MAX) err = GZ_ECORRUPT;
     if (err != GZ_OK) {
         memset(a, 0, sizeof *a);
         return GZ_ECORRUPT;

@@ -27,7 +27,7 @@ int ledger_tx_gov_grant(ledger_ctx *x, const gz_tx *tx, gz_msg *msg) {
     uint64_t granted = 0;
     err = ledger_state_get(x, &k, &v);
     if (err == GZ_OK && v.len != 8) err = GZ_ECORRUPT;
-    if (err == GZ_OK) granted = ledger_u64_get(v.data);
+    if (err == GZ_OK) granted = gz_get_u64be(v.data);
     gz_buf_free(&v);
     if (err != GZ_OK && err != GZ_ENOTFOUND) return err;
     assert(granted <= cap);
@@ -38,7 +38,7 @@ int ledger_tx_gov_grant(ledger_ctx *x, const gz_tx *tx, gz_msg *msg) {
                        (unsigned long long)cap);
     }
     uint8_t b[8];
-    ledger_u64_put(b, granted + p->amount);
+    gz_put_u64be(b, granted + p->amount);
     err = ledger_state_put(x, &k, b, 8);
     if (err == GZ_OK) err = ledger_gov_tokens_credit(x, p->account, p->amount, "grant",
                                                      "payload.account", msg);

@@ -262,13 +262,19 @@ static int vote_weight(ledger_ctx *x, const gov_proposal *p, uint64_t *weight, g
 
 /* Moves weight in or out of p's tally for vote v. */
 static void tally_move(gov_proposal *p, const gov_vote *v, bool add) {
+    assert(v->n_choices <= GZ_CHOICES_MAX);
     for (uint32_t i = 0; i < v->n_choices; i++) {
+        assert(v->choices[i] < p->n_options);
         uint64_t *t = &p->tally[v->choices[i]];
         assert(add || *t >= v->weight);
         *t = add ? *t + v->weight : *t - v->weight;
+        /* Weights are gov_tokens (only granted, never moved, at most
+         * policy.dao.total in all) or 1 per account: no sum passes the bound. */
+        assert(*t <= GZ_AMOUNT_MAX);
     }
     assert(add || p->turnout >= v->weight);
     p->turnout = add ? p->turnout + v->weight : p->turnout - v->weight;
+    assert(p->turnout <= GZ_AMOUNT_MAX);
 }
 
 static json_t *choices_json(const gov_vote *v) {

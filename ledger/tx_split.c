@@ -1,6 +1,7 @@
 /* SPLIT_SET and REVENUE (SPEC §3, 智能合约自动分账): a split names recipients
  * with shares summing to exactly 1,000,000 ppm; REVENUE records a sale and
  * credits the recipients by the largest-remainder rule. */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,6 +16,10 @@ void ledger_split_key(ledger_key *k, const char *split_id) {
 
 /* [owner bin32, mutable bool, total_distributed uint, [[account, share], …]]. */
 int ledger_split_encode(const ledger_split *sp, gz_buf *out) {
+    /* ledger_split_decode reads back only 1..GZ_RECIPIENTS_MAX recipients. */
+    assert(sp->n_recipients >= 1);
+    assert(sp->n_recipients <= GZ_RECIPIENTS_MAX);
+    assert(sp->total_distributed <= GZ_AMOUNT_MAX);
     int err = mp_put_array(out, 4);
     if (err == GZ_OK) err = mp_put_bin(out, sp->owner, 32);
     if (err == GZ_OK) err = mp_put_bool(out, sp->is_mutable);

@@ -71,7 +71,7 @@ static void sig_verdict(node *n, admit_item *it, int rc, bool gossip) {
 }
 
 void node_admit_batch(node *n, admit_item *items, size_t k, bool gossip) {
-    assert(k <= NODE_ADMIT_BATCH_MAX);
+    assert(k <= GZ_ADMIT_BATCH_MAX);
     size_t m = 0;
     for (size_t i = 0; i < k; i++) {
         gz_msg_clear(&items[i].msg);
@@ -97,7 +97,7 @@ void node_admit_batch(node *n, admit_item *items, size_t k, bool gossip) {
 /* ---- queued submissions --------------------------------------------------- */
 
 int node_submit(node *n, gz_buf *bytes, void *tag) {
-    if (n->n_queued == NODE_ADMIT_BATCH_MAX) node_admit_flush(n);
+    if (n->n_queued == GZ_ADMIT_BATCH_MAX) node_admit_flush(n);
     admit_queued *q = &n->queued[n->n_queued++];
     q->bytes = *bytes; /* the queue owns the buffer now */
     gz_buf_init(bytes);

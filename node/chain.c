@@ -60,9 +60,9 @@ chain_block *chain_find(chain *c, const uint8_t block_id[32]) {
 
 /* Keeps b as a candidate, evicting the oldest when full. */
 static void add_candidate(chain *c, chain_block *b) {
-    if (c->n_cand == CHAIN_CANDIDATES_MAX) {
+    if (c->n_cand == GZ_BLOCK_CANDIDATES_MAX) {
         chain_block_free(c->cand[0]);
-        memmove(c->cand, c->cand + 1, (CHAIN_CANDIDATES_MAX - 1) * sizeof c->cand[0]);
+        memmove(c->cand, c->cand + 1, (GZ_BLOCK_CANDIDATES_MAX - 1) * sizeof c->cand[0]);
         c->n_cand--;
     }
     c->cand[c->n_cand++] = b;
@@ -101,7 +101,7 @@ static int block_open(mp_rd *rd, const uint8_t *bytes, size_t len, gz_header *h,
     uint32_t n = 0;
     mp_rd_init(rd, bytes, len, msg);
     int rc = mp_get_array_n(rd, "block", 2);
-    if (rc == GZ_OK) rc = mp_get_bin(rd, "block.header", hdr, hdr_len, 4096);
+    if (rc == GZ_OK) rc = mp_get_bin(rd, "block.header", hdr, hdr_len, GZ_HEADER_BYTES_MAX);
     if (rc == GZ_OK) rc = core_header_decode(h, *hdr, *hdr_len, msg);
     if (rc == GZ_OK) rc = mp_get_array(rd, "block.txs", &n, 0, GZ_BLOCK_TXS_MAX);
     *n_txs = n;

@@ -22,9 +22,6 @@
 #include "node/sigpool.h"
 #include "storage/store.h"
 
-/* Candidates kept for one height (one per round in practice; a Byzantine
- * proposer cannot make the node keep more). */
-#define CHAIN_CANDIDATES_MAX 8
 
 enum { CHAIN_UNCHECKED = 0, CHAIN_VALID = 1, CHAIN_INVALID = 2 };
 
@@ -52,7 +49,7 @@ typedef struct chain {
     uint64_t height;          /* last committed height */
     uint64_t time;            /* its block time (genesis_time at 0) */
     uint8_t last_block_id[32];
-    chain_block *cand[CHAIN_CANDIDATES_MAX];
+    chain_block *cand[GZ_BLOCK_CANDIDATES_MAX];
     size_t n_cand;
     sigpool *pool;            /* signature checks of received blocks; NULL = inline */
     unsigned test_faults;     /* CHAIN_TEST_*; 0 outside tests */

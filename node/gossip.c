@@ -70,7 +70,7 @@ int node_handle_vote(node *n, const uint8_t *payload, size_t len, gz_msg *msg) {
     gz_vote gv;
     mp_rd_init(&rd, payload, len, msg);
     int rc = mp_get_array_n(&rd, "vote_msg", 3);
-    if (rc == GZ_OK) rc = mp_get_bin(&rd, "vote_msg.vote", &vb, &vlen, 256);
+    if (rc == GZ_OK) rc = mp_get_bin(&rd, "vote_msg.vote", &vb, &vlen, GZ_VOTE_BYTES_MAX);
     if (rc == GZ_OK) rc = mp_get_uint(&rd, "vote_msg.validator", &idx);
     if (rc == GZ_OK) rc = mp_get_bin_fixed(&rd, "vote_msg.sig", cv.sig, 64);
     if (rc == GZ_OK) rc = mp_rd_end(&rd);
@@ -133,7 +133,7 @@ int node_handle_proposal(node *n, const uint8_t *payload, size_t len, gz_msg *ms
     gz_proposal gp;
     mp_rd_init(&rd, payload, len, msg);
     int rc = mp_get_array_n(&rd, "proposal_msg", 3);
-    if (rc == GZ_OK) rc = mp_get_bin(&rd, "proposal_msg.proposal", &pb, &plen, 256);
+    if (rc == GZ_OK) rc = mp_get_bin(&rd, "proposal_msg.proposal", &pb, &plen, GZ_PROPOSAL_BYTES_MAX);
     if (rc == GZ_OK) rc = mp_get_bin_fixed(&rd, "proposal_msg.sig", cp.sig, 64);
     if (rc == GZ_OK) rc = mp_get_bin(&rd, "proposal_msg.block", &blk, &blen, GZ_BLOCK_BYTES_MAX);
     if (rc == GZ_OK) rc = mp_rd_end(&rd);
@@ -176,7 +176,7 @@ void node_handle_txs(node *n, int peer, const uint8_t *payload, size_t len) {
     gz_msg msg = {{0}};
     uint32_t count;
     mp_rd_init(&rd, payload, len, &msg);
-    int rc = mp_get_array(&rd, "txs", &count, 0, NODE_ADMIT_BATCH_MAX);
+    int rc = mp_get_array(&rd, "txs", &count, 0, GZ_TX_GOSSIP_BATCH_MAX);
     for (uint32_t i = 0; i < count && rc == GZ_OK; i++)
         rc = mp_get_bin(&rd, "txs[]", &items[i].bytes, &items[i].len, GZ_TX_BYTES_MAX);
     if (rc == GZ_OK) rc = mp_rd_end(&rd);

@@ -15,11 +15,9 @@
 #include "rpc/rpc.h"
 #include "storage/store.h"
 
-/* submit_tx_commit calls waiting for their tx at once. */
-#define HOST_WAITERS_MAX 4096
 /* Submissions queued for one admission batch (the engine admits at most
- * NODE_ADMIT_BATCH_MAX together, and answers a full queue before taking more). */
-#define HOST_SUBMITS_MAX 512
+ * GZ_ADMIT_BATCH_MAX together, and answers a full queue before taking more). */
+#define HOST_SUBMITS_MAX GZ_ADMIT_BATCH_MAX
 
 typedef struct host_waiter {
     uint8_t txid[32];
@@ -59,9 +57,9 @@ struct node_host {
     uv_timer_t wait_tick;     /* expires submit_tx_commit waits */
     uv_signal_t sigint, sigterm;
     host_submit submits[HOST_SUBMITS_MAX];
-    host_waiter waiters[HOST_WAITERS_MAX];
+    host_waiter waiters[GZ_COMMIT_WAITERS_MAX];
     size_t n_waiters;
-    host_waiter *sorted[HOST_WAITERS_MAX];
+    host_waiter *sorted[GZ_COMMIT_WAITERS_MAX];
     bool stopping;
 };
 

@@ -369,7 +369,7 @@ void node_close(node *n) {
     if (n->opened_ss) node_signstate_free(&n->ss);
     if (n->opened_pool) sigpool_free(&n->pool);
     gz_buf_free(&n->tx_out);
-    for (size_t i = 0; i < NODE_HEIGHT_VOTES_MAX; i++) gz_buf_free(&n->height_votes[i]);
+    for (size_t i = 0; i < GZ_HEIGHT_VOTES_MAX; i++) gz_buf_free(&n->height_votes[i]);
     for (size_t i = 0; i < NODE_FUTURE_VOTES_MAX; i++) gz_buf_free(&n->future_votes[i]);
     gz_buf_free(&n->height_prop);
     gz_buf_free(&n->future_prop);

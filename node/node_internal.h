@@ -32,15 +32,12 @@
 #include "node/wire.h"
 #include "storage/store.h"
 
-/* Txs gossiped in one message, and how long a batch may wait to fill. */
-#define NODE_TX_BATCH_MAX 512
+/* How long a tx gossip batch may wait to fill. */
 #define NODE_TX_BATCH_MS 5
 /* The periodic tick: peer silence, sync, re-sends. */
 #define NODE_TICK_MS 100
 /* A syncing node logs its progress every this many heights. */
 #define NODE_SYNC_LOG_EVERY 100
-/* Votes of one height kept for re-sending: a few rounds of every validator. */
-#define NODE_HEIGHT_VOTES_MAX 1024
 /* Votes for the next height kept until it starts: its first
  * CONS_FUTURE_ROUNDS rounds of both vote types of every validator. */
 #define NODE_FUTURE_VOTES_MAX (2 * CONS_FUTURE_ROUNDS * GZ_VALIDATORS_MAX)
@@ -60,8 +57,6 @@
 #define NODE_SYNC_BEHIND_MS 2000
 /* An unanswered block request is sent again after this long. */
 #define NODE_SYNC_RETRY_MS 500
-/* Txs admitted together (an RPC request's calls, a gossip message). */
-#define NODE_ADMIT_BATCH_MAX 512
 
 /* One tx of an admission batch: its bytes (borrowed), decoded form, verdict. */
 typedef struct admit_item {
@@ -126,14 +121,14 @@ struct node {
     gz_buf tx_out;            /* txs waiting to be gossiped (encoded bins) */
     uint32_t tx_out_n;
     bool decided;             /* current height decided, start of next pending */
-    admit_queued queued[NODE_ADMIT_BATCH_MAX]; /* submissions for the next batch */
+    admit_queued queued[GZ_ADMIT_BATCH_MAX]; /* submissions for the next batch */
     size_t n_queued;
     uint64_t sync_target;      /* highest height a peer reported */
     uint64_t last_progress_ms; /* monotonic: when the current height began */
     uint64_t last_resend_ms;   /* when the votes were last re-sent for lack of progress */
     /* The current height's consensus messages, encoded, to re-send to peers
      * that missed them (a new peer, or no progress for a while). */
-    gz_buf height_votes[NODE_HEIGHT_VOTES_MAX];
+    gz_buf height_votes[GZ_HEIGHT_VOTES_MAX];
     size_t n_height_votes;
     gz_buf height_prop;       /* the latest proposal payload of this height */
     uint64_t wal_props[NODE_WAL_PROPS_MAX]; /* rounds whose proposal is in the WAL */
@@ -149,10 +144,10 @@ struct node {
     uint64_t sync_start_ms;
     /* Scratch space of the engine's own (large, one use at a time). */
     gz_commit scratch_commit;
-    admit_item scratch_items[NODE_ADMIT_BATCH_MAX];
-    const gz_tx *scratch_ptrs[NODE_ADMIT_BATCH_MAX];
-    int scratch_rcs[NODE_ADMIT_BATCH_MAX];
-    size_t scratch_idx[NODE_ADMIT_BATCH_MAX];
+    admit_item scratch_items[GZ_ADMIT_BATCH_MAX];
+    const gz_tx *scratch_ptrs[GZ_ADMIT_BATCH_MAX];
+    int scratch_rcs[GZ_ADMIT_BATCH_MAX];
+    size_t scratch_idx[GZ_ADMIT_BATCH_MAX];
 };
 
 /* ---- outbox.c: what the node says, and its log ---- */

@@ -67,7 +67,7 @@ void node_flush_txs(node *n) {
 void node_gossip_tx(node *n, const uint8_t *bytes, size_t len) {
     if (!n->net_on) return;
     if (mp_put_bin(&n->tx_out, bytes, len) != GZ_OK) return;
-    if (++n->tx_out_n >= NODE_TX_BATCH_MAX) {
+    if (++n->tx_out_n >= GZ_TX_GOSSIP_BATCH_MAX) {
         node_flush_txs(n);
         return;
     }
@@ -133,7 +133,7 @@ bool node_vote_known(const node *n, const uint8_t *payload, size_t len) {
 }
 
 void node_remember_vote(node *n, const uint8_t *payload, size_t len) {
-    if (n->n_height_votes == NODE_HEIGHT_VOTES_MAX || node_vote_known(n, payload, len)) return;
+    if (n->n_height_votes == GZ_HEIGHT_VOTES_MAX || node_vote_known(n, payload, len)) return;
     gz_buf *b = &n->height_votes[n->n_height_votes];
     gz_buf_reset(b);
     if (gz_buf_append(b, payload, len) == GZ_OK) n->n_height_votes++;

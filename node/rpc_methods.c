@@ -14,8 +14,7 @@
 #define RPC_NOT_FOUND (-32001)
 #define RPC_TIMEOUT (-32002)
 #define RPC_SERVER_ERROR (-32003)
-/* submit_tx_commit waits at most this long. */
-#define NODE_COMMIT_WAIT_MS_MAX 120000u
+/* submit_tx_commit waits this long unless told (at most GZ_COMMIT_WAIT_MS_MAX). */
 #define NODE_COMMIT_WAIT_MS_DEFAULT 10000u
 
 static void reply_query(rpc_call *call, int rc, json_t *out, const char *what) {
@@ -80,20 +79,20 @@ static void m_submit_tx(void *ctx, json_t *params, rpc_call *call) { submit(ctx,
 static void m_submit_tx_commit(void *ctx, json_t *params, rpc_call *call) {
     uint64_t timeout;
     if (rpc_param_u64_opt(params, "timeout_ms", NODE_COMMIT_WAIT_MS_DEFAULT, &timeout, call) != GZ_OK) return;
-    if (timeout > NODE_COMMIT_WAIT_MS_MAX) {
-        rpc_reply_error(call, RPC_INVALID_PARAMS, "params.timeout_ms: at most %u", NODE_COMMIT_WAIT_MS_MAX);
+    if (timeout > GZ_COMMIT_WAIT_MS_MAX) {
+        rpc_reply_error(call, RPC_INVALID_PARAMS, "params.timeout_ms: at most %u", GZ_COMMIT_WAIT_MS_MAX);
         return;
     }
     submit(ctx, params, call, true, timeout);
 }
 
 static void wait_for(node_host *h, rpc_call *call, const uint8_t txid[32], uint64_t timeout_ms) {
-    if (h->n_waiters == HOST_WAITERS_MAX) {
+    if (h->n_waiters == GZ_COMMIT_WAITERS_MAX) {
         rpc_reply_error(call, RPC_SERVER_ERROR, "busy: %d submit_tx_commit calls are waiting (the tx was admitted)",
-                        HOST_WAITERS_MAX);
+                        GZ_COMMIT_WAITERS_MAX);
         return;
     }
-    for (size_t i = 0; i < HOST_WAITERS_MAX; i++) {
+    for (size_t i = 0; i < GZ_COMMIT_WAITERS_MAX; i++) {
         host_waiter *w = &h->waiters[i];
         if (w->used) continue;
         w->used = true;
@@ -132,7 +131,7 @@ void host_committed(void *ctx, const chain_block *b) {
     node_host *h = ctx;
     if (h->n_waiters == 0 || b->n_txs == 0) return;
     size_t k = 0;
-    for (size_t i = 0; i < HOST_WAITERS_MAX && k < h->n_waiters; i++)
+    for (size_t i = 0; i < GZ_COMMIT_WAITERS_MAX && k < h->n_waiters; i++)
         if (h->waiters[i].used) h->sorted[k++] = &h->waiters[i];
     qsort(h->sorted, k, sizeof h->sorted[0], cmp_waiter);
     for (size_t t = 0; t < b->n_txs; t++) {
@@ -146,7 +145,7 @@ void host_committed(void *ctx, const chain_block *b) {
 }
 
 void host_waiters_expire(node_host *h, uint64_t now_ms) {
-    for (size_t i = 0; i < HOST_WAITERS_MAX && h->n_waiters > 0; i++) {
+    for (size_t i = 0; i < GZ_COMMIT_WAITERS_MAX && h->n_waiters > 0; i++) {
         host_waiter *w = &h->waiters[i];
         if (!w->used || now_ms < w->deadline_ms) continue;
         char hex[65];

@@ -1,6 +1,7 @@
 /* Double-sign protection (format and contract in signstate.h). */
 #include "node/signstate.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -8,40 +9,30 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/bytes.h"
 #include "node/wal.h"
 
 static const uint8_t magic[4] = {'G', 'Z', 'S', 'S'};
 #define SIGNSTATE_VERSION 1
 #define SIGNSTATE_BODY_BYTES (NODE_SIGNSTATE_FILE_BYTES - 4)
 
-static void put_be(uint8_t *out, uint64_t v, int n) {
-    for (int i = n - 1; i >= 0; i--) {
-        out[i] = (uint8_t)v;
-        v >>= 8;
-    }
-}
-
-static uint64_t get_be(const uint8_t *in, int n) {
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++) v = v << 8 | in[i];
-    return v;
-}
-
 static void encode(uint8_t out[NODE_SIGNSTATE_FILE_BYTES], uint64_t height, uint64_t round,
                    uint8_t step, const uint8_t sighash[32]) {
+    assert(step >= NODE_STEP_PROPOSAL);
+    assert(step <= NODE_STEP_PRECOMMIT);
     memset(out, 0, NODE_SIGNSTATE_FILE_BYTES);
     memcpy(out, magic, 4);
     out[4] = SIGNSTATE_VERSION;
     out[5] = step;
-    put_be(out + 8, height, 8);
-    put_be(out + 16, round, 8);
+    gz_put_u64be(out + 8, height);
+    gz_put_u64be(out + 16, round);
     memcpy(out + 24, sighash, 32);
-    put_be(out + SIGNSTATE_BODY_BYTES, node_crc32c(0, out, SIGNSTATE_BODY_BYTES), 4);
+    gz_put_u32be(out + SIGNSTATE_BODY_BYTES, node_crc32c(0, out, SIGNSTATE_BODY_BYTES));
 }
 
 /* Checks every field of a record read from disk; fills s on success. */
 static int decode(node_signstate *s, const uint8_t in[NODE_SIGNSTATE_FILE_BYTES], gz_msg *msg) {
-    uint32_t crc = (uint32_t)get_be(in + SIGNSTATE_BODY_BYTES, 4);
+    uint32_t crc = gz_get_u32be(in + SIGNSTATE_BODY_BYTES);
     if (node_crc32c(0, in, SIGNSTATE_BODY_BYTES) != crc)
         return gz_fail(msg, GZ_ECORRUPT, "signstate %s: checksum mismatch", s->path);
     if (memcmp(in, magic, 4) != 0)
@@ -54,8 +45,8 @@ static int decode(node_signstate *s, const uint8_t in[NODE_SIGNSTATE_FILE_BYTES]
         return gz_fail(msg, GZ_ECORRUPT, "signstate %s: reserved bytes set", s->path);
     s->have = true;
     s->step = in[5];
-    s->height = get_be(in + 8, 8);
-    s->round = get_be(in + 16, 8);
+    s->height = gz_get_u64be(in + 8);
+    s->round = gz_get_u64be(in + 16);
     memcpy(s->sighash, in + 24, 32);
     return GZ_OK;
 }
@@ -99,7 +90,7 @@ static int load(node_signstate *s, gz_msg *msg) {
 }
 
 int node_signstate_open(node_signstate *s, const char *path, gz_msg *msg) {
-    if (s == NULL) return GZ_EARG;
+    if (s == NULL) return GZ_EMISUSE;
     memset(s, 0, sizeof *s);
     if (path == NULL || path[0] == '\0') return gz_fail(msg, GZ_EARG, "signstate path: empty");
     s->path = strdup(path);
@@ -149,17 +140,38 @@ static int hrs_cmp(const node_signstate *s, uint64_t height, uint64_t round, uin
     return 0;
 }
 
+/* The record about to be written reads back as exactly the state it records:
+ * a node that persisted a record it cannot load would refuse to start, and
+ * one that loaded another state could sign twice. */
+static void assert_reads_back(const node_signstate *s, const uint8_t rec[NODE_SIGNSTATE_FILE_BYTES],
+                              uint64_t height, uint64_t round, uint8_t step, const uint8_t sighash[32]) {
+    node_signstate back;
+    memset(&back, 0, sizeof back);
+    back.path = s->path;
+    int rc = decode(&back, rec, NULL);
+    assert(rc == GZ_OK);
+    assert(back.have);
+    assert(back.height == height);
+    assert(back.round == round);
+    assert(back.step == step);
+    assert(memcmp(back.sighash, sighash, 32) == 0);
+    (void)rc;
+}
+
 int node_signstate_check_and_persist(node_signstate *s, uint64_t height, uint64_t round,
                                      uint8_t step, const uint8_t sighash[32]) {
-    if (s == NULL || s->path == NULL || sighash == NULL) return GZ_EARG;
-    if (step < NODE_STEP_PROPOSAL || step > NODE_STEP_PRECOMMIT) return GZ_EARG;
+    if (s == NULL || s->path == NULL || sighash == NULL) return GZ_EMISUSE;
+    if (step < NODE_STEP_PROPOSAL || step > NODE_STEP_PRECOMMIT) return GZ_EMISUSE;
     if (s->have) {
         int c = hrs_cmp(s, height, round, step);
         if (c < 0) return GZ_ECONFLICT;
         if (c == 0) return memcmp(s->sighash, sighash, 32) == 0 ? GZ_OK : GZ_ECONFLICT;
     }
+    /* Only a strictly higher state is ever written over the last one. */
+    if (s->have) assert(hrs_cmp(s, height, round, step) > 0);
     uint8_t rec[NODE_SIGNSTATE_FILE_BYTES];
     encode(rec, height, round, step, sighash);
+    assert_reads_back(s, rec, height, round, step, sighash);
     int err = persist(s, rec);
     if (err != GZ_OK) return err;
     s->have = true;

@@ -41,9 +41,9 @@ typedef struct node_signstate {
 } node_signstate;
 
 /* Loads the state at path (a missing file is an empty state). Returns GZ_OK,
- * GZ_EARG, GZ_ENOMEM, GZ_EIO, or GZ_ECORRUPT for a file of the wrong size,
- * magic, version, step or checksum; msg names the path and the reason. s is
- * zeroed on failure. */
+ * GZ_EARG (empty path), GZ_EMISUSE (s NULL), GZ_ENOMEM, GZ_EIO, or
+ * GZ_ECORRUPT for a file of the wrong size, magic, version, step or
+ * checksum; msg names the path and the reason. s is zeroed on failure. */
 GZ_WUR int node_signstate_open(node_signstate *s, const char *path, gz_msg *msg);
 /* Frees s's memory (safe on a zeroed or failed s). */
 void node_signstate_free(node_signstate *s);
@@ -55,7 +55,7 @@ void node_signstate_free(node_signstate *s);
  *               (a re-send of the very same message);
  *   GZ_ECONFLICT lower than the last signed state, or equal with a different
  *               sighash: signing would be equivocation;
- *   GZ_EARG     step outside 1..3;
+ *   GZ_EMISUSE  step outside 1..3, s not open or sighash NULL;
  *   GZ_EIO      the state could not be persisted (the in-memory state is
  *               unchanged, so the caller must not sign). */
 GZ_WUR int node_signstate_check_and_persist(node_signstate *s, uint64_t height, uint64_t round,

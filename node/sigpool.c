@@ -36,7 +36,7 @@ static void *worker(void *arg) {
 
 int sigpool_init(sigpool *p, unsigned threads) {
     memset(p, 0, sizeof *p);
-    if (threads > SIGPOOL_THREADS_MAX) return GZ_EARG;
+    if (threads > SIGPOOL_THREADS_MAX) return GZ_EMISUSE;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->work, NULL);
     pthread_cond_init(&p->done, NULL);

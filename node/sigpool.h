@@ -35,7 +35,7 @@ typedef struct sigpool {
 } sigpool;
 
 /* Starts threads workers (0 = none: everything on the caller's thread).
- * Returns GZ_OK, GZ_EARG (over SIGPOOL_THREADS_MAX) or GZ_ENOMEM. */
+ * Returns GZ_OK, GZ_EMISUSE (over SIGPOOL_THREADS_MAX) or GZ_ENOMEM. */
 GZ_WUR int sigpool_init(sigpool *p, unsigned threads);
 /* Stops and joins the workers. */
 void sigpool_free(sigpool *p);

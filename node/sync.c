@@ -60,7 +60,7 @@ int node_handle_block(node *n, const uint8_t *payload, size_t len, gz_msg *msg) 
     int rc = mp_get_array_n(&rd, "block_msg", 3);
     if (rc == GZ_OK) rc = mp_get_uint(&rd, "block_msg.height", &height);
     if (rc == GZ_OK) rc = mp_get_bin(&rd, "block_msg.block", &blk, &blen, GZ_BLOCK_BYTES_MAX);
-    if (rc == GZ_OK) rc = mp_get_bin(&rd, "block_msg.commit", &cm, &clen, GZ_BLOCK_BYTES_MAX);
+    if (rc == GZ_OK) rc = mp_get_bin(&rd, "block_msg.commit", &cm, &clen, GZ_COMMIT_BYTES_MAX);
     if (rc == GZ_OK) rc = mp_rd_end(&rd);
     if (rc != GZ_OK) return rc;
     if (height != n->ch.height + 1) return GZ_OK; /* stale answer: we moved on */

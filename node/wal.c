@@ -83,17 +83,6 @@ int node_fsync_parent_dir(const char *path) {
     return rc == 0 ? GZ_OK : GZ_EIO;
 }
 
-static void put_u32be(uint8_t out[4], uint32_t v) {
-    out[0] = (uint8_t)(v >> 24);
-    out[1] = (uint8_t)(v >> 16);
-    out[2] = (uint8_t)(v >> 8);
-    out[3] = (uint8_t)v;
-}
-
-static uint32_t get_u32be(const uint8_t in[4]) {
-    return (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 | (uint32_t)in[2] << 8 | in[3];
-}
-
 /* Reads exactly n bytes at off. Returns GZ_OK, GZ_EIO, or GZ_ECORRUPT when
  * the file ends first (it shrank under us). */
 static int pread_full(int fd, uint8_t *buf, size_t n, uint64_t off) {
@@ -148,7 +137,7 @@ static int read_record(int fd, uint64_t off, uint64_t limit, gz_buf *buf, uint8_
     uint8_t head[NODE_WAL_HEADER_BYTES];
     int err = pread_full(fd, head, sizeof head, off);
     if (err != GZ_OK) return err;
-    uint32_t len = get_u32be(head);
+    uint32_t len = gz_get_u32be(head);
     *type = head[8];
     if (*type == 0 || len > GZ_FRAME_BYTES_MAX) return GZ_ECORRUPT;
     if (len > limit - off - NODE_WAL_HEADER_BYTES) return GZ_ECORRUPT;
@@ -157,7 +146,7 @@ static int read_record(int fd, uint64_t off, uint64_t limit, gz_buf *buf, uint8_
     if (len > 0 && (err = pread_full(fd, buf->data, len, off + sizeof head)) != GZ_OK) return err;
     buf->len = len;
     const uint8_t *payload = len > 0 ? buf->data : empty_payload;
-    if (record_crc(head, payload, len) != get_u32be(head + 4)) return GZ_ECORRUPT;
+    if (record_crc(head, payload, len) != gz_get_u32be(head + 4)) return GZ_ECORRUPT;
     return GZ_OK;
 }
 
@@ -218,7 +207,7 @@ static int drop_tail(node_wal *w, uint64_t size) {
 }
 
 int node_wal_open(node_wal *w, const char *path, gz_msg *msg) {
-    if (w == NULL) return GZ_EARG;
+    if (w == NULL) return GZ_EMISUSE;
     wal_zero(w);
     if (path == NULL || path[0] == '\0') return gz_fail(msg, GZ_EARG, "wal path: empty");
     w->path = strdup(path);
@@ -241,14 +230,14 @@ int node_wal_open(node_wal *w, const char *path, gz_msg *msg) {
 }
 
 int node_wal_append(node_wal *w, uint8_t type, const uint8_t *payload, size_t len, bool sync) {
-    if (w == NULL || w->fd < 0 || type == 0) return GZ_EARG;
-    if (payload == NULL && len > 0) return GZ_EARG;
+    if (w == NULL || w->fd < 0 || type == 0) return GZ_EMISUSE;
+    if (payload == NULL && len > 0) return GZ_EMISUSE;
     if (len > GZ_FRAME_BYTES_MAX) return GZ_ELIMIT;
     if (w->broken) return GZ_EIO;
     uint8_t head[NODE_WAL_HEADER_BYTES];
-    put_u32be(head, (uint32_t)len);
+    gz_put_u32be(head, (uint32_t)len);
     head[8] = type;
-    put_u32be(head + 4, record_crc(head, payload, len));
+    gz_put_u32be(head + 4, record_crc(head, payload, len));
     struct iovec iov[2] = {{head, sizeof head}, {(void *)payload, len}};
     if (pwritev_full(w->fd, iov, len > 0 ? 2 : 1, w->end) != GZ_OK) {
         /* Leave no partial record behind, or later records would follow garbage. */
@@ -267,7 +256,7 @@ int node_wal_append(node_wal *w, uint8_t type, const uint8_t *payload, size_t le
 }
 
 int node_wal_sync(node_wal *w) {
-    if (w == NULL || w->fd < 0) return GZ_EARG;
+    if (w == NULL || w->fd < 0) return GZ_EMISUSE;
     if (w->broken) return GZ_EIO;
     if (fdatasync(w->fd) != 0) {
         w->broken = true;
@@ -277,7 +266,7 @@ int node_wal_sync(node_wal *w) {
 }
 
 int node_wal_replay(node_wal *w, node_wal_cb cb, void *data) {
-    if (w == NULL || w->fd < 0 || cb == NULL) return GZ_EARG;
+    if (w == NULL || w->fd < 0 || cb == NULL) return GZ_EMISUSE;
     uint64_t end = 0, records = 0;
     int err = walk(w->fd, w->end, cb, data, &end, &records);
     if (err != GZ_OK) return err;
@@ -286,7 +275,7 @@ int node_wal_replay(node_wal *w, node_wal_cb cb, void *data) {
 }
 
 int node_wal_reset(node_wal *w, gz_msg *msg) {
-    if (w == NULL || w->fd < 0) return GZ_EARG;
+    if (w == NULL || w->fd < 0) return GZ_EMISUSE;
     if (ftruncate(w->fd, 0) != 0) return gz_fail(msg, GZ_EIO, "wal %s: truncate: %s", w->path, strerror(errno));
     w->end = 0;
     w->records = 0;

@@ -36,26 +36,28 @@ typedef struct node_wal {
 typedef int (*node_wal_cb)(uint8_t type, const uint8_t *payload, size_t len, void *data);
 
 /* Opens (creating if missing) the log at path, truncating a torn or corrupt
- * tail (w->dropped_bytes says how much). Returns GZ_OK, GZ_EARG, GZ_ENOMEM or
- * GZ_EIO with msg naming the path and the reason; w is zeroed (fd -1) on
- * failure. */
+ * tail (w->dropped_bytes says how much). Returns GZ_OK, GZ_EARG (empty path),
+ * GZ_EMISUSE (w NULL), GZ_ENOMEM or GZ_EIO with msg naming the path and the
+ * reason; w is zeroed (fd -1) on failure. */
 GZ_WUR int node_wal_open(node_wal *w, const char *path, gz_msg *msg);
 /* Closes the file and frees w's memory (safe on a zeroed or failed w). */
 void node_wal_close(node_wal *w);
 
 /* Appends one record; with sync, the record is on disk (fdatasync) before
- * this returns. Returns GZ_OK, GZ_EARG (type 0, NULL payload with len > 0),
+ * this returns. Returns GZ_OK, GZ_EMISUSE (w not open, type 0, NULL payload
+ * with len > 0),
  * GZ_ELIMIT (len > GZ_FRAME_BYTES_MAX) or GZ_EIO. After a failed write the
  * partial record is cut off again; if that fails too, w is broken and every
  * later append returns GZ_EIO. */
 GZ_WUR int node_wal_append(node_wal *w, uint8_t type, const uint8_t *payload, size_t len,
                            bool sync);
-/* Makes every appended record durable. Returns GZ_OK or GZ_EIO. */
+/* Makes every appended record durable. Returns GZ_OK, GZ_EIO or GZ_EMISUSE
+ * (w not open). */
 GZ_WUR int node_wal_sync(node_wal *w);
 
 /* Calls cb for every complete record, oldest first. Returns GZ_OK, cb's first
- * non-OK result, GZ_ENOMEM, GZ_EIO, or GZ_ECORRUPT if the file changed under
- * the log since it was opened. */
+ * non-OK result, GZ_ENOMEM, GZ_EIO, GZ_ECORRUPT if the file changed under
+ * the log since it was opened, or GZ_EMISUSE (w not open, cb NULL). */
 GZ_WUR int node_wal_replay(node_wal *w, node_wal_cb cb, void *data);
 
 /* Empties the log (truncates the file) without syncing: a height's block is
@@ -64,7 +66,7 @@ GZ_WUR int node_wal_replay(node_wal *w, node_wal_cb cb, void *data);
  * ignores as late, or a torn tail, which open cuts off. The truncation is made
  * durable by the next synced append, since fdatasync also persists the size.
  * This keeps two device flushes (a new file's and its directory's) off every
- * height. Returns GZ_OK or GZ_EIO (w unchanged). */
+ * height. Returns GZ_OK, GZ_EIO (w unchanged) or GZ_EMISUSE (w not open). */
 GZ_WUR int node_wal_reset(node_wal *w, gz_msg *msg);
 
 /* CRC-32C (Castagnoli), chainable: crc = node_crc32c(crc, more, n) starting

@@ -35,6 +35,8 @@
 #define P2P_ALLOW_MAX (GZ_VALIDATORS_MAX + GZ_PEERS_MAX)
 /* The smallest send-queue bound accepted (a few handshake frames fit). */
 #define P2P_SENDQ_BYTES_MIN 4096u
+_Static_assert(P2P_SENDQ_BYTES_MIN >= 2u * (P2P_LEN_BYTES + GZ_HANDSHAKE_FRAME_BYTES_MAX),
+               "our HELLO and AUTH frames fit in a send queue of the smallest bound");
 
 typedef struct p2p_dialer p2p_dialer;
 
@@ -547,7 +549,7 @@ static void conn_on_frame(p2p_conn *c) {
  * of the connection before allocating anything for the body. */
 static GZ_WUR int conn_frame_begin(p2p_conn *c) {
     uint32_t len = p2p_frame_len(c->head);
-    uint32_t limit = c->up ? GZ_FRAME_BYTES_MAX : P2P_HANDSHAKE_FRAME_BYTES_MAX;
+    uint32_t limit = c->up ? GZ_FRAME_BYTES_MAX : GZ_HANDSHAKE_FRAME_BYTES_MAX;
     if (len == 0) {
         conn_drop(c, "empty frame");
         return GZ_EPROTO;
@@ -883,7 +885,7 @@ static GZ_WUR int config_copy(p2p *p, const p2p_config *cfg) {
 int p2p_init(p2p *p, uv_loop_t *loop, const p2p_config *cfg, const p2p_callbacks *cb, void *ctx,
              gz_msg *msg) {
     if (p == NULL || loop == NULL || cfg == NULL)
-        return gz_fail(msg, GZ_EARG, "p2p: missing argument");
+        return gz_fail(msg, GZ_EMISUSE, "p2p: missing argument");
     memset(p, 0, sizeof *p);
     int rc = config_check(cfg, msg);
     if (rc != GZ_OK) return rc;
@@ -969,7 +971,7 @@ static bool msg_args_ok(uint8_t msg_type, const uint8_t *payload, size_t len) {
 
 int p2p_send(p2p *p, int peer_id, uint8_t msg_type, const uint8_t *payload, size_t len) {
     assert(p != NULL);
-    if (!msg_args_ok(msg_type, payload, len)) return GZ_EARG;
+    if (!msg_args_ok(msg_type, payload, len)) return GZ_EMISUSE;
     p2p_conn *c = conn_up_by_id(p, peer_id);
     if (c == NULL) return GZ_ENOTFOUND;
     return conn_send(c, msg_type, payload, len);
@@ -978,7 +980,7 @@ int p2p_send(p2p *p, int peer_id, uint8_t msg_type, const uint8_t *payload, size
 int p2p_broadcast(p2p *p, uint8_t msg_type, const uint8_t *payload, size_t len,
                   int except_peer_id) {
     assert(p != NULL);
-    if (!msg_args_ok(msg_type, payload, len)) return GZ_EARG;
+    if (!msg_args_ok(msg_type, payload, len)) return GZ_EMISUSE;
     if (p->up_n == 0) return 0;
     p2p_frame *f = frame_new(msg_type, payload, len);
     if (f == NULL) return GZ_ENOMEM;

@@ -33,9 +33,6 @@
 #define P2P_MSG_AUTH 2
 #define P2P_MSG_APP_MIN 16
 
-/* A frame before the handshake completes holds only HELLO or AUTH (under 160
- * bytes), so an unauthenticated socket may not make us allocate more. */
-#define P2P_HANDSHAKE_FRAME_BYTES_MAX 256u
 /* Frame body overhead around a payload: array(1) + type(<= 2) + bin header(<= 5). */
 #define P2P_FRAME_OVERHEAD_MAX 8u
 /* The largest payload p2p_send accepts: a full frame minus its overhead. */
@@ -141,8 +138,8 @@ typedef struct p2p_peer_info {
 
 /* Validates cfg and copies it (strings and lists included) into p; opens no
  * socket. After GZ_OK, p2p_close must be called (also if p2p_start fails).
- * Returns GZ_OK, GZ_EARG (msg names the field), GZ_ENOMEM; on failure p needs
- * no close. */
+ * Returns GZ_OK, GZ_EARG (msg names the field), GZ_EMISUSE (p, loop or cfg
+ * NULL), GZ_ENOMEM; on failure p needs no close. */
 GZ_WUR int p2p_init(p2p *p, uv_loop_t *loop, const p2p_config *cfg, const p2p_callbacks *cb,
                     void *ctx, gz_msg *msg);
 
@@ -162,13 +159,15 @@ void p2p_close(p2p *p, p2p_close_cb cb);
 /* Queues one message of type msg_type (>= P2P_MSG_APP_MIN) to peer_id.
  * Returns GZ_OK; GZ_ENOTFOUND if no such peer is up; GZ_ELIMIT if the peer's
  * send queue would exceed the bound, in which case the peer is dropped;
- * GZ_EARG for a transport type or a payload over P2P_PAYLOAD_BYTES_MAX;
+ * GZ_EMISUSE for a transport type, a NULL payload with a length, or a payload
+ * over P2P_PAYLOAD_BYTES_MAX;
  * GZ_ENOMEM; GZ_EIO if the socket failed (the peer is dropped). */
 GZ_WUR int p2p_send(p2p *p, int peer_id, uint8_t msg_type, const uint8_t *payload, size_t len);
 
 /* Queues one message to every up peer except except_peer_id (-1: none),
  * sharing one copy of the frame. Returns the number of peers it was queued to
- * (peers dropped for a full queue are not counted), or GZ_EARG / GZ_ENOMEM. */
+ * (peers dropped for a full queue are not counted), or GZ_EMISUSE (as for
+ * p2p_send) / GZ_ENOMEM. */
 GZ_WUR int p2p_broadcast(p2p *p, uint8_t msg_type, const uint8_t *payload, size_t len,
                          int except_peer_id);
 

@@ -7,16 +7,7 @@
 #include "core/hash.h"
 #include "core/mp.h"
 
-static void be32_store(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-uint32_t p2p_frame_len(const uint8_t in[P2P_LEN_BYTES]) {
-    return (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 | (uint32_t)in[2] << 8 | in[3];
-}
+uint32_t p2p_frame_len(const uint8_t in[P2P_LEN_BYTES]) { return gz_get_u32be(in); }
 
 /* msgpack-c writes the body's head straight into the caller's array, not
  * through mp_put_bin into a gz_buf, so the payload is copied once, after it.
@@ -46,7 +37,7 @@ size_t p2p_frame_head(uint8_t out[P2P_FRAME_HEAD_MAX], uint8_t type, size_t payl
     assert(rc == 0);
     size_t body_len = sink.n - P2P_LEN_BYTES + payload_len;
     assert(body_len <= GZ_FRAME_BYTES_MAX);
-    be32_store(out, (uint32_t)body_len);
+    gz_put_u32be(out, (uint32_t)body_len);
     return sink.n;
 }
 

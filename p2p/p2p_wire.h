@@ -1,6 +1,6 @@
 /* The bytes of the peer-to-peer protocol (docs/p2p.md), without any I/O:
  * frame headers, frame bodies, and the HELLO and AUTH handshake messages.
- * Internal to the p2p/ files and its tests. */
+ * Internal to the p2p module and its tests. */
 #ifndef GZ_P2P_P2P_WIRE_H
 #define GZ_P2P_P2P_WIRE_H
 
@@ -16,6 +16,16 @@
 #define P2P_LEN_BYTES 4u
 /* Room for the length prefix and the body bytes in front of a payload. */
 #define P2P_FRAME_HEAD_MAX (P2P_LEN_BYTES + P2P_FRAME_OVERHEAD_MAX)
+/* The longest HELLO payload: array(1), version uint (<= 9), chain id as str
+ * (head <= 2), pubkey and challenge as bin32 (2 + 32 each). */
+#define P2P_HELLO_BYTES_MAX (1u + 9u + 2u + GZ_CHAIN_ID_MAX + 2u * (2u + 32u))
+/* The AUTH payload: array(1) and a bin64 signature (2 + 64). */
+#define P2P_AUTH_BYTES_MAX (1u + 2u + 64u)
+
+_Static_assert(P2P_FRAME_OVERHEAD_MAX + P2P_HELLO_BYTES_MAX <= GZ_HANDSHAKE_FRAME_BYTES_MAX,
+               "a HELLO frame body fits the bound on frames before the handshake");
+_Static_assert(P2P_FRAME_OVERHEAD_MAX + P2P_AUTH_BYTES_MAX <= GZ_HANDSHAKE_FRAME_BYTES_MAX,
+               "an AUTH frame body fits the bound on frames before the handshake");
 
 /* A decoded HELLO. */
 typedef struct p2p_hello {

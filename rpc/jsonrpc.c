@@ -271,7 +271,8 @@ void rpc_exchange_detach(rpc_exchange *x) {
 
 static rpc_exchange *exchange_new(size_t n, bool batch, rpc_exchange_done_fn done,
                                   void *owner) {
-    assert(n >= 1 && n <= GZ_RPC_BATCH_MAX);
+    assert(n >= 1);
+    assert(n <= GZ_RPC_BATCH_MAX);
     size_t bytes = sizeof(rpc_exchange) + n * sizeof(json_t *) + n * sizeof(rpc_call);
     rpc_exchange *x = calloc(1, bytes);
     if (x == NULL) return NULL;

@@ -8,8 +8,8 @@
  *
  * Transport (docs/rpc.md has the details): HTTP/1.1 `POST /rpc` with a
  * Content-Length body, keep-alive and pipelining, `GET /health` answers "ok".
- * Bounds come from core/limits.h (head, body, batch, JSON depth, connections)
- * and from the few below. */
+ * Bounds come from core/limits.h (head, body, batch, JSON depth, connections,
+ * send queue, response, idle time). */
 #ifndef GZ_RPC_RPC_H
 #define GZ_RPC_RPC_H
 
@@ -25,20 +25,6 @@
 #include "core/err.h"
 #include "core/limits.h"
 
-/* Bounds used only by this module; each may be overridden from core/limits.h. */
-#ifndef GZ_RPC_SENDQ_BYTES_MAX
-/* A connection with this much unsent output reads no further requests. */
-#define GZ_RPC_SENDQ_BYTES_MAX (4u * 1024u * 1024u)
-#endif
-#ifndef GZ_RPC_RESPONSE_BYTES_MAX
-/* One serialized response (a whole batch) is at most this big; also the
- * most the client accepts. */
-#define GZ_RPC_RESPONSE_BYTES_MAX (64u * 1024u * 1024u)
-#endif
-#ifndef GZ_RPC_IDLE_MS
-/* A connection with no traffic for this long is closed. */
-#define GZ_RPC_IDLE_MS 60000u
-#endif
 #ifndef GZ_RPC_LINGER_MS
 /* After a final response the server drains unread input this long before
  * closing, so the client reads the response instead of a reset. */

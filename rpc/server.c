@@ -330,7 +330,8 @@ void rpc_server_set_idle_timeout(rpc_server *s, uint64_t idle_ms) {
 }
 
 void rpc_server_set_conns_max(rpc_server *s, size_t conns_max) {
-    assert(conns_max > 0 && conns_max <= GZ_RPC_CONNS_MAX);
+    assert(conns_max > 0);
+    assert(conns_max <= GZ_RPC_CONNS_MAX);
     s->conns_max = conns_max;
 }
 

@@ -28,7 +28,8 @@ static void response_write(rpc_session *ss, int status, const char *ctype,
                      status, http_status_str((enum http_status)status), ctype, len, conn,
                      extra);
     }
-    assert(n > 0 && (size_t)n < sizeof head);
+    assert(n > 0);
+    assert((size_t)n < sizeof head);
     size_t before = ss->out.len;
     if (gz_buf_append(&ss->out, head, (size_t)n) != GZ_OK ||
         (!head_only && gz_buf_append(&ss->out, body, len) != GZ_OK)) {
@@ -44,7 +45,8 @@ static void response_text(rpc_session *ss, int status, const char *reason, bool 
                           const char *extra, bool head_only) {
     char body[128];
     int n = snprintf(body, sizeof body, "%s\n", reason);
-    assert(n > 0 && (size_t)n < sizeof body);
+    assert(n > 0);
+    assert((size_t)n < sizeof body);
     response_write(ss, status, "text/plain; charset=utf-8", body, (size_t)n, keep_alive,
                    extra, head_only);
 }

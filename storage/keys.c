@@ -6,29 +6,16 @@
 
 #include "core/limits.h"
 
-static void put_u64be(uint8_t out[8], uint64_t v) {
-    for (int i = 7; i >= 0; i--) {
-        out[i] = (uint8_t)v;
-        v >>= 8;
-    }
-}
-
-static uint64_t get_u64be(const uint8_t in[8]) {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v = v << 8 | in[i];
-    return v;
-}
-
 static void key_u64(store_key *k, uint8_t prefix, uint64_t v) {
     k->bytes[0] = prefix;
-    put_u64be(k->bytes + 1, v);
+    gz_put_u64be(k->bytes + 1, v);
     k->len = 9;
 }
 
 /* A prefix byte followed by a caller's body of 1..STORE_KEY_BYTES_MAX-1 bytes. */
 static int key_body(store_key *k, uint8_t prefix, const uint8_t *body, size_t len) {
     k->len = 0;
-    if (body == NULL || len == 0 || len > STORE_KEY_BYTES_MAX - 1) return GZ_EARG;
+    if (body == NULL || len == 0 || len > STORE_KEY_BYTES_MAX - 1) return GZ_EMISUSE;
     k->bytes[0] = prefix;
     memcpy(k->bytes + 1, body, len);
     k->len = 1 + len;
@@ -41,9 +28,9 @@ void store_key_log(store_key *k, uint64_t index) { key_u64(k, STORE_PFX_LOG, ind
 
 int store_key_meta(store_key *k, const char *name) {
     k->len = 0;
-    if (name == NULL) return GZ_EARG;
+    if (name == NULL) return GZ_EMISUSE;
     size_t n = strnlen(name, STORE_META_NAME_MAX + 1);
-    if (n > STORE_META_NAME_MAX) return GZ_EARG;
+    if (n > STORE_META_NAME_MAX) return GZ_EMISUSE;
     return key_body(k, STORE_PFX_META, (const uint8_t *)name, n);
 }
 
@@ -58,7 +45,7 @@ int store_key_index(store_key *k, const uint8_t *ik, size_t ik_len) {
 int store_key_height(uint64_t *out, int prefix, const uint8_t *key, size_t key_len) {
     *out = 0;
     if (key == NULL || key_len != 9 || key[0] != prefix) return GZ_ECORRUPT;
-    *out = get_u64be(key + 1);
+    *out = gz_get_u64be(key + 1);
     return GZ_OK;
 }
 
@@ -74,7 +61,7 @@ static int get_bounded(store *s, const store_key *k, gz_buf *out, size_t max_len
 }
 
 int store_block_put(store_batch *b, uint64_t height, const uint8_t *bytes, size_t len) {
-    if (len > GZ_BLOCK_BYTES_MAX) return GZ_EARG;
+    if (len > GZ_BLOCK_BYTES_MAX) return GZ_EMISUSE;
     store_key k;
     store_key_block(&k, height);
     return store_batch_put(b, k.bytes, k.len, bytes, len);
@@ -87,7 +74,7 @@ int store_block_get(store *s, uint64_t height, gz_buf *out) {
 }
 
 int store_commit_put(store_batch *b, uint64_t height, const uint8_t *bytes, size_t len) {
-    if (len > GZ_BLOCK_BYTES_MAX) return GZ_EARG;
+    if (len > GZ_BLOCK_BYTES_MAX) return GZ_EMISUSE;
     store_key k;
     store_key_commit(&k, height);
     return store_batch_put(b, k.bytes, k.len, bytes, len);
@@ -101,7 +88,7 @@ int store_commit_get(store *s, uint64_t height, gz_buf *out) {
 
 int store_meta_put_u64(store_batch *b, const char *name, uint64_t v) {
     uint8_t be[8];
-    put_u64be(be, v);
+    gz_put_u64be(be, v);
     return store_meta_put(b, name, be, sizeof be);
 }
 
@@ -111,7 +98,7 @@ int store_meta_get_u64(store *s, const char *name, uint64_t *v) {
     gz_buf_init(&buf);
     int err = store_meta_get(s, name, &buf);
     if (err == GZ_OK && buf.len != 8) err = GZ_ECORRUPT;
-    if (err == GZ_OK) *v = get_u64be(buf.data);
+    if (err == GZ_OK) *v = gz_get_u64be(buf.data);
     gz_buf_free(&buf);
     return err;
 }
@@ -124,7 +111,7 @@ int store_meta_put(store_batch *b, const char *name, const uint8_t *val, size_t 
 }
 
 int store_meta_get(store *s, const char *name, gz_buf *out) {
-    if (out == NULL) return GZ_EARG;
+    if (out == NULL) return GZ_EMISUSE;
     gz_buf_reset(out);
     store_key k;
     int err = store_key_meta(&k, name);
@@ -134,7 +121,7 @@ int store_meta_get(store *s, const char *name, gz_buf *out) {
 
 int store_log_put(store_batch *b, uint64_t index, const uint8_t *leaf, size_t len) {
     /* A leaf is built from one tx's fields, so it is never larger than a tx. */
-    if (len > GZ_TX_BYTES_MAX) return GZ_EARG;
+    if (len > GZ_TX_BYTES_MAX) return GZ_EMISUSE;
     store_key k;
     store_key_log(&k, index);
     return store_batch_put(b, k.bytes, k.len, leaf, len);
@@ -162,7 +149,7 @@ int store_state_del(store_batch *b, const uint8_t *lk, size_t lk_len) {
 }
 
 int store_state_get(store *s, const uint8_t *lk, size_t lk_len, gz_buf *out) {
-    if (out == NULL) return GZ_EARG;
+    if (out == NULL) return GZ_EMISUSE;
     gz_buf_reset(out);
     store_key k;
     int err = store_key_state(&k, lk, lk_len);
@@ -186,8 +173,8 @@ static bool strip_prefix(const uint8_t *key, size_t key_len, const uint8_t *val,
 
 int store_state_scan(store *s, const uint8_t *sub, size_t sub_len, const uint8_t *start,
                      size_t start_len, store_iter_cb cb, void *data) {
-    if (cb == NULL || (sub == NULL && sub_len != 0)) return GZ_EARG;
-    if (sub_len > STORE_KEY_BYTES_MAX - 1 || start_len > STORE_KEY_BYTES_MAX - 1) return GZ_EARG;
+    if (cb == NULL || (sub == NULL && sub_len != 0)) return GZ_EMISUSE;
+    if (sub_len > STORE_KEY_BYTES_MAX - 1 || start_len > STORE_KEY_BYTES_MAX - 1) return GZ_EMISUSE;
     store_key pfx, first;
     pfx.bytes[0] = STORE_PFX_STATE;
     if (sub_len > 0) memcpy(pfx.bytes + 1, sub, sub_len);

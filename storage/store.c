@@ -5,17 +5,6 @@
 #include <assert.h>
 #include <string.h>
 
-static void put_u32be(uint8_t out[4], uint32_t v) {
-    out[0] = (uint8_t)(v >> 24);
-    out[1] = (uint8_t)(v >> 16);
-    out[2] = (uint8_t)(v >> 8);
-    out[3] = (uint8_t)v;
-}
-
-static uint32_t get_u32be(const uint8_t in[4]) {
-    return (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 | (uint32_t)in[2] << 8 | in[3];
-}
-
 void store_close(store *s) {
     if (s == NULL) return;
     store_cache_free(s->cache);
@@ -29,9 +18,9 @@ const char *store_errmsg(const store *s) {
 }
 
 int store_get(store *s, const uint8_t *key, size_t key_len, gz_buf *val) {
-    if (s == NULL || val == NULL) return GZ_EARG;
+    if (s == NULL || val == NULL) return GZ_EMISUSE;
     gz_buf_reset(val);
-    if (key == NULL || key_len == 0) return GZ_EARG;
+    if (key == NULL || key_len == 0) return GZ_EMISUSE;
     int err = s->cache != NULL ? store_cache_get(s, key, key_len, val)
                                : s->ops->get(s, key, key_len, val);
     if (err != GZ_OK) gz_buf_reset(val);
@@ -56,19 +45,19 @@ void store_batch_clear(store_batch *b) {
 /* Appends one op; on failure the batch is left exactly as it was. */
 static int batch_append(store_batch *b, int op, const uint8_t *key, size_t key_len,
                         const uint8_t *val, size_t val_len) {
-    if (b == NULL || key == NULL || key_len == 0) return GZ_EARG;
-    if (key_len > UINT32_MAX || val_len > UINT32_MAX) return GZ_EARG;
-    if (val == NULL && val_len != 0) return GZ_EARG;
+    if (b == NULL || key == NULL || key_len == 0) return GZ_EMISUSE;
+    if (key_len > UINT32_MAX || val_len > UINT32_MAX) return GZ_EMISUSE;
+    if (val == NULL && val_len != 0) return GZ_EMISUSE;
     size_t need = 1 + 4 + key_len + (op == STORE_OP_PUT ? 4 + val_len : 0);
     if (gz_buf_reserve(&b->ops, need) != GZ_OK) return GZ_ENOMEM;
     uint8_t head[5];
     head[0] = (uint8_t)op;
-    put_u32be(head + 1, (uint32_t)key_len);
+    gz_put_u32be(head + 1, (uint32_t)key_len);
     /* Reserved above, so these appends cannot fail. */
     int err = gz_buf_append(&b->ops, head, sizeof head);
     err |= gz_buf_append(&b->ops, key, key_len);
     if (op == STORE_OP_PUT) {
-        put_u32be(head, (uint32_t)val_len);
+        gz_put_u32be(head, (uint32_t)val_len);
         err |= gz_buf_append(&b->ops, head, 4);
         if (val_len > 0) err |= gz_buf_append(&b->ops, val, val_len);
     }
@@ -93,7 +82,7 @@ bool store_batch_next(const store_batch *b, size_t *pos, store_op *op) {
     assert(o->len - p >= 5);
     op->op = o->data[p];
     assert(op->op == STORE_OP_PUT || op->op == STORE_OP_DEL);
-    op->key_len = get_u32be(o->data + p + 1);
+    op->key_len = gz_get_u32be(o->data + p + 1);
     p += 5;
     assert(o->len - p >= op->key_len);
     op->key = o->data + p;
@@ -102,7 +91,7 @@ bool store_batch_next(const store_batch *b, size_t *pos, store_op *op) {
     op->val_len = 0;
     if (op->op == STORE_OP_PUT) {
         assert(o->len - p >= 4);
-        op->val_len = get_u32be(o->data + p);
+        op->val_len = gz_get_u32be(o->data + p);
         p += 4;
         assert(o->len - p >= op->val_len);
         op->val = o->data + p;
@@ -113,7 +102,7 @@ bool store_batch_next(const store_batch *b, size_t *pos, store_op *op) {
 }
 
 int store_write(store *s, const store_batch *b, bool sync) {
-    if (s == NULL || b == NULL) return GZ_EARG;
+    if (s == NULL || b == NULL) return GZ_EMISUSE;
     if (b->count == 0) return GZ_OK;
     int err = s->ops->write(s, b, sync);
     if (err == GZ_OK && s->cache != NULL) store_cache_written(s, b);
@@ -122,9 +111,9 @@ int store_write(store *s, const store_batch *b, bool sync) {
 
 int store_scan(store *s, const uint8_t *prefix, size_t prefix_len, const uint8_t *start,
                size_t start_len, store_iter_cb cb, void *data) {
-    if (s == NULL || cb == NULL) return GZ_EARG;
-    if (prefix == NULL && prefix_len != 0) return GZ_EARG;
-    if (start == NULL && start_len != 0) return GZ_EARG;
+    if (s == NULL || cb == NULL) return GZ_EMISUSE;
+    if (prefix == NULL && prefix_len != 0) return GZ_EMISUSE;
+    if (start == NULL && start_len != 0) return GZ_EMISUSE;
     return s->ops->scan(s, prefix, prefix_len, start, start_len, cb, data);
 }
 

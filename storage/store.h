@@ -17,10 +17,10 @@
 typedef struct store store;
 
 /* Opens (creating if missing) a RocksDB store in directory path.
- * Returns GZ_OK, GZ_EARG (empty path), GZ_ENOMEM, or GZ_ESTORAGE with msg
- * holding RocksDB's reason; *out is NULL on failure. */
+ * Returns GZ_OK, GZ_EARG (empty path), GZ_EMISUSE (out NULL), GZ_ENOMEM, or
+ * GZ_ESTORAGE with msg holding RocksDB's reason; *out is NULL on failure. */
 GZ_WUR int store_open_rocksdb(store **out, const char *path, gz_msg *msg);
-/* Opens an empty in-memory store. */
+/* Opens an empty in-memory store. Returns GZ_OK, GZ_EMISUSE (out NULL) or GZ_ENOMEM. */
 GZ_WUR int store_open_memory(store **out);
 /* Closes and frees s (NULL is fine). */
 void store_close(store *s);
@@ -31,8 +31,8 @@ const char *store_errmsg(const store *s);
  * down to a power of two, at least 8) and `bytes_max` bytes of keys, values and
  * per-entry bookkeeping, plus a fixed table of 32 bytes per entry. It remembers values up to 4 KiB and keys found absent, and is
  * kept equal to the backend by store_write, the only way to change a store.
- * Reads and writes stay single-threaded, as without it. Returns GZ_OK, GZ_EARG
- * (already enabled, entries < 8, bytes_max 0) or GZ_ENOMEM. */
+ * Reads and writes stay single-threaded, as without it. Returns GZ_OK,
+ * GZ_EMISUSE (already enabled, entries < 8, bytes_max 0) or GZ_ENOMEM. */
 GZ_WUR int store_cache_enable(store *s, size_t entries, size_t bytes_max);
 
 typedef struct store_cache_stats {
@@ -43,12 +43,12 @@ typedef struct store_cache_stats {
 bool store_cache_stats_get(const store *s, store_cache_stats *out);
 
 /* Reads key into val (replacing its contents; emptied on failure).
- * Returns GZ_OK, GZ_ENOTFOUND, GZ_EARG (empty key), GZ_ENOMEM or GZ_ESTORAGE. */
+ * Returns GZ_OK, GZ_ENOTFOUND, GZ_EMISUSE (empty key), GZ_ENOMEM or GZ_ESTORAGE. */
 GZ_WUR int store_get(store *s, const uint8_t *key, size_t key_len, gz_buf *val);
 
 /* A write batch: caller-owned, applied atomically by store_write. Keys and
- * values are at most UINT32_MAX bytes each (GZ_EARG otherwise); keys are not
- * empty. */
+ * values are at most UINT32_MAX bytes each; keys are not empty. Puts and dels
+ * return GZ_OK, GZ_EMISUSE (against those rules) or GZ_ENOMEM. */
 typedef struct store_batch {
     gz_buf ops; /* internal encoding: op, key, value */
     size_t count;
@@ -62,13 +62,15 @@ GZ_WUR int store_batch_put(store_batch *b, const uint8_t *key, size_t key_len, c
 GZ_WUR int store_batch_del(store_batch *b, const uint8_t *key, size_t key_len);
 /* Applies every op of b atomically, in order; with sync, the batch is on disk
  * (the engine's log fsynced) before this returns. An empty batch is a no-op.
- * Returns GZ_OK, GZ_ENOMEM or GZ_ESTORAGE; on failure nothing was applied. */
+ * Returns GZ_OK, GZ_EMISUSE, GZ_ENOMEM or GZ_ESTORAGE; on failure nothing was
+ * applied. */
 GZ_WUR int store_write(store *s, const store_batch *b, bool sync);
 
 /* Ordered iteration over keys starting with prefix, from the first key >= start
  * (start may be NULL for the beginning of the prefix). cb returns true to go on.
  * The key/value pointers are valid only during the callback, which must not
- * write to s. Returns GZ_OK (also when cb stopped early), GZ_ESTORAGE. */
+ * write to s. Returns GZ_OK (also when cb stopped early), GZ_ESTORAGE, or
+ * GZ_EMISUSE (NULL cb, NULL prefix or start with a length). */
 typedef bool (*store_iter_cb)(const uint8_t *key, size_t key_len, const uint8_t *val,
                               size_t val_len, void *data);
 GZ_WUR int store_scan(store *s, const uint8_t *prefix, size_t prefix_len, const uint8_t *start,

@@ -126,8 +126,8 @@ static void fill(store_cache *c, cache_slot *e, uint64_t h, const uint8_t *key, 
 }
 
 int store_cache_enable(store *s, size_t entries, size_t bytes_max) {
-    if (s == NULL || entries < CACHE_WAYS || bytes_max == 0) return GZ_EARG;
-    if (s->cache != NULL) return GZ_EARG;
+    if (s == NULL || entries < CACHE_WAYS || bytes_max == 0) return GZ_EMISUSE;
+    if (s->cache != NULL) return GZ_EMISUSE;
     size_t sets = 1;
     while (sets * 2 * CACHE_WAYS <= entries) sets *= 2;
     store_cache *c = calloc(1, sizeof *c);

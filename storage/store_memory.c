@@ -203,7 +203,7 @@ static void mem_close(store *s) {
 static const store_ops mem_ops = {mem_get, mem_write, mem_scan, mem_close};
 
 int store_open_memory(store **out) {
-    if (out == NULL) return GZ_EARG;
+    if (out == NULL) return GZ_EMISUSE;
     *out = NULL;
     mem_store *m = calloc(1, sizeof *m);
     if (m == NULL) return GZ_ENOMEM;

@@ -159,7 +159,7 @@ static int rocks_configure(rocks_store *r) {
 }
 
 int store_open_rocksdb(store **out, const char *path, gz_msg *msg) {
-    if (out == NULL) return GZ_EARG;
+    if (out == NULL) return GZ_EMISUSE;
     *out = NULL;
     if (path == NULL || path[0] == '\0') return gz_fail(msg, GZ_EARG, "store path: empty");
     rocks_store *r = calloc(1, sizeof *r);

@@ -67,10 +67,10 @@ static void tx_fill(gz_tx *tx, const bench_keys *k, const bench_spec *s, uint64_
     uint8_t in[sizeof tag - 1 + 4 + 8 + 8];
     size_t n = sizeof tag - 1;
     memcpy(in, tag, n);
-    for (int i = 0; i < 4; i++) in[n++] = (uint8_t)(s->salt >> (24 - 8 * i));
-    for (int i = 0; i < 8; i++) in[n++] = (uint8_t)(a >> (56 - 8 * i));
-    for (int i = 0; i < 8; i++) in[n++] = (uint8_t)(nonce >> (56 - 8 * i));
-    core_sha256(tx->p.anchor.artifact, in, n);
+    gz_put_u32be(in + n, s->salt);
+    gz_put_u64be(in + n + 4, a);
+    gz_put_u64be(in + n + 12, nonce);
+    core_sha256(tx->p.anchor.artifact, in, sizeof in);
     tx->p.anchor.kind = 1 + nonce % 7;
     snprintf(tx->p.anchor.work_id, sizeof tx->p.anchor.work_id, "bench-%llu", (unsigned long long)a);
     snprintf(tx->p.anchor.media_type, sizeof tx->p.anchor.media_type, "image/png");

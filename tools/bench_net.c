@@ -22,17 +22,13 @@
 /* A node gets this long to stop on SIGTERM before it is killed. */
 #define BENCH_STOP_GRACE_MS 5000
 
-static void be64(uint8_t out[8], uint64_t v) {
-    for (int i = 0; i < 8; i++) out[i] = (uint8_t)(v >> (56 - 8 * i));
-}
-
 /* seckey = SHA256(tag || i); fails only for the ~2^-128 chance of an invalid key. */
 static int derive(uint8_t sk[32], uint8_t pk[32], const char *tag, uint64_t i) {
     uint8_t in[64];
     size_t n = strlen(tag);
-    if (n > sizeof in - 8) return GZ_EARG;
+    if (n > sizeof in - 8) return GZ_EMISUSE;
     memcpy(in, tag, n);
-    be64(in + n, i);
+    gz_put_u64be(in + n, i);
     core_sha256(sk, in, n + 8);
     return core_key_pub(pk, sk);
 }

@@ -206,7 +206,7 @@ static int send_bad(debug_peer *d, enum debug_action act) {
     case ACT_GARBAGE: return write_all(d, garbage, sizeof garbage);
     case ACT_OVERSIZED: return write_all(d, oversized, sizeof oversized);
     case ACT_MALFORMED: return send_frame(d, NODE_MSG_VOTE, junk, sizeof junk);
-    default: return GZ_EARG;
+    default: return GZ_EMISUSE;
     }
 }
 

@@ -25,18 +25,12 @@
 #include "core/bytes.h"
 #include "core/codec.h"
 #include "core/err.h"
+#include "core/limits.h"
 #include "core/merkle.h"
 #include "ledger/genesis.h"
 
-/* A Header is 12 fields of at most 73 bytes each (the chain id); far below 1 KiB. */
-#define NODE_HEADER_BYTES_MAX 1024u
-/* A Commit holds at most GZ_VALIDATORS_MAX signatures of about 85 bytes each. */
-#define NODE_COMMIT_BYTES_MAX (64u + GZ_VALIDATORS_MAX * 96u)
-/* An AnchorLeaf is 8 fields: three 32-byte ids, an id string and four numbers. */
-#define NODE_LEAF_BYTES_MAX 512u
-/* A proof file (bundle, tx proof, log proof) holds one tx, two headers and
- * commits and a validator set as hex: well under 1 MiB. */
-#define NODE_PROOF_FILE_BYTES_MAX (1024u * 1024u)
+/* Bundles are bounded by core/limits.h: GZ_HEADER_BYTES_MAX,
+ * GZ_COMMIT_BYTES_MAX, GZ_ANCHOR_LEAF_BYTES_MAX, GZ_PROOF_FILE_BYTES_MAX. */
 
 /* ---- reports ---------------------------------------------------------------- */
 

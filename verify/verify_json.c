@@ -67,8 +67,8 @@ static int get_proof(const json_t *obj, const char *path, verify_merkle_proof *p
 /* height, header and commit of obj (a file's top level or its "first"/"second"). */
 static int get_signed_header(const json_t *obj, const char *path, verify_signed_header *sh, gz_msg *msg) {
     int rc = core_json_u64(obj, path, "height", 0, UINT64_MAX, &sh->height, msg);
-    if (rc == GZ_OK) rc = core_json_hex_buf(obj, path, "header", 1, NODE_HEADER_BYTES_MAX, &sh->header, msg);
-    if (rc == GZ_OK) rc = core_json_hex_buf(obj, path, "commit", 1, NODE_COMMIT_BYTES_MAX, &sh->commit, msg);
+    if (rc == GZ_OK) rc = core_json_hex_buf(obj, path, "header", 1, GZ_HEADER_BYTES_MAX, &sh->header, msg);
+    if (rc == GZ_OK) rc = core_json_hex_buf(obj, path, "commit", 1, GZ_COMMIT_BYTES_MAX, &sh->commit, msg);
     return rc;
 }
 
@@ -111,7 +111,7 @@ int verify_anchor_bundle_from_json(verify_anchor_bundle *b, const json_t *j, gz_
     verify_anchor_bundle_free(b);
     int rc = file_object(j, keys, msg);
     if (rc == GZ_OK) rc = core_json_hex_fixed(j, "", "artifact", b->artifact, 32, msg);
-    if (rc == GZ_OK) rc = core_json_hex_buf(j, "", "leaf", 1, NODE_LEAF_BYTES_MAX, &b->leaf, msg);
+    if (rc == GZ_OK) rc = core_json_hex_buf(j, "", "leaf", 1, GZ_ANCHOR_LEAF_BYTES_MAX, &b->leaf, msg);
     if (rc == GZ_OK) rc = get_proof(j, "", &b->proof, msg);
     if (rc == GZ_OK) rc = get_signed_header(j, "", &b->block, msg);
     if (rc == GZ_OK) rc = get_validators(j, b->validators, &b->n_validators, msg);

@@ -8,6 +8,7 @@
 #include "core/codec.h"
 #include "core/hash.h"
 #include "core/keys.h"
+#include "core/limits.h"
 #include "core/mp.h"
 
 #define CHAIN "gongzhi-devnet"
@@ -174,6 +175,58 @@ Test(core_block, anchor_leaf_round_trip_with_and_without_parent) {
         cr_assert_eq(mp_check_canonical(b.data, b.len, NULL), GZ_OK);
         gz_buf_free(&b);
     }
+}
+
+/* The bounds of core/limits.h that readers apply to these structures hold for
+ * the longest ones we encode: every string at its limit, every number 2^64-1. */
+Test(core_block, longest_header_commit_leaf_vote_and_proposal_fit_their_limits) {
+    gz_header h;
+    memset(&h, 0xff, sizeof h);
+    memset(h.chain_id, 'c', GZ_CHAIN_ID_MAX);
+    h.chain_id[GZ_CHAIN_ID_MAX] = '\0';
+    gz_buf b;
+    gz_buf_init(&b);
+    cr_assert_eq(core_header_encode(&h, &b), GZ_OK);
+    cr_assert_eq(b.len, 308, "header of %zu bytes", b.len);
+    cr_assert_leq(b.len, GZ_HEADER_BYTES_MAX);
+
+    static gz_commit c;
+    memset(&c, 0xff, sizeof c);
+    c.n_sigs = GZ_VALIDATORS_MAX;
+    gz_buf_reset(&b);
+    cr_assert_eq(core_commit_encode(&c, &b), GZ_OK);
+    cr_assert_leq(b.len, GZ_COMMIT_BYTES_MAX, "commit of %zu bytes", b.len);
+
+    gz_anchor_leaf l;
+    memset(&l, 0xff, sizeof l);
+    l.has_parent = true;
+    memset(l.work_id, 'w', GZ_ID_MAX);
+    l.work_id[GZ_ID_MAX] = '\0';
+    gz_buf_reset(&b);
+    cr_assert_eq(core_anchor_leaf_encode(&l, &b), GZ_OK);
+    cr_assert_leq(b.len, GZ_ANCHOR_LEAF_BYTES_MAX, "leaf of %zu bytes", b.len);
+
+    gz_vote v;
+    memset(&v, 0xff, sizeof v);
+    memset(v.chain_id, 'c', GZ_CHAIN_ID_MAX);
+    v.chain_id[GZ_CHAIN_ID_MAX] = '\0';
+    v.type = GZ_VOTE_PRECOMMIT;
+    v.has_block_id = true;
+    gz_buf_reset(&b);
+    cr_assert_eq(core_vote_encode(&v, &b), GZ_OK);
+    cr_assert_eq(b.len, 129, "vote of %zu bytes", b.len);
+    cr_assert_leq(b.len, GZ_VOTE_BYTES_MAX);
+
+    gz_proposal p;
+    memset(&p, 0xff, sizeof p);
+    memset(p.chain_id, 'c', GZ_CHAIN_ID_MAX);
+    p.chain_id[GZ_CHAIN_ID_MAX] = '\0';
+    p.pol_round = INT64_MAX;
+    gz_buf_reset(&b);
+    cr_assert_eq(core_proposal_encode(&p, &b), GZ_OK);
+    cr_assert_eq(b.len, 128, "proposal of %zu bytes", b.len);
+    cr_assert_leq(b.len, GZ_PROPOSAL_BYTES_MAX);
+    gz_buf_free(&b);
 }
 
 /* ---- validators and commits ------------------------------------------------------ */

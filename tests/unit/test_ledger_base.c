@@ -605,6 +605,26 @@ Test(ledger_base, split_amount_property) {
     cr_expect_eq(ledger_split_amount(out, 5, zero, 0), GZ_EARG);
 }
 
+/* An account record is written only within GZ_AMOUNT_MAX (ledger_account_put
+ * asserts it); one that reads back past it is damage, not a balance. */
+Test(ledger_base, stored_account_past_the_amount_bound_is_corrupt) {
+    for (int field = 0; field < 3; field++) {
+        ledger_account a, back;
+        memset(&a, 0, sizeof a);
+        memset(a.id, 0x42, 32);
+        strcpy(a.label, "acct");
+        a.balance = field == 1 ? GZ_AMOUNT_MAX + 1 : GZ_AMOUNT_MAX;
+        a.gov_tokens = field == 2 ? GZ_AMOUNT_MAX + 1 : GZ_AMOUNT_MAX;
+        gz_buf b = {0};
+        cr_assert_eq(ledger_account_encode(&a, &b), GZ_OK);
+        int want = field == 0 ? GZ_OK : GZ_ECORRUPT;
+        cr_assert_eq(ledger_account_decode(&back, a.id, b.data, b.len), want, "field %d", field);
+        if (want == GZ_OK) cr_assert_eq(back.balance, GZ_AMOUNT_MAX);
+        else cr_assert_eq(back.balance, 0, "zeroed on failure");
+        gz_buf_free(&b);
+    }
+}
+
 /* ---- the overlay ---- */
 
 typedef struct collect {

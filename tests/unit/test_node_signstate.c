@@ -85,8 +85,8 @@ Test(node_signstate, allows_higher) {
 
 Test(node_signstate, bad_step_is_refused) {
     node_signstate s = open_ok();
-    cr_assert_eq(sign(&s, 1, 0, 0, 1), GZ_EARG);
-    cr_assert_eq(sign(&s, 1, 0, 4, 1), GZ_EARG);
+    cr_assert_eq(sign(&s, 1, 0, 0, 1), GZ_EMISUSE);
+    cr_assert_eq(sign(&s, 1, 0, 4, 1), GZ_EMISUSE);
     cr_assert_not(s.have);
     node_signstate_free(&s);
 }

@@ -62,5 +62,5 @@ Test(sigpool, parallel_results_equal_the_serial_checks) {
 
 Test(sigpool, refuses_too_many_threads) {
     sigpool p;
-    cr_assert_eq(sigpool_init(&p, SIGPOOL_THREADS_MAX + 1), GZ_EARG);
+    cr_assert_eq(sigpool_init(&p, SIGPOOL_THREADS_MAX + 1), GZ_EMISUSE);
 }

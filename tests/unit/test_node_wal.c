@@ -145,8 +145,8 @@ Test(node_wal, bad_appends_are_refused) {
     node_wal w;
     cr_assert_eq(node_wal_open(&w, path, NULL), GZ_OK);
     uint8_t p[4] = {1, 2, 3, 4};
-    cr_assert_eq(node_wal_append(&w, 0, p, 4, false), GZ_EARG);
-    cr_assert_eq(node_wal_append(&w, 1, NULL, 4, false), GZ_EARG);
+    cr_assert_eq(node_wal_append(&w, 0, p, 4, false), GZ_EMISUSE);
+    cr_assert_eq(node_wal_append(&w, 1, NULL, 4, false), GZ_EMISUSE);
     /* The bound is checked before the payload is touched. */
     cr_assert_eq(node_wal_append(&w, 1, p, GZ_FRAME_BYTES_MAX + 1u, false), GZ_ELIMIT);
     cr_assert_eq(w.records, 0);

@@ -441,6 +441,32 @@ Test(node_p2p, hello_round_trip_and_version_check) {
     gz_buf_free(&b);
 }
 
+/* The bounds of p2p_wire.h hold for the longest handshake messages we send:
+ * a frame body of either fits GZ_HANDSHAKE_FRAME_BYTES_MAX. */
+Test(node_p2p, longest_hello_and_auth_fit_the_handshake_frame_bound) {
+    p2p_hello h;
+    memset(&h, 0xff, sizeof h);
+    h.version = UINT64_MAX;
+    memset(h.chain_id, 'c', GZ_CHAIN_ID_MAX);
+    h.chain_id[GZ_CHAIN_ID_MAX] = '\0';
+    gz_buf b;
+    gz_buf_init(&b);
+    cr_assert_eq(p2p_hello_encode(&b, &h), GZ_OK);
+    cr_assert_eq(b.len, P2P_HELLO_BYTES_MAX, "hello of %zu bytes", b.len);
+    uint8_t head[P2P_FRAME_HEAD_MAX];
+    size_t body = p2p_frame_head(head, P2P_MSG_HELLO, b.len) - P2P_LEN_BYTES + b.len;
+    cr_assert_eq(p2p_frame_len(head), body);
+    cr_assert_leq(body, GZ_HANDSHAKE_FRAME_BYTES_MAX);
+    gz_buf_reset(&b);
+    uint8_t sig[64];
+    memset(sig, 0xee, sizeof sig);
+    cr_assert_eq(p2p_auth_encode(&b, sig), GZ_OK);
+    cr_assert_eq(b.len, P2P_AUTH_BYTES_MAX, "auth of %zu bytes", b.len);
+    body = p2p_frame_head(head, P2P_MSG_AUTH, b.len) - P2P_LEN_BYTES + b.len;
+    cr_assert_leq(body, GZ_HANDSHAKE_FRAME_BYTES_MAX);
+    gz_buf_free(&b);
+}
+
 Test(node_p2p, init_rejects_bad_config) {
     tnode n;
     node_keys(&n, 1);
@@ -532,10 +558,10 @@ Test(node_p2p, two_nodes_handshake_and_exchange_messages) {
     cr_assert_eq(memcmp(a.last_payload, big, big_len), 0);
     free(big);
 
-    cr_assert_eq(p2p_send(&a.p, a.last_up_id, 15, NULL, 0), GZ_EARG, "transport types are ours");
+    cr_assert_eq(p2p_send(&a.p, a.last_up_id, 15, NULL, 0), GZ_EMISUSE, "transport types are ours");
     cr_assert_eq(p2p_send(&a.p, a.last_up_id + 100, 16, NULL, 0), GZ_ENOTFOUND);
     uint8_t one = 0;
-    cr_assert_eq(p2p_send(&a.p, a.last_up_id, 16, &one, P2P_PAYLOAD_BYTES_MAX + 1), GZ_EARG);
+    cr_assert_eq(p2p_send(&a.p, a.last_up_id, 16, &one, P2P_PAYLOAD_BYTES_MAX + 1), GZ_EMISUSE);
     cr_assert_eq(a.downs + b.downs, 0);
     node_close(&a);
     cr_assert_eq(a.downs, 0, "no callbacks after p2p_close");

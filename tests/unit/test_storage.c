@@ -167,9 +167,9 @@ static void t_batch_order_and_visibility(fixture *f) {
     cr_assert_eq(store_write(f->s, &b, true), GZ_OK); /* empty batch: no-op */
     expect_str(f->s, "k", "last");
     /* Bad arguments leave the batch unchanged. */
-    cr_assert_eq(store_batch_put(&b, NULL, 0, u8("v"), 1), GZ_EARG);
-    cr_assert_eq(store_batch_put(&b, u8("k"), 1, NULL, 3), GZ_EARG);
-    cr_assert_eq(store_batch_del(&b, u8("k"), 0), GZ_EARG);
+    cr_assert_eq(store_batch_put(&b, NULL, 0, u8("v"), 1), GZ_EMISUSE);
+    cr_assert_eq(store_batch_put(&b, u8("k"), 1, NULL, 3), GZ_EMISUSE);
+    cr_assert_eq(store_batch_del(&b, u8("k"), 0), GZ_EMISUSE);
     cr_assert_eq(b.count, 0);
     cr_assert_eq(b.ops.len, 0);
     store_batch_free(&b);
@@ -241,7 +241,7 @@ static void t_not_found(fixture *f) {
     cr_assert_eq(gz_buf_append(&val, "stale", 5), GZ_OK);
     cr_assert_eq(store_get(f->s, u8("missing"), 7, &val), GZ_ENOTFOUND);
     cr_assert_eq(val.len, 0); /* replaced, not appended to */
-    cr_assert_eq(store_get(f->s, u8("x"), 0, &val), GZ_EARG);
+    cr_assert_eq(store_get(f->s, u8("x"), 0, &val), GZ_EMISUSE);
     cr_assert_eq(store_block_get(f->s, 7, &val), GZ_ENOTFOUND);
     cr_assert_eq(store_commit_get(f->s, 7, &val), GZ_ENOTFOUND);
     cr_assert_eq(store_log_get(f->s, 0, &val), GZ_ENOTFOUND);
@@ -311,10 +311,10 @@ static void t_typed_errors(fixture *f) {
     char long_name[STORE_META_NAME_MAX + 2];
     memset(long_name, 'n', sizeof long_name - 1);
     long_name[sizeof long_name - 1] = '\0';
-    cr_assert_eq(store_meta_put_u64(&b, long_name, 1), GZ_EARG);
-    cr_assert_eq(store_meta_put_u64(&b, "", 1), GZ_EARG);
-    cr_assert_eq(store_state_put(&b, u8("k"), 0, u8("v"), 1), GZ_EARG);
-    cr_assert_eq(store_state_put(&b, u8("k"), STORE_KEY_BYTES_MAX, u8("v"), 1), GZ_EARG);
+    cr_assert_eq(store_meta_put_u64(&b, long_name, 1), GZ_EMISUSE);
+    cr_assert_eq(store_meta_put_u64(&b, "", 1), GZ_EMISUSE);
+    cr_assert_eq(store_state_put(&b, u8("k"), 0, u8("v"), 1), GZ_EMISUSE);
+    cr_assert_eq(store_state_put(&b, u8("k"), STORE_KEY_BYTES_MAX, u8("v"), 1), GZ_EMISUSE);
     cr_assert_eq(b.count, 0);
 
     /* A u64 meta value of the wrong size is corruption, not a result. */
@@ -644,9 +644,9 @@ Test(storage_cached, enable_errors) {
     fx_init(f, false, false);
     store_cache_stats st;
     cr_assert_not(store_cache_stats_get(f->s, &st), "no cache yet");
-    cr_assert_eq(store_cache_enable(f->s, 7, 1024), GZ_EARG, "fewer entries than one set");
-    cr_assert_eq(store_cache_enable(f->s, 64, 0), GZ_EARG, "no bytes");
-    cr_assert_eq(store_cache_enable(NULL, 64, 1024), GZ_EARG);
+    cr_assert_eq(store_cache_enable(f->s, 7, 1024), GZ_EMISUSE, "fewer entries than one set");
+    cr_assert_eq(store_cache_enable(f->s, 64, 0), GZ_EMISUSE, "no bytes");
+    cr_assert_eq(store_cache_enable(NULL, 64, 1024), GZ_EMISUSE);
     cr_assert_eq(store_cache_enable(f->s, 64, 1024), GZ_OK);
-    cr_assert_eq(store_cache_enable(f->s, 64, 1024), GZ_EARG, "already enabled");
+    cr_assert_eq(store_cache_enable(f->s, 64, 1024), GZ_EMISUSE, "already enabled");
 }

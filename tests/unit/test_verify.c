@@ -594,13 +594,13 @@ Test(node_verify, malformed_bundle_names_the_field) {
     json_object_set_new(j, "artifact", json_string("abc"));
     expect_parse_error(j, "artifact: expected 64 hex chars");
     j = good_json();
-    char *big = malloc(2 * NODE_HEADER_BYTES_MAX + 3);
-    memset(big, 'a', 2 * NODE_HEADER_BYTES_MAX + 2);
-    big[2 * NODE_HEADER_BYTES_MAX + 2] = '\0';
+    char *big = malloc(2 * GZ_HEADER_BYTES_MAX + 3);
+    memset(big, 'a', 2 * GZ_HEADER_BYTES_MAX + 2);
+    big[2 * GZ_HEADER_BYTES_MAX + 2] = '\0';
     json_object_set_new(j, "header", json_string(big));
     free(big);
     char header_want[64];
-    snprintf(header_want, sizeof header_want, "header: expected 1..%u bytes", NODE_HEADER_BYTES_MAX);
+    snprintf(header_want, sizeof header_want, "header: expected 1..%u bytes", GZ_HEADER_BYTES_MAX);
     expect_parse_error(j, header_want);
     j = good_json();
     json_t *path = json_object_get(j, "audit_path");

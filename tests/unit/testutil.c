@@ -23,7 +23,8 @@ char *tu_read_file(const char *path, size_t *len_out) {
 
 void tu_tmpdir_make(char *dir, size_t cap, const char *name) {
     int n = snprintf(dir, cap, "/tmp/gz-%s-XXXXXX", name);
-    assert(n > 0 && (size_t)n < cap);
+    assert(n > 0);
+    assert((size_t)n < cap);
     char *made = mkdtemp(dir);
     assert(made != NULL);
     (void)made;
@@ -32,7 +33,8 @@ void tu_tmpdir_make(char *dir, size_t cap, const char *name) {
 void tu_tmpdir_remove(const char *dir) {
     char cmd[512];
     int n = snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert(n > 0 && (size_t)n < sizeof cmd);
+    assert(n > 0);
+    assert((size_t)n < sizeof cmd);
     int rc = system(cmd);
     assert(rc == 0);
     (void)rc;
