@@ -49,7 +49,10 @@ int chain_open(chain *c, store *st, ledger *lg, const gz_genesis *g, gz_msg *msg
 
 void chain_close(chain *c) { clear_candidates(c); }
 
-void chain_clear(chain *c) { clear_candidates(c); }
+void chain_clear(chain *c) {
+    clear_candidates(c);
+    c->n_keep = 0;
+}
 
 chain_block *chain_find(chain *c, const uint8_t block_id[32]) {
     for (size_t i = 0; i < c->n_cand; i++) {
@@ -58,11 +61,26 @@ chain_block *chain_find(chain *c, const uint8_t block_id[32]) {
     return NULL;
 }
 
-/* Keeps b as a candidate, evicting the oldest when full. */
+void chain_keep(chain *c, const uint8_t (*ids)[32], size_t n) {
+    assert(n <= CHAIN_KEEP_MAX);
+    memcpy(c->keep, ids, n * 32);
+    c->n_keep = n;
+}
+
+static bool kept(const chain *c, const chain_block *b) {
+    for (size_t i = 0; i < c->n_keep; i++)
+        if (memcmp(c->keep[i], b->block_id, 32) == 0) return true;
+    return false;
+}
+
+/* Keeps b as a candidate, evicting the oldest of those not kept when full. */
 static void add_candidate(chain *c, chain_block *b) {
     if (c->n_cand == GZ_BLOCK_CANDIDATES_MAX) {
-        chain_block_free(c->cand[0]);
-        memmove(c->cand, c->cand + 1, (GZ_BLOCK_CANDIDATES_MAX - 1) * sizeof c->cand[0]);
+        size_t v = 0;
+        while (v < c->n_cand && kept(c, c->cand[v])) v++;
+        assert(v < c->n_cand);
+        chain_block_free(c->cand[v]);
+        memmove(c->cand + v, c->cand + v + 1, (c->n_cand - v - 1) * sizeof c->cand[0]);
         c->n_cand--;
     }
     c->cand[c->n_cand++] = b;

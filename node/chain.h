@@ -25,6 +25,11 @@
 
 enum { CHAIN_UNCHECKED = 0, CHAIN_VALID = 1, CHAIN_INVALID = 2 };
 
+/* Candidates that chain_keep can protect from eviction. A full set evicts
+ * the oldest of the others, so there must always be another. */
+#define CHAIN_KEEP_MAX 3
+_Static_assert(CHAIN_KEEP_MAX < GZ_BLOCK_CANDIDATES_MAX, "a full candidate set has a block to evict");
+
 typedef struct chain_block {
     uint8_t block_id[32];
     gz_header header;
@@ -52,6 +57,10 @@ typedef struct chain {
     chain_block *cand[GZ_BLOCK_CANDIDATES_MAX];
     size_t n_cand;
     sigpool *pool;            /* signature checks of received blocks; NULL = inline */
+    /* Candidates never evicted (chain_keep): the locked, the valid and the
+     * last proposed block of consensus. */
+    uint8_t keep[CHAIN_KEEP_MAX][32];
+    size_t n_keep;
     unsigned test_faults;     /* CHAIN_TEST_*; 0 outside tests */
 } chain;
 
@@ -77,6 +86,11 @@ GZ_WUR int chain_build(chain *c, const mempool *mp, uint64_t now_ms, const uint8
  * same id is returned). GZ_EENCODING/GZ_ESIG/... with msg on a bad block. */
 GZ_WUR int chain_add_block(chain *c, const mempool *mp, const uint8_t *bytes, size_t len,
                            chain_block **out, gz_msg *msg);
+
+/* Sets the candidates a full set must not evict (at most CHAIN_KEEP_MAX):
+ * those consensus is locked on, holds as valid, or votes on. Others that
+ * flood in (an equivocating proposer's blocks) evict each other. */
+void chain_keep(chain *c, const uint8_t (*ids)[32], size_t n);
 
 /* The candidate with this id, or NULL. */
 chain_block *chain_find(chain *c, const uint8_t block_id[32]);

@@ -26,6 +26,17 @@ static void after_commit(node *n, const chain_block *b) {
     node_timer_start(n, NODE_TIMER_NEXT_HEIGHT, 0);
 }
 
+void node_keep_candidates(node *n) {
+    uint8_t ids[CHAIN_KEEP_MAX][32];
+    size_t k = 0;
+    cons_state st;
+    cons_state_get(&n->cs, &st);
+    if (st.has_locked_value) memcpy(ids[k++], st.locked_value, 32);
+    if (st.has_valid_value) memcpy(ids[k++], st.valid_value, 32);
+    if (n->has_prop_id) memcpy(ids[k++], n->prop_id, 32);
+    chain_keep(&n->ch, (const uint8_t (*)[32])ids, k);
+}
+
 void node_commit_decided(node *n, uint64_t height, uint64_t round, const uint8_t id[32],
                          const cons_vote *pcs, size_t np) {
     if (height <= n->ch.height) return; /* block sync got there first */
@@ -68,6 +79,7 @@ int node_commit_synced(node *n, const uint8_t *block, size_t block_len, const ui
     int rc = core_commit_decode(cm, commit, commit_len, msg);
     if (rc != GZ_OK) return rc;
     chain_block *b = NULL;
+    node_keep_candidates(n);
     rc = chain_add_block(&n->ch, &n->mp, block, block_len, &b, msg);
     if (rc != GZ_OK) return rc;
     rc = core_commit_verify(cm, n->g.chain_id, b->block_id, b->header.height, n->g.validators,

@@ -154,6 +154,7 @@ int node_handle_proposal(node *n, const uint8_t *payload, size_t len, gz_msg *ms
     if (is_next_height(n, gp.height)) return keep_future_proposal(n, payload, len, gp.round);
     if (n->decided) return GZ_ELIMIT;
     chain_block *b = NULL;
+    node_keep_candidates(n);
     rc = chain_add_block(&n->ch, &n->mp, blk, blen, &b, msg);
     if (rc != GZ_OK) return rc;
     if (memcmp(b->block_id, gp.block_id, 32) != 0)
@@ -166,7 +167,11 @@ int node_handle_proposal(node *n, const uint8_t *payload, size_t len, gz_msg *ms
     /* Write-ahead, as for votes: consensus may lock and precommit on it. */
     if (!proposal_logged(n, gp.round)) node_wal_note(n, NODE_WAL_PROPOSAL, payload, len, false);
     rc = cons_on_proposal(&n->cs, &cp, node_mono_ms(n));
-    if (rc == GZ_OK) node_remember_proposal(n, payload, len);
+    if (rc == GZ_OK) {
+        node_remember_proposal(n, payload, len);
+        n->has_prop_id = true;
+        memcpy(n->prop_id, gp.block_id, 32);
+    }
     return rc;
 }
 

@@ -16,6 +16,7 @@
 static bool cb_propose(void *ctx, uint64_t height, uint64_t round, uint8_t out[32]) {
     node *n = ctx;
     chain_block *b = NULL;
+    node_keep_candidates(n);
     int rc = chain_build(&n->ch, &n->mp, node_wall_ms(n), n->pk, &b);
     if (rc != GZ_OK) {
         node_log(n, "propose %llu/%llu: cannot build a block: %s", (unsigned long long)height,
@@ -23,6 +24,8 @@ static bool cb_propose(void *ctx, uint64_t height, uint64_t round, uint8_t out[3
         return false;
     }
     memcpy(out, b->block_id, 32);
+    n->has_prop_id = true;
+    memcpy(n->prop_id, b->block_id, 32);
     return true;
 }
 
@@ -157,6 +160,7 @@ static void start_next_height(node *n) {
     for (size_t i = 0; i < n->n_height_votes; i++) gz_buf_reset(&n->height_votes[i]);
     n->n_height_votes = 0;
     gz_buf_reset(&n->height_prop);
+    n->has_prop_id = false;
     n->n_wal_props = 0;
     chain_clear(&n->ch);
     gz_msg msg = {{0}};

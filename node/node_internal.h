@@ -131,6 +131,8 @@ struct node {
     gz_buf height_votes[GZ_HEIGHT_VOTES_MAX];
     size_t n_height_votes;
     gz_buf height_prop;       /* the latest proposal payload of this height */
+    bool has_prop_id;         /* the block of the latest proposal consensus took */
+    uint8_t prop_id[32];
     uint64_t wal_props[NODE_WAL_PROPS_MAX]; /* rounds whose proposal is in the WAL */
     size_t n_wal_props;
     gz_buf future_prop;       /* a proposal for the next height that came early */
@@ -196,6 +198,10 @@ void node_on_propose_wait(node *n);
 /* Commits the block consensus decided with these precommits. */
 void node_commit_decided(node *n, uint64_t height, uint64_t round, const uint8_t id[32],
                          const cons_vote *pcs, size_t np);
+/* Tells the chain which candidates a flood of others must not evict: the
+ * locked, the valid and the last proposed block. Called before a candidate
+ * is added. */
+void node_keep_candidates(node *n);
 /* Commits a block learnt through sync after checking its commit. */
 GZ_WUR int node_commit_synced(node *n, const uint8_t *block, size_t block_len, const uint8_t *commit,
                               size_t commit_len, gz_msg *msg);

@@ -278,6 +278,9 @@ void sim_byz_proposal(sim_world *w, sim_node *b, const uint8_t *payload, size_t 
         mp_get_bin(&rd, "b", &blk, &blen, GZ_BLOCK_BYTES_MAX) != GZ_OK ||
         core_proposal_decode(&gp, pb, plen, NULL) != GZ_OK)
         return;
+    uint8_t mine[32];
+    if (core_proposal_sighash(mine, &gp) != GZ_OK || !core_verify(sig, mine, 32, b->pk))
+        return; /* a re-send of another validator's proposal */
     uint64_t t = w->g.genesis_time + 1000 + w->now + (uint64_t)(b->skew_ms + 500) + sim_rng_range(&w->rng, 1, 50);
     if (chain_build(node_chain(b->eng), &w->empty_pool, t, b->pk, &other) != GZ_OK) return;
     memcpy(gp.block_id, other->block_id, 32);

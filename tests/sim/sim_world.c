@@ -511,6 +511,13 @@ static void world_free(sim_world *w) {
 
 static void final_checks(sim_world *w) {
     sim_result *res = w->res;
+    for (int i = 0; i < w->n_nodes; i++) {
+        node_status st;
+        if (!w->nodes[i].up) continue;
+        node_status_get(w->nodes[i].eng, &st);
+        sim_trace(w, i, "at the end: height %llu round %llu step %u, %zu peers, %zu txs in the mempool",
+                  (unsigned long long)st.height, (unsigned long long)st.round, st.step, st.peers, st.mempool_txs);
+    }
     res->heights = UINT64_MAX;
     for (int i = 0; i < w->n_nodes; i++) {
         const sim_node *n = &w->nodes[i];
