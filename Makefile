@@ -12,7 +12,7 @@ SHELL := /bin/bash
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
-SEEDS ?= 200
+SEEDS ?= 100
 FUZZ_SECONDS ?= 30
 JOBS ?= 2
 
@@ -55,7 +55,7 @@ unit-asan: build-asan
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j$(JOBS)
 
 sim: build
-	./$(BUILD)/gz_sim --seeds $(SEEDS) --app ledger
+	./$(BUILD)/gz_sim --seeds $(SEEDS)
 
 e2e: build
 	@set -e; for t in tests/e2e/test_*.sh; do echo "== $$t"; bash $$t $(BUILD)/gongzhi; done

@@ -82,6 +82,10 @@ int node_handle_vote(node *n, const uint8_t *payload, size_t len, gz_msg *msg) {
     if (gv.height <= n->ch.height) return GZ_ESTATE; /* late: already committed */
     if (gv.height > n->ch.height + 2) return GZ_ELIMIT;
     if (gv.round > CONS_ROUND_MAX) return gz_fail(msg, GZ_EARG, "vote.round: too large");
+    /* Re-sends and gossip bring the same bytes again and again: a vote of
+     * the current height kept for re-sending was verified when it came. */
+    bool current = !n->decided && gv.height == n->ch.height + 1;
+    if (current && node_vote_known(n, payload, len)) return GZ_EDUP;
     uint8_t h[32];
     rc = core_vote_sighash(h, &gv);
     if (rc != GZ_OK) return rc;
@@ -94,10 +98,8 @@ int node_handle_vote(node *n, const uint8_t *payload, size_t len, gz_msg *msg) {
      * logged with fsync before it leaves; the vote that caused it is then
      * already ahead of it in the log, so a replay after a crash rebuilds the
      * lock that precommit stands for. */
-    if (!node_vote_known(n, payload, len)) {
-        node_wal_note(n, NODE_WAL_VOTE, payload, len, false);
-        node_remember_vote(n, payload, len);
-    }
+    node_wal_note(n, NODE_WAL_VOTE, payload, len, false);
+    node_remember_vote(n, payload, len);
     cv.type = (uint8_t)gv.type;
     cv.height = gv.height;
     cv.round = gv.round;

@@ -210,16 +210,35 @@ void sim_byz_vote(sim_world *w, sim_node *b, const uint8_t *payload, size_t len,
     if (!sim_rng_chance(&w->rng, 400000) || mp_get_array_n(&rd, "v", 3) != GZ_OK ||
         mp_get_bin(&rd, "v", &vb, &vlen, 256) != GZ_OK || core_vote_decode(&v, vb, vlen, NULL) != GZ_OK)
         return;
-    if (v.has_block_id && sim_rng_chance(&w->rng, 500000)) {
+    uint8_t was[32];
+    memcpy(was, v.block_id, 32);
+    uint64_t r = sim_rng_below(&w->rng, 3);
+    if (r == 0 && v.has_block_id) {
         v.has_block_id = false;
         memset(v.block_id, 0, 32);
-    } else if (v.has_block_id && memcmp(v.block_id, b->byz_alt_id, 32) != 0) {
-        memcpy(v.block_id, b->byz_alt_id, 32);
     } else {
         v.has_block_id = true;
-        for (int i = 0; i < 32; i++) v.block_id[i] = (uint8_t)sim_rng_next(&w->rng);
+        size_t seen = b->byz_seen_n < SIM_BYZ_KEEP ? b->byz_seen_n : SIM_BYZ_KEEP;
+        if (r == 1 && seen > 0) memcpy(v.block_id, b->byz_seen[sim_rng_below(&w->rng, seen)], 32);
+        else memcpy(v.block_id, b->byz_alt_id, 32);
+        if (memcmp(v.block_id, was, 32) == 0)
+            for (int i = 0; i < 32; i++) v.block_id[i] = (uint8_t)sim_rng_next(&w->rng);
     }
     vote_msg(b, &v, alt);
+}
+
+/* The blocks others propose, which its second votes may then back. */
+void sim_byz_seen(sim_node *b, uint8_t type, const uint8_t *payload, size_t len) {
+    mp_rd rd;
+    const uint8_t *pb;
+    size_t plen;
+    gz_proposal gp;
+    if (type != NODE_MSG_PROPOSAL) return;
+    mp_rd_init(&rd, payload, len, NULL);
+    if (mp_get_array_n(&rd, "p", 3) != GZ_OK || mp_get_bin(&rd, "p", &pb, &plen, 256) != GZ_OK ||
+        core_proposal_decode(&gp, pb, plen, NULL) != GZ_OK)
+        return;
+    memcpy(b->byz_seen[b->byz_seen_n++ % SIM_BYZ_KEEP], gp.block_id, 32);
 }
 
 /* Bytes that decode as nothing, under a gossip message type. */

@@ -71,6 +71,8 @@ typedef struct sim_node {
     uint8_t byz_sent_type[SIM_BYZ_KEEP];
     size_t byz_sent_n;
     uint8_t byz_alt_id[32];   /* Byzantine: the block of its last second proposal */
+    uint8_t byz_seen[SIM_BYZ_KEEP][32]; /* Byzantine: blocks others proposed */
+    size_t byz_seen_n;
 } sim_node;
 
 /* What a client's tx is meant to meet. */
@@ -162,6 +164,7 @@ void sim_client_admitted(sim_world *w, sim_node *n, void *tag, const node_admiss
 void sim_byz_step(sim_world *w);
 void sim_byz_note(sim_node *n, uint8_t type, const uint8_t *payload, size_t len);
 void sim_byz_proposal(sim_world *w, sim_node *b, const uint8_t *payload, size_t len, gz_buf *alt);
+void sim_byz_seen(sim_node *b, uint8_t type, const uint8_t *payload, size_t len);
 void sim_byz_vote(sim_world *w, sim_node *b, const uint8_t *payload, size_t len, gz_buf *alt);
 
 #endif

@@ -393,6 +393,7 @@ static void on_deliver(sim_world *w, sim_node *n, const sim_event *ev) {
     int lo, hi;
     pair(ev->node, ev->peer, &lo, &hi);
     if (!w->conn_up[lo][hi] || w->conn_gen[lo][hi] != ev->gen) return; /* sent on a connection now gone */
+    if (n->byz) sim_byz_seen(n, ev->type, ev->data, ev->len);
     node_on_message(n->eng, sim_peer_id(w, ev->node, ev->peer), ev->type, ev->data, ev->len);
 }
 
