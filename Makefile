@@ -3,7 +3,7 @@
 #   make run     install missing Debian packages, build, start a 4-validator devnet
 #   make test    the whole suite: lint, unit tests (also under ASan+UBSan), simulation, end-to-end
 #   make build   release build into build/
-#   make sim SEEDS=N    N simulation seeds
+#   make sim SEEDS=N    N simulation seeds (make sim-bugs: injected bugs must be found)
 #   make fuzz    each libFuzzer target for FUZZ_SECONDS
 #   make bench   throughput and latency benchmark
 #   make lint    cppcheck and the tree's own checks (tools/lint_tree.py); fails on any finding
@@ -20,7 +20,8 @@ DEB_PACKAGES := build-essential cmake pkg-config curl libuv1-dev libsecp256k1-de
                 libmsgpack-dev libcriterion-dev libssl-dev libhttp-parser-dev libjansson-dev \
                 clang libclang-rt-14-dev jq iproute2 procps cppcheck python3
 
-.PHONY: all deps build build-asan test unit unit-asan sim e2e run fuzz fuzz-short bench clean lint
+
+.PHONY: all deps build build-asan test unit unit-asan sim sim-bugs e2e run fuzz fuzz-short bench clean lint
 
 all: build
 
@@ -56,6 +57,16 @@ unit-asan: build-asan
 
 sim: build
 	./$(BUILD)/gz_sim --seeds $(SEEDS)
+
+# Each injected bug must be found (docs/consensus.md, "The simulator"): the
+# runs are expected to fail, and passing runs fail this target.
+SIM_BUGS := double:5 admit-sig:5 chain-dup:10 lock:30
+sim-bugs: build
+	@for b in $(SIM_BUGS); do bug=$${b%%:*}; n=$${b##*:}; \
+	  out=$$(./$(BUILD)/gz_sim --seeds $$n --inject-bug $$bug 2>&1); rc=$$?; \
+	  echo "$$bug: $$(tail -1 <<<"$$out")"; \
+	  if [ $$rc -ne 1 ]; then echo "sim-bugs: --inject-bug $$bug over $$n seeds was not caught (exit $$rc)"; exit 1; fi; \
+	done
 
 e2e: build
 	@set -e; for t in tests/e2e/test_*.sh; do echo "== $$t"; bash $$t $(BUILD)/gongzhi; done

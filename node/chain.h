@@ -97,6 +97,10 @@ chain_block *chain_find(chain *c, const uint8_t block_id[32]);
 
 /* Validates a candidate against the chain and the local clock (SPEC §4), executing
  * it; caches the verdict. Returns true if valid. */
+/* The now_ms for a block that more than 2/3 of the power committed: it is
+ * checked against its predecessor, never against this node's clock, which
+ * may be off (a stepped system clock must not stop a node from committing). */
+#define CHAIN_CLOCK_ANY (UINT64_MAX / 2)
 bool chain_validate(chain *c, chain_block *b, uint64_t now_ms);
 
 /* Commits candidate b with commit cm: one synced batch. The candidates stay

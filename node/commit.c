@@ -62,7 +62,7 @@ void node_commit_decided(node *n, uint64_t height, uint64_t round, const uint8_t
         memcpy(cm->sigs[i].sig, pcs[i].sig, 64);
     }
     gz_msg msg = {{0}};
-    if (!chain_validate(&n->ch, b, node_wall_ms(n)) || chain_commit(&n->ch, b, cm, &msg) != GZ_OK) {
+    if (!chain_validate(&n->ch, b, CHAIN_CLOCK_ANY) || chain_commit(&n->ch, b, cm, &msg) != GZ_OK) {
         /* Consensus decided a block this node cannot store: continuing would
          * fork its state from the network's, so stop loudly. */
         node_log(n, "FATAL: cannot commit decided block %llu: %s %s", (unsigned long long)height, b->reason,
@@ -85,9 +85,7 @@ int node_commit_synced(node *n, const uint8_t *block, size_t block_len, const ui
     rc = core_commit_verify(cm, n->g.chain_id, b->block_id, b->header.height, n->g.validators,
                             n->g.n_validators, msg);
     if (rc != GZ_OK) return rc;
-    /* A committed block is checked against its predecessor, not the local
-     * clock: it was accepted by more than 2/3 of the power. */
-    if (!chain_validate(&n->ch, b, UINT64_MAX / 2)) {
+    if (!chain_validate(&n->ch, b, CHAIN_CLOCK_ANY)) {
         node_log(n, "FATAL: block %llu has a valid commit but this node computes otherwise: %s",
                  (unsigned long long)b->header.height, b->reason);
         abort();

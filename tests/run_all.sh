@@ -21,6 +21,7 @@ suite "lint" $MAKE --no-print-directory lint
 suite "unit tests" $MAKE --no-print-directory unit
 suite "unit tests under ASan+UBSan" $MAKE --no-print-directory unit-asan
 suite "simulation" $MAKE --no-print-directory sim
+suite "simulation finds injected bugs" $MAKE --no-print-directory sim-bugs
 for t in tests/e2e/test_*.sh; do
     suite "e2e $(basename "$t" .sh)" bash "$t" "${BUILD:-build}/gongzhi"
 done
