@@ -18,7 +18,7 @@ JOBS ?= 2
 
 DEB_PACKAGES := build-essential cmake pkg-config curl libuv1-dev libsecp256k1-dev librocksdb-dev \
                 libmsgpack-dev libcriterion-dev libssl-dev libhttp-parser-dev libjansson-dev \
-                clang libclang-rt-14-dev jq iproute2 procps cppcheck python3
+                clang libclang-rt-14-dev jq iproute2 procps faketime cppcheck python3
 
 
 .PHONY: all deps build build-asan test unit unit-asan sim sim-bugs e2e run fuzz fuzz-short bench clean lint

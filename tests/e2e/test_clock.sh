@@ -42,17 +42,46 @@ status_fast() { curl -s -m 1 -X POST -H 'Content-Type: application/json' \
 all_fast() { local i; for i in 0 1 2 3; do status_fast "$(url "$i")" || return 1; done; }
 node_wall() { rpc "$(url $STEPPED)" status '{}' | jq -r .result.time; }
 
-# step LABEL OFFSET: sets the offset, then for 12 s every node must keep
-# answering within 1 s, and afterwards all four must have gained heights.
+# A tx that is admitted and never commits (its nonce is far ahead), for
+# submit_tx_commit waits that must run out on time whatever the clock does.
+NONCE=100000
+waiting_tx() {
+    "$GZ" tx anchor --artifact "$(printf '%064x' "$NONCE")" --kind 1 --work clock \
+        --key "$NET/keys/registrar.key" --print --chain-id gongzhi-devnet --nonce "$NONCE" | jq -r .tx
+}
+# wait_probe OUT: a 5 s submit_tx_commit wait on the stepped node; writes how
+# many ms the answer took and its error code to OUT.
+wait_probe() {
+    local tx t0 body
+    tx=$(waiting_tx)
+    t0=$(date +%s%N) # this shell's clock is not stepped
+    body=$(curl -s -m 60 -X POST -H 'Content-Type: application/json' --data \
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"submit_tx_commit\",\"params\":{\"tx\":\"$tx\",\"timeout_ms\":5000}}" \
+        "$(url $STEPPED)/rpc")
+    echo "$((($(date +%s%N) - t0) / 1000000)) $(jq -r '.error.code // "none"' <<<"$body")" >"$1"
+}
+
+# step LABEL OFFSET: a 5 s submit_tx_commit wait is started, the offset is
+# set 1 s into it, then for 12 s every node must keep answering within 1 s;
+# the wait must have run out after 5 s (not at once, not an hour later), and
+# all four nodes must have gained heights.
 step() {
-    local label=$1 start gained=1 i
-    echo "$2" >"$OFFSET"
+    local label=$1 start gained=1 i ms code
     start=$(min_height 0 1 2 3)
+    NONCE=$((NONCE + 1)) # here, not in the probe's subshell
+    wait_probe "$E2E_DIR/probe" &
+    local probe=$!
+    sleep 1
+    echo "$2" >"$OFFSET"
     for _ in $(seq 12); do
         all_fast || { fail "$label: a node took over 1 s to answer status"; return; }
         sleep 1
     done
     ok "$label: every node answered status within 1 s for 12 s"
+    wait "$probe"
+    read -r ms code <"$E2E_DIR/probe"
+    check "$label: a 5 s submit_tx_commit wait ran out after 5 s (${ms} ms, code $code)" \
+        test "$code" = -32002 -a "$ms" -ge 4500 -a "$ms" -le 8000
     for i in 0 1 2 3; do height_at_least "$(url "$i")" $((start + 3)) || gained=0; done
     check "$label: all four nodes gained at least 3 heights (from $start)" test "$gained" -eq 1
     check "$label: the stepped node is still running" test -n "$(node_pid "$(home $STEPPED)")"
