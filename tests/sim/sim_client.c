@@ -218,9 +218,12 @@ void sim_byz_vote(sim_world *w, sim_node *b, const uint8_t *payload, size_t len,
         memset(v.block_id, 0, 32);
     } else {
         v.has_block_id = true;
-        size_t seen = b->byz_seen_n < SIM_BYZ_KEEP ? b->byz_seen_n : SIM_BYZ_KEEP;
-        if (r == 1 && seen > 0) memcpy(v.block_id, b->byz_seen[sim_rng_below(&w->rng, seen)], 32);
-        else memcpy(v.block_id, b->byz_alt_id, 32);
+        if (r == 1 && b->byz_seen_n > 0) {
+            size_t seen = b->byz_seen_n < SIM_BYZ_KEEP ? b->byz_seen_n : SIM_BYZ_KEEP;
+            memcpy(v.block_id, b->byz_seen[sim_rng_below(&w->rng, seen)], 32);
+        } else {
+            memcpy(v.block_id, b->byz_alt_id, 32);
+        }
         if (memcmp(v.block_id, was, 32) == 0)
             for (int i = 0; i < 32; i++) v.block_id[i] = (uint8_t)sim_rng_next(&w->rng);
     }
