@@ -32,6 +32,12 @@ Prints one line per finding, "path:line: reason", and exits 1 if there is any.
    including file's folder. Headers outside the folders in DIRS are not ours
    and are not checked.
 
+3. Calls go one way between the files of node/. A file calls another when its
+   code names a function the other defines (not static). The files of node/
+   and these calls must form no circle: node.c wires the parts, the parts
+   below it never call back up (docs/architecture.md). A circle is reported
+   once, on its first file in name order.
+
 The scanned files are the *.c and *.h files below the folders in DIRS, except
 the fixtures in tests/lint/. --skip leaves a file out (to look at the rest of
 the tree while someone else owns that file); `make lint` never passes it.
@@ -63,6 +69,8 @@ INTERNAL_HEADER = re.compile(r"(^|/)[A-Za-z0-9_]+_(internal|impl)\.h$")
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^">]+)[">]')
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 TEST_MACROS = ("Test", "ParameterizedTest", "Theory")
+# Folders whose files must call each other without a circle.
+ONE_WAY_DIRS = ("node",)
 
 
 def scan(text):
@@ -200,6 +208,68 @@ def long_functions(path, code):
     return findings
 
 
+def defined_functions(code):
+    """Names of the functions a file defines and does not make static."""
+    names, depth, header = [], 0, []
+    for ch in code:
+        if depth == 0:
+            if ch == ";" or ch == "}":
+                header = []
+            elif ch == "{":
+                text = "".join(header)
+                name = function_name(text)
+                if name and "(" not in name and "static" not in IDENT.findall(text):
+                    names.append(name)
+                depth, header = 1, []
+            else:
+                header.append(ch)
+        elif ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+    return names
+
+
+def call_circles(codes):
+    """Findings for circles among the calls between the .c files of each
+    folder in ONE_WAY_DIRS; codes maps a path to its scanned code."""
+    findings = []
+    for top in ONE_WAY_DIRS:
+        files = sorted(p for p in codes if p.startswith(top + "/") and p.endswith(".c") and p.count("/") == 1)
+        owner = {}
+        for p in files:
+            for name in defined_functions(codes[p]):
+                owner[name] = p
+        calls = {p: sorted({owner[i] for i in IDENT.findall(codes[p]) if owner.get(i, p) != p}) for p in files}
+        findings += circles_in(calls)
+    return findings
+
+
+def circles_in(calls):
+    """One finding per file that starts a circle (depth-first, in name order)."""
+    findings, state, reported = [], {}, set()
+
+    def visit(p, path):
+        state[p] = 1
+        path.append(p)
+        for q in calls[p]:
+            if state.get(q) == 1:
+                circle = path[path.index(q):] + [q]
+                key = frozenset(circle)
+                if key not in reported:
+                    reported.add(key)
+                    findings.append((min(circle), 1, "calls between files go round: " + " -> ".join(circle)))
+            elif q not in state:
+                visit(q, path)
+        path.pop()
+        state[p] = 2
+
+    for p in sorted(calls):
+        if p not in state:
+            visit(p, [])
+    return findings
+
+
 def module_of(header_path):
     parts = header_path.split("/")
     if parts[0] == "tests" and len(parts) > 2:
@@ -256,12 +326,14 @@ def tree_files(root, skip):
 
 
 def check(root, skip=()):
-    findings = []
+    findings, codes = [], {}
     for rel in tree_files(root, set(skip)):
         with open(os.path.join(root, rel), encoding="utf-8") as f:
             code, directives = scan(f.read())
+        codes[rel] = code
         findings += long_functions(rel, code)
         findings += internal_includes(rel, directives)
+    findings += call_circles(codes)
     return ["%s:%d: %s" % f for f in findings]
 
 

@@ -1,0 +1,1 @@
+void gamma_leaf(void) {}
