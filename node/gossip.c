@@ -85,7 +85,9 @@ int node_handle_vote(node *n, const uint8_t *payload, size_t len, gz_msg *msg) {
     /* Re-sends and gossip bring the same bytes again and again: a vote of
      * the current height kept for re-sending was verified when it came. */
     bool current = !n->decided && gv.height == n->ch.height + 1;
-    if (current && node_vote_known(n, payload, len)) return GZ_EDUP;
+    node_vote_key key = {.validator = (uint32_t)idx, .round = gv.round, .type = (uint8_t)gv.type};
+    int seen = current ? node_vote_seen(n, payload, len, &key) : NODE_VOTE_NEW;
+    if (seen == NODE_VOTE_KNOWN) return GZ_EDUP;
     uint8_t h[32];
     rc = core_vote_sighash(h, &gv);
     if (rc != GZ_OK) return rc;
@@ -97,9 +99,14 @@ int node_handle_vote(node *n, const uint8_t *payload, size_t len, gz_msg *msg) {
      * consensus sees it. Consensus may answer it with a precommit, which is
      * logged with fsync before it leaves; the vote that caused it is then
      * already ahead of it in the log, so a replay after a crash rebuilds the
-     * lock that precommit stands for. */
-    node_wal_note(n, NODE_WAL_VOTE, payload, len, false);
-    node_remember_vote(n, payload, len);
+     * lock that precommit stands for. A second, different vote of the same
+     * validator, round and type is an equivocation: consensus counts only
+     * the first and records the second as evidence, so it is neither logged
+     * nor kept for re-sending (an equivocator cannot fill either). */
+    if (seen == NODE_VOTE_NEW) {
+        node_wal_note(n, NODE_WAL_VOTE, payload, len, false);
+        node_remember_vote(n, payload, len, &key);
+    }
     cv.type = (uint8_t)gv.type;
     cv.height = gv.height;
     cv.round = gv.round;

@@ -84,7 +84,8 @@ static void cb_broadcast_vote(void *ctx, const cons_vote *v) {
     gz_buf_init(&b);
     if (node_encode_vote(n, v, &b) == GZ_OK) {
         node_wal_note(n, NODE_WAL_VOTE, b.data, b.len, true);
-        node_gossip_vote(n, &b);
+        node_vote_key key = {.validator = v->validator, .round = v->round, .type = v->type};
+        node_gossip_vote(n, &b, &key);
     }
     gz_buf_free(&b);
 }
@@ -401,5 +402,10 @@ void node_status_get(const node *n, node_status *out) {
 }
 
 const gz_genesis *node_genesis(const node *n) { return &n->g; }
+
+void node_wal_extent(const node *n, uint64_t *synced, uint64_t *written) {
+    *synced = n->wal.synced;
+    *written = n->wal.end;
+}
 ledger *node_ledger(node *n) { return n->lg; }
 chain *node_chain(node *n) { return &n->ch; }

@@ -87,6 +87,18 @@ typedef struct node_cons_timer {
     bool busy;
 } node_cons_timer;
 
+/* Who cast a vote kept for re-sending: one vote per (validator, round, type)
+ * is kept, the first; later different ones are equivocations, counted as
+ * evidence by consensus but neither kept nor logged again. */
+typedef struct node_vote_key {
+    uint32_t validator;
+    uint64_t round;
+    uint8_t type;
+} node_vote_key;
+
+/* What node_vote_seen finds for a vote. */
+enum node_vote_seen { NODE_VOTE_NEW = 0, NODE_VOTE_KNOWN, NODE_VOTE_CONFLICT };
+
 typedef struct node_peer {
     int id;
     uint8_t pubkey[32];
@@ -129,6 +141,7 @@ struct node {
     /* The current height's consensus messages, encoded, to re-send to peers
      * that missed them (a new peer, or no progress for a while). */
     gz_buf height_votes[GZ_HEIGHT_VOTES_MAX];
+    node_vote_key height_vote_keys[GZ_HEIGHT_VOTES_MAX];
     size_t n_height_votes;
     gz_buf height_prop;       /* the latest proposal payload of this height */
     bool has_prop_id;         /* the block of the latest proposal consensus took */
@@ -169,11 +182,15 @@ void node_gossip_tx(node *n, const uint8_t *bytes, size_t len);
 void node_flush_txs(node *n);
 /* Broadcasts an encoded own proposal / vote (and keeps it for re-sends). */
 void node_gossip_proposal(node *n, const gz_buf *payload);
-void node_gossip_vote(node *n, const gz_buf *payload);
+void node_gossip_vote(node *n, const gz_buf *payload, const node_vote_key *key);
 void node_gossip_status(node *n);
 void node_gossip_resend(node *n, int peer);
-bool node_vote_known(const node *n, const uint8_t *payload, size_t len);
-void node_remember_vote(node *n, const uint8_t *payload, size_t len);
+/* Whether the height's kept votes hold these bytes (KNOWN), another vote of
+ * the same key (CONFLICT), or neither (NEW). */
+int node_vote_seen(const node *n, const uint8_t *payload, size_t len, const node_vote_key *key);
+/* Keeps a NEW vote for re-sending. A full set gives up its lowest round for
+ * a higher one, so an equivocator cannot crowd out the rounds in progress. */
+void node_remember_vote(node *n, const uint8_t *payload, size_t len, const node_vote_key *key);
 void node_remember_proposal(node *n, const uint8_t *payload, size_t len);
 GZ_WUR int node_encode_vote(node *n, const cons_vote *v, gz_buf *out);
 GZ_WUR int node_encode_proposal(node *n, const cons_proposal *p, gz_buf *out);

@@ -124,19 +124,37 @@ int node_encode_proposal(node *n, const cons_proposal *p, gz_buf *out) {
 
 /* ---- the height's messages, for re-sends ---------------------------------- */
 
-bool node_vote_known(const node *n, const uint8_t *payload, size_t len) {
-    for (size_t i = 0; i < n->n_height_votes; i++) {
-        const gz_buf *b = &n->height_votes[i];
-        if (b->len == len && memcmp(b->data, payload, len) == 0) return true;
-    }
-    return false;
+static bool same_key(const node_vote_key *a, const node_vote_key *b) {
+    return a->validator == b->validator && a->round == b->round && a->type == b->type;
 }
 
-void node_remember_vote(node *n, const uint8_t *payload, size_t len) {
-    if (n->n_height_votes == GZ_HEIGHT_VOTES_MAX || node_vote_known(n, payload, len)) return;
-    gz_buf *b = &n->height_votes[n->n_height_votes];
+int node_vote_seen(const node *n, const uint8_t *payload, size_t len, const node_vote_key *key) {
+    for (size_t i = 0; i < n->n_height_votes; i++) {
+        if (!same_key(&n->height_vote_keys[i], key)) continue;
+        const gz_buf *b = &n->height_votes[i];
+        return b->len == len && memcmp(b->data, payload, len) == 0 ? NODE_VOTE_KNOWN : NODE_VOTE_CONFLICT;
+    }
+    return NODE_VOTE_NEW;
+}
+
+/* The slot for a new vote: a free one, else the one of the lowest round if
+ * that is below the new vote's round, else none. */
+static size_t vote_slot(const node *n, uint64_t round) {
+    if (n->n_height_votes < GZ_HEIGHT_VOTES_MAX) return n->n_height_votes;
+    size_t low = 0;
+    for (size_t i = 1; i < n->n_height_votes; i++)
+        if (n->height_vote_keys[i].round < n->height_vote_keys[low].round) low = i;
+    return n->height_vote_keys[low].round < round ? low : GZ_HEIGHT_VOTES_MAX;
+}
+
+void node_remember_vote(node *n, const uint8_t *payload, size_t len, const node_vote_key *key) {
+    size_t k = vote_slot(n, key->round);
+    if (k == GZ_HEIGHT_VOTES_MAX) return;
+    gz_buf *b = &n->height_votes[k];
     gz_buf_reset(b);
-    if (gz_buf_append(b, payload, len) == GZ_OK) n->n_height_votes++;
+    if (gz_buf_append(b, payload, len) != GZ_OK) return;
+    n->height_vote_keys[k] = *key;
+    if (k == n->n_height_votes) n->n_height_votes++;
 }
 
 void node_remember_proposal(node *n, const uint8_t *payload, size_t len) {
@@ -148,8 +166,9 @@ void node_gossip_proposal(node *n, const gz_buf *payload) {
     node_send(n, -1, NODE_MSG_PROPOSAL, payload->data, payload->len);
 }
 
-void node_gossip_vote(node *n, const gz_buf *payload) {
-    node_remember_vote(n, payload->data, payload->len);
+void node_gossip_vote(node *n, const gz_buf *payload, const node_vote_key *key) {
+    if (node_vote_seen(n, payload->data, payload->len, key) == NODE_VOTE_NEW)
+        node_remember_vote(n, payload->data, payload->len, key);
     node_send(n, -1, NODE_MSG_VOTE, payload->data, payload->len);
 }
 

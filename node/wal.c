@@ -224,6 +224,7 @@ int node_wal_open(node_wal *w, const char *path, gz_msg *msg) {
     if (err == GZ_ENOMEM) return open_fail(w, msg, err, "reading records");
     if (err != GZ_OK) return open_fail(w, msg, GZ_EIO, "read");
     if (drop_tail(w, size) != GZ_OK) return open_fail(w, msg, GZ_EIO, "truncating torn tail");
+    w->synced = w->end; /* drop_tail synced what is left */
     /* A freshly created log must keep its directory entry across a crash. */
     if (node_fsync_parent_dir(path) != GZ_OK) return open_fail(w, msg, GZ_EIO, "fsync dir");
     return GZ_OK;
@@ -252,6 +253,7 @@ int node_wal_append(node_wal *w, uint8_t type, const uint8_t *payload, size_t le
         w->broken = true;
         return GZ_EIO;
     }
+    if (sync) w->synced = w->end;
     return GZ_OK;
 }
 
@@ -262,6 +264,7 @@ int node_wal_sync(node_wal *w) {
         w->broken = true;
         return GZ_EIO;
     }
+    w->synced = w->end;
     return GZ_OK;
 }
 
@@ -279,6 +282,7 @@ int node_wal_reset(node_wal *w, gz_msg *msg) {
     if (ftruncate(w->fd, 0) != 0) return gz_fail(msg, GZ_EIO, "wal %s: truncate: %s", w->path, strerror(errno));
     w->end = 0;
     w->records = 0;
+    w->synced = 0;
     w->broken = false;
     return GZ_OK;
 }

@@ -27,6 +27,7 @@ typedef struct node_wal {
     char *path;
     uint64_t end;        /* bytes of complete records */
     uint64_t records;    /* complete records in the log */
+    uint64_t synced;     /* bytes made durable by the last sync: a crash may lose any after them */
     uint64_t dropped_bytes; /* cut from the tail by node_wal_open */
     bool broken;         /* a failed write could not be undone; appends refused */
 } node_wal;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "node/wire.h"
 #include "tests/sim/sim_internal.h"
@@ -141,14 +142,26 @@ static void drop_all(sim_node *n) {
         if (j != n->idx) sim_conn_drop(w, n->idx, j);
 }
 
+/* What a crash leaves of the WAL: everything the last sync made durable,
+ * and any part of what was written after it (a torn tail included). */
+static void tear_wal(sim_node *n, uint64_t synced, uint64_t written) {
+    uint64_t keep = synced + sim_rng_below(&n->w->rng, written - synced + 1);
+    sim_trace(n->w, n->idx, "crash keeps %llu of the WAL's %llu bytes (%llu synced)", (unsigned long long)keep,
+              (unsigned long long)written, (unsigned long long)synced);
+    if (keep < written && truncate(n->wal_path, (off_t)keep) != 0) abort();
+}
+
 void sim_node_crash(sim_node *n) {
     sim_trace(n->w, n->idx, "crash at height %llu", (unsigned long long)n->height);
     drop_all(n);
     n->up = false;
     n->inc++;
+    uint64_t synced, written;
+    node_wal_extent(n->eng, &synced, &written);
     node *eng = n->eng;
     n->eng = NULL;
     node_close(eng);
+    tear_wal(n, synced, written);
     n->w->res->crashes++;
 }
 
