@@ -41,13 +41,8 @@ static bool cb_valid(void *ctx, uint64_t height, uint64_t round, const uint8_t i
 
 static bool cb_sign_vote(void *ctx, cons_vote *v) {
     node *n = ctx;
-    gz_vote gv = {0};
-    snprintf(gv.chain_id, sizeof gv.chain_id, "%s", n->g.chain_id);
-    gv.type = v->type;
-    gv.height = v->height;
-    gv.round = v->round;
-    gv.has_block_id = v->has_block_id;
-    memcpy(gv.block_id, v->block_id, 32);
+    gz_vote gv;
+    node_vote_from_cons(n, v, &gv);
     gv.time = node_wall_ms(n);
     uint8_t h[32];
     if (core_vote_sighash(h, &gv) != GZ_OK) return false;
@@ -66,12 +61,8 @@ static bool cb_sign_vote(void *ctx, cons_vote *v) {
 
 static bool cb_sign_proposal(void *ctx, cons_proposal *p) {
     node *n = ctx;
-    gz_proposal gp = {0};
-    snprintf(gp.chain_id, sizeof gp.chain_id, "%s", n->g.chain_id);
-    gp.height = p->height;
-    gp.round = p->round;
-    gp.pol_round = p->pol_round;
-    memcpy(gp.block_id, p->block_id, 32);
+    gz_proposal gp;
+    node_proposal_from_cons(n, p, &gp);
     uint8_t h[32];
     if (core_proposal_sighash(h, &gp) != GZ_OK) return false;
     if (node_signstate_check_and_persist(&n->ss, p->height, p->round, NODE_STEP_PROPOSAL, h) != GZ_OK) return false;

@@ -192,6 +192,9 @@ int node_vote_seen(const node *n, const uint8_t *payload, size_t len, const node
  * a higher one, so an equivocator cannot crowd out the rounds in progress. */
 void node_remember_vote(node *n, const uint8_t *payload, size_t len, const node_vote_key *key);
 void node_remember_proposal(node *n, const uint8_t *payload, size_t len);
+/* The signed forms (SPEC §4) of consensus' vote and proposal. */
+void node_vote_from_cons(const node *n, const cons_vote *v, gz_vote *gv);
+void node_proposal_from_cons(const node *n, const cons_proposal *p, gz_proposal *gp);
 GZ_WUR int node_encode_vote(node *n, const cons_vote *v, gz_buf *out);
 GZ_WUR int node_encode_proposal(node *n, const cons_proposal *p, gz_buf *out);
 

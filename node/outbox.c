@@ -76,7 +76,7 @@ void node_gossip_tx(node *n, const uint8_t *bytes, size_t len) {
 
 /* ---- encoding ------------------------------------------------------------- */
 
-static void vote_from_cons(const node *n, const cons_vote *v, gz_vote *gv) {
+void node_vote_from_cons(const node *n, const cons_vote *v, gz_vote *gv) {
     memset(gv, 0, sizeof *gv);
     snprintf(gv->chain_id, sizeof gv->chain_id, "%s", n->g.chain_id);
     gv->type = v->type;
@@ -87,9 +87,18 @@ static void vote_from_cons(const node *n, const cons_vote *v, gz_vote *gv) {
     gv->time = v->time;
 }
 
+void node_proposal_from_cons(const node *n, const cons_proposal *p, gz_proposal *gp) {
+    memset(gp, 0, sizeof *gp);
+    snprintf(gp->chain_id, sizeof gp->chain_id, "%s", n->g.chain_id);
+    gp->height = p->height;
+    gp->round = p->round;
+    gp->pol_round = p->pol_round;
+    memcpy(gp->block_id, p->block_id, 32);
+}
+
 int node_encode_vote(node *n, const cons_vote *v, gz_buf *out) {
     gz_vote gv;
-    vote_from_cons(n, v, &gv);
+    node_vote_from_cons(n, v, &gv);
     gz_buf vb;
     gz_buf_init(&vb);
     int rc = core_vote_encode(&gv, &vb);
@@ -104,12 +113,8 @@ int node_encode_vote(node *n, const cons_vote *v, gz_buf *out) {
 int node_encode_proposal(node *n, const cons_proposal *p, gz_buf *out) {
     chain_block *b = chain_find(&n->ch, p->block_id);
     if (b == NULL) return GZ_ENOTFOUND;
-    gz_proposal gp = {0};
-    snprintf(gp.chain_id, sizeof gp.chain_id, "%s", n->g.chain_id);
-    gp.height = p->height;
-    gp.round = p->round;
-    gp.pol_round = p->pol_round;
-    memcpy(gp.block_id, p->block_id, 32);
+    gz_proposal gp;
+    node_proposal_from_cons(n, p, &gp);
     gz_buf pb;
     gz_buf_init(&pb);
     int rc = core_proposal_encode(&gp, &pb);

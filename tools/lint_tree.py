@@ -178,10 +178,10 @@ def function_name(header):
     return name
 
 
-def long_functions(path, code):
-    findings = []
-    depth, header, open_line, name = 0, [], 0, None
-    line = 1
+def top_level_blocks(code):
+    """Each top-level "{ ... }" of the code, as (text before it since the
+    previous top-level ";" or "}", line of "{", line of "}")."""
+    blocks, depth, header, open_line, line = [], 0, [], 0, 1
     for ch in code:
         if ch == "\n":
             line += 1
@@ -189,44 +189,37 @@ def long_functions(path, code):
             if ch == ";" or ch == "}":
                 header = []
             elif ch == "{":
-                name = function_name("".join(header))
-                open_line = line
-                depth = 1
-                header = []
+                text, header = "".join(header), []
+                open_line, depth = line, 1
             else:
                 header.append(ch)
         elif ch == "{":
             depth += 1
         elif ch == "}":
             depth -= 1
-            if depth == 0 and name is not None:
-                lines = line - open_line + 1
-                if lines > FUNCTION_LINES_MAX:
-                    findings.append(
-                        (path, open_line, "function %s is %d lines long, more than %d"
-                         % (name, lines, FUNCTION_LINES_MAX)))
+            if depth == 0:
+                blocks.append((text, open_line, line))
+    return blocks
+
+
+def long_functions(path, code):
+    findings = []
+    for text, first, last in top_level_blocks(code):
+        name = function_name(text)
+        lines = last - first + 1
+        if name is not None and lines > FUNCTION_LINES_MAX:
+            findings.append((path, first, "function %s is %d lines long, more than %d"
+                             % (name, lines, FUNCTION_LINES_MAX)))
     return findings
 
 
 def defined_functions(code):
     """Names of the functions a file defines and does not make static."""
-    names, depth, header = [], 0, []
-    for ch in code:
-        if depth == 0:
-            if ch == ";" or ch == "}":
-                header = []
-            elif ch == "{":
-                text = "".join(header)
-                name = function_name(text)
-                if name and "(" not in name and "static" not in IDENT.findall(text):
-                    names.append(name)
-                depth, header = 1, []
-            else:
-                header.append(ch)
-        elif ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth -= 1
+    names = []
+    for text, _, _ in top_level_blocks(code):
+        name = function_name(text)
+        if name and "(" not in name and "static" not in IDENT.findall(text):
+            names.append(name)
     return names
 
 
