@@ -99,11 +99,11 @@ int node_handle_vote(node *n, const uint8_t *payload, size_t len, gz_msg *msg) {
      * consensus sees it. Consensus may answer it with a precommit, which is
      * logged with fsync before it leaves; the vote that caused it is then
      * already ahead of it in the log, so a replay after a crash rebuilds the
-     * lock that precommit stands for. A second, different vote of the same
-     * validator, round and type is an equivocation: consensus counts only
-     * the first and records the second as evidence, so it is neither logged
-     * nor kept for re-sending (an equivocator cannot fill either). */
-    if (seen == NODE_VOTE_NEW) {
+     * lock that precommit stands for. Of an equivocator's votes for one
+     * validator, round and type, consensus counts the first two values
+     * (node_vote_key): those are logged and kept, later ones are neither,
+     * so an equivocator cannot fill the log or the re-send set. */
+    if (seen == NODE_VOTE_NEW || seen == NODE_VOTE_SECOND) {
         node_wal_note(n, NODE_WAL_VOTE, payload, len, false);
         node_remember_vote(n, payload, len, &key);
     }

@@ -87,17 +87,21 @@ typedef struct node_cons_timer {
     bool busy;
 } node_cons_timer;
 
-/* Who cast a vote kept for re-sending: one vote per (validator, round, type)
- * is kept, the first; later different ones are equivocations, counted as
- * evidence by consensus but neither kept nor logged again. */
+/* Who cast a vote kept for re-sending. Consensus counts an equivocating
+ * validator once for each of two values (its first vote and its first
+ * conflicting one, consensus/cons_votes.c), so a node keeps, logs and
+ * re-sends those two per (validator, round, type), which lets every honest
+ * node count a POL some of them completed with the second; more are dropped. */
 typedef struct node_vote_key {
     uint32_t validator;
     uint64_t round;
     uint8_t type;
 } node_vote_key;
 
-/* What node_vote_seen finds for a vote. */
-enum node_vote_seen { NODE_VOTE_NEW = 0, NODE_VOTE_KNOWN, NODE_VOTE_CONFLICT };
+/* What node_vote_seen finds for a vote: none of its key (NEW), these very
+ * bytes (KNOWN), one other vote of its key (SECOND: keep it too), two
+ * (EXTRA: drop it). */
+enum node_vote_seen { NODE_VOTE_NEW = 0, NODE_VOTE_KNOWN, NODE_VOTE_SECOND, NODE_VOTE_EXTRA };
 
 typedef struct node_peer {
     int id;
@@ -185,10 +189,9 @@ void node_gossip_proposal(node *n, const gz_buf *payload);
 void node_gossip_vote(node *n, const gz_buf *payload, const node_vote_key *key);
 void node_gossip_status(node *n);
 void node_gossip_resend(node *n, int peer);
-/* Whether the height's kept votes hold these bytes (KNOWN), another vote of
- * the same key (CONFLICT), or neither (NEW). */
+/* How the height's kept votes relate to this one (enum node_vote_seen). */
 int node_vote_seen(const node *n, const uint8_t *payload, size_t len, const node_vote_key *key);
-/* Keeps a NEW vote for re-sending. A full set gives up its lowest round for
+/* Keeps a NEW or SECOND vote for re-sending. A full set gives up its lowest round for
  * a higher one, so an equivocator cannot crowd out the rounds in progress. */
 void node_remember_vote(node *n, const uint8_t *payload, size_t len, const node_vote_key *key);
 void node_remember_proposal(node *n, const uint8_t *payload, size_t len);

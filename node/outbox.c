@@ -134,12 +134,14 @@ static bool same_key(const node_vote_key *a, const node_vote_key *b) {
 }
 
 int node_vote_seen(const node *n, const uint8_t *payload, size_t len, const node_vote_key *key) {
+    size_t others = 0;
     for (size_t i = 0; i < n->n_height_votes; i++) {
         if (!same_key(&n->height_vote_keys[i], key)) continue;
         const gz_buf *b = &n->height_votes[i];
-        return b->len == len && memcmp(b->data, payload, len) == 0 ? NODE_VOTE_KNOWN : NODE_VOTE_CONFLICT;
+        if (b->len == len && memcmp(b->data, payload, len) == 0) return NODE_VOTE_KNOWN;
+        others++;
     }
-    return NODE_VOTE_NEW;
+    return others == 0 ? NODE_VOTE_NEW : others == 1 ? NODE_VOTE_SECOND : NODE_VOTE_EXTRA;
 }
 
 /* The slot for a new vote: a free one, else the one of the lowest round if
@@ -172,8 +174,8 @@ void node_gossip_proposal(node *n, const gz_buf *payload) {
 }
 
 void node_gossip_vote(node *n, const gz_buf *payload, const node_vote_key *key) {
-    if (node_vote_seen(n, payload->data, payload->len, key) == NODE_VOTE_NEW)
-        node_remember_vote(n, payload->data, payload->len, key);
+    int seen = node_vote_seen(n, payload->data, payload->len, key);
+    if (seen == NODE_VOTE_NEW || seen == NODE_VOTE_SECOND) node_remember_vote(n, payload->data, payload->len, key);
     node_send(n, -1, NODE_MSG_VOTE, payload->data, payload->len);
 }
 

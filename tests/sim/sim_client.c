@@ -184,11 +184,27 @@ static void vote_msg(const sim_node *b, const gz_vote *v, gz_buf *msg) {
 
 /* A vote for the height in progress that contradicts what an honest
  * validator would send once: a random block id, or nil, properly signed. */
+/* Whether it already sent a second value for (height, round, type); notes
+ * it if not. Consensus counts an equivocator for two values per round and
+ * type (consensus/cons_votes.c); past two, a Byzantine validator can keep
+ * honest nodes from agreeing on which POL they saw, which is the
+ * equivocation handling still to come (CometBFT's peer majority claims), not
+ * what this simulator checks. */
+static bool equivocated(sim_node *b, const gz_vote *v) {
+    for (size_t i = 0; i < SIM_BYZ_KEEP; i++) {
+        const sim_vote_key *k = &b->byz_equiv[i];
+        if (k->height == v->height && k->round == v->round && k->type == v->type) return true;
+    }
+    b->byz_equiv[b->byz_equiv_n++ % SIM_BYZ_KEEP] = (sim_vote_key){v->height, v->round, (uint8_t)v->type};
+    return false;
+}
+
 static void equivocate(sim_world *w, sim_node *b) {
     node_status st;
     node_status_get(b->eng, &st);
     gz_vote v = {.type = sim_rng_chance(&w->rng, 500000) ? 1 : 2, .height = st.height + 1, .round = st.round,
                  .has_block_id = sim_rng_chance(&w->rng, 700000), .time = w->g.genesis_time + w->now};
+    if (equivocated(b, &v)) return;
     snprintf(v.chain_id, sizeof v.chain_id, SIM_CHAIN_ID);
     for (int i = 0; i < 32; i++) v.block_id[i] = (uint8_t)sim_rng_next(&w->rng);
     gz_buf msg;
@@ -208,7 +224,8 @@ void sim_byz_vote(sim_world *w, sim_node *b, const uint8_t *payload, size_t len,
     gz_vote v;
     mp_rd_init(&rd, payload, len, NULL);
     if (!sim_rng_chance(&w->rng, 400000) || mp_get_array_n(&rd, "v", 3) != GZ_OK ||
-        mp_get_bin(&rd, "v", &vb, &vlen, 256) != GZ_OK || core_vote_decode(&v, vb, vlen, NULL) != GZ_OK)
+        mp_get_bin(&rd, "v", &vb, &vlen, 256) != GZ_OK || core_vote_decode(&v, vb, vlen, NULL) != GZ_OK ||
+        equivocated(b, &v))
         return;
     uint8_t was[32];
     memcpy(was, v.block_id, 32);

@@ -52,6 +52,11 @@ typedef struct sim_event {
 
 typedef struct sim_world sim_world;
 
+typedef struct sim_vote_key {
+    uint64_t height, round;
+    uint8_t type;
+} sim_vote_key;
+
 typedef struct sim_node {
     sim_world *w;
     int idx;
@@ -73,6 +78,8 @@ typedef struct sim_node {
     uint8_t byz_alt_id[32];   /* Byzantine: the block of its last second proposal */
     uint8_t byz_seen[SIM_BYZ_KEEP][32]; /* Byzantine: blocks others proposed */
     size_t byz_seen_n;
+    sim_vote_key byz_equiv[SIM_BYZ_KEEP]; /* Byzantine: where it sent a second value */
+    size_t byz_equiv_n;
 } sim_node;
 
 /* What a client's tx is meant to meet. */
