@@ -22,8 +22,8 @@
  * SIM_LIVE_MS (a node that was partitioned catches up by sync first). */
 #define SIM_LIVE_MS 60000u
 #define SIM_LIVE_HEIGHTS 3u
-/* Once every honest node has gained them, the run goes on this long so
- * that txs submitted after GST commit too. */
+/* Once every honest node has gained them and a tx submitted after GST has
+ * committed, the run goes on this long. */
 #define SIM_TAIL_MS 5000u
 #define SIM_EVENTS_MAX 20000000u
 /* Txs the clients remember for re-submission. */

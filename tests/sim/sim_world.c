@@ -374,10 +374,10 @@ static void gst(sim_world *w) {
     sim_trace(w, -1, "GST: network stable, every node up");
 }
 
-/* After GST: once every honest node has gained the live heights, the run
- * ends a little later. */
+/* After GST: once every honest node has gained the live heights and a tx
+ * has committed, the run ends a little later. */
 static void check_live(sim_world *w) {
-    if (!w->stable || w->live_at != 0) return;
+    if (!w->stable || w->live_at != 0 || w->txs_after_gst == 0) return;
     for (int i = 0; i < w->n_nodes; i++) {
         const sim_node *n = &w->nodes[i];
         if (honest(n) && n->height < n->gst_height + SIM_LIVE_HEIGHTS) return;
