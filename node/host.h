@@ -16,9 +16,10 @@
 #include "rpc/rpc.h"
 #include "storage/store.h"
 
-/* Submissions queued for one admission batch (the engine admits at most
- * GZ_ADMIT_BATCH_MAX together, and answers a full queue before taking more). */
-#define HOST_SUBMITS_MAX GZ_ADMIT_BATCH_MAX
+/* Submissions awaiting their verdict: the engine queues at most
+ * GZ_ADMIT_BATCH_MAX and, when one more comes, answers those before it takes
+ * it, so that one more slot is all the host needs. */
+#define HOST_SUBMITS_MAX (GZ_ADMIT_BATCH_MAX + 1)
 
 typedef struct host_waiter {
     uint8_t txid[32];

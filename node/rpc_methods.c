@@ -66,12 +66,12 @@ static void submit(node_host *h, json_t *params, rpc_call *call, bool wait, uint
     gz_buf_init(&tx);
     if (rpc_param_hex_buf(params, "tx", 2 * GZ_TX_BYTES_MAX, &tx, call) != GZ_OK) return;
     host_submit *s = submit_slot(h);
+    if (s != NULL) *s = (host_submit){.call = call, .wait = wait, .timeout_ms = timeout, .used = true};
     if (s == NULL || node_submit(h->eng, &tx, s) != GZ_OK) {
+        if (s != NULL) s->used = false;
         gz_buf_free(&tx);
         rpc_reply_error(call, RPC_SERVER_ERROR, "busy: cannot queue the tx");
-        return;
     }
-    *s = (host_submit){.call = call, .wait = wait, .timeout_ms = timeout, .used = true};
 }
 
 static void m_submit_tx(void *ctx, json_t *params, rpc_call *call) { submit(ctx, params, call, false, 0); }

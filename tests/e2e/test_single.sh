@@ -68,6 +68,12 @@ r=$(rpc "$URL" submit_tx "{\"tx\":\"$tx\"}")
 check "a used nonce is code 4 naming body.nonce" bash -c '[ "$(jq -r .result.code <<<"$1")" = 4 ] && grep -q "nonce" <<<"$1"' _ "$r"
 r=$(curl -s -X POST --data '[{"jsonrpc":"2.0","id":1,"method":"status"},{"jsonrpc":"2.0","id":2,"method":"nope"}]' "$URL/rpc")
 check "a batch answers each call" test "$(jq -r 'map(.id) | join(",")' <<<"$r")" = "1,2"
+# More submissions in one request than one admission batch takes: every call
+# gets its own verdict (code 1, bad encoding), none a "busy" error.
+big=$(jq -c -n '[range(1; 1001) | {jsonrpc: "2.0", id: ., method: "submit_tx", params: {tx: "c0"}}]')
+r=$(curl -s -m 20 -X POST -H 'Content-Type: application/json' --data-binary @- "$URL/rpc" <<<"$big")
+check "a batch of 1000 submit_tx calls gets 1000 verdicts" \
+    test "$(jq '[.[] | select(.result.code == 1)] | length' <<<"$r")" = 1000
 check "the node still serves after all of that" wait_for 5 height_at_least "$URL" 1
 
 # ---- CLI exit codes -----------------------------------------------------------
