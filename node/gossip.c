@@ -124,16 +124,6 @@ int node_handle_vote(node *n, const uint8_t *payload, size_t len, gz_msg *msg) {
     return rc;
 }
 
-/* Whether a proposal of this round is in the WAL already; notes it if not.
- * One per round: a second, different one is the proposer's equivocation. */
-static bool proposal_logged(node *n, uint64_t round) {
-    for (size_t i = 0; i < n->n_wal_props; i++) {
-        if (n->wal_props[i] == round) return true;
-    }
-    if (n->n_wal_props < NODE_WAL_PROPS_MAX) n->wal_props[n->n_wal_props++] = round;
-    return false;
-}
-
 int node_handle_proposal(node *n, const uint8_t *payload, size_t len, gz_msg *msg) {
     mp_rd rd;
     const uint8_t *pb, *blk;
@@ -174,7 +164,7 @@ int node_handle_proposal(node *n, const uint8_t *payload, size_t len, gz_msg *ms
     memcpy(cp.block_id, gp.block_id, 32);
     cp.proposer = who;
     /* Write-ahead, as for votes: consensus may lock and precommit on it. */
-    if (!proposal_logged(n, gp.round)) node_wal_note(n, NODE_WAL_PROPOSAL, payload, len, false);
+    if (!node_proposal_logged(n, gp.round)) node_wal_note(n, NODE_WAL_PROPOSAL, payload, len, false);
     rc = cons_on_proposal(&n->cs, &cp, node_mono_ms(n));
     if (rc == GZ_OK) {
         node_remember_proposal(n, payload, len);

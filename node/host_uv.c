@@ -120,15 +120,16 @@ static unsigned sig_workers(void) {
     return workers > 4 ? 4 : workers;
 }
 
-static int open_engine(node_host *h, gz_msg *msg) {
+/* A node with other validators or configured peers runs the p2p transport. */
+static bool networked(const node_host *h) { return h->g.n_validators > 1 || h->cfg.n_peers > 0; }
+
+static int open_engine(node_host *h, const uint8_t sk[32], gz_msg *msg) {
     char db[NODE_PATH_MAX + 16], wal[NODE_PATH_MAX + 32], ss[NODE_PATH_MAX + 16];
     node_open_args a = {.genesis = &h->g, .sig_workers = sig_workers(), .propose_wait_ms = h->cfg.propose_wait_ms,
-                        .networked = h->g.n_validators > 1 || h->cfg.n_peers > 0};
-    int rc = core_key_load(a.seckey, h->cfg.key_file, msg);
-    if (rc != GZ_OK) return rc;
+                        .networked = networked(h)};
     if (node_mkdirs(h->cfg.data_dir) != GZ_OK) return gz_fail(msg, GZ_EIO, "%s: cannot create", h->cfg.data_dir);
     snprintf(db, sizeof db, "%s/db", h->cfg.data_dir);
-    rc = store_open_rocksdb(&h->st, db, msg);
+    int rc = store_open_rocksdb(&h->st, db, msg);
     if (rc == GZ_OK && store_cache_enable(h->st, GZ_STATE_CACHE_ENTRIES, GZ_STATE_CACHE_BYTES) != GZ_OK)
         rc = gz_fail(msg, GZ_ENOMEM, "state cache: out of memory");
     if (rc == GZ_OK) rc = signstate_path(h, ss, sizeof ss, msg);
@@ -139,12 +140,13 @@ static int open_engine(node_host *h, gz_msg *msg) {
     node_env env = {.ctx = h, .mono_ms = env_mono_ms, .wall_ms = env_wall_ms, .timer_start = env_timer_start,
                     .timer_stop = env_timer_stop, .send = env_send, .disconnect = env_disconnect, .log = env_log,
                     .admitted = host_admitted, .committed = host_committed};
+    memcpy(a.seckey, sk, 32);
     if (rc == GZ_OK) rc = node_open(&h->eng, &a, &env, msg);
     memset(a.seckey, 0, sizeof a.seckey);
     return rc;
 }
 
-static int start_p2p(node_host *h, gz_msg *msg) {
+static int start_p2p(node_host *h, const uint8_t sk[32], gz_msg *msg) {
     const char *peers[GZ_PEERS_MAX];
     for (size_t i = 0; i < h->cfg.n_peers; i++) peers[i] = h->cfg.peers[i];
     p2p_config pc = {
@@ -154,21 +156,21 @@ static int start_p2p(node_host *h, gz_msg *msg) {
         .peers = peers,
         .peers_n = h->cfg.n_peers,
     };
-    int rc = core_key_load(pc.seckey, h->cfg.key_file, msg);
+    memcpy(pc.seckey, sk, 32);
     p2p_callbacks cb = {.on_peer_up = on_peer_up, .on_peer_down = on_peer_down, .on_message = on_message,
                         .on_log = on_p2p_log};
-    if (rc == GZ_OK) rc = p2p_init(&h->net, &h->loop, &pc, &cb, h, msg);
+    int rc = p2p_init(&h->net, &h->loop, &pc, &cb, h, msg);
     memset(pc.seckey, 0, sizeof pc.seckey);
     if (rc != GZ_OK) return rc;
     h->net_on = true;
     return p2p_start(&h->net, msg);
 }
 
-static int start_services(node_host *h, gz_msg *msg) {
+static int start_services(node_host *h, const uint8_t sk[32], gz_msg *msg) {
     rpc_server_init(&h->rpc, &h->loop, host_rpc_methods, host_rpc_methods_n, h);
     h->opened_rpc = true;
     int rc = rpc_server_listen(&h->rpc, h->cfg.rpc_host, h->cfg.rpc_port, msg);
-    if (rc == GZ_OK && (h->g.n_validators > 1 || h->cfg.n_peers > 0)) rc = start_p2p(h, msg);
+    if (rc == GZ_OK && networked(h)) rc = start_p2p(h, sk, msg);
     return rc;
 }
 
@@ -238,10 +240,13 @@ int node_run(const node_config *cfg, gz_msg *msg) {
     h->cfg = *cfg;
     uv_loop_init(&h->loop);
     init_handles(h);
+    uint8_t sk[32]; /* read once; the engine and the transport each keep a copy */
     int rc = ledger_genesis_load(&h->g, cfg->genesis_file, msg);
     h->opened_g = rc == GZ_OK;
-    if (rc == GZ_OK) rc = open_engine(h, msg);
-    if (rc == GZ_OK) rc = start_services(h, msg);
+    if (rc == GZ_OK) rc = core_key_load(sk, cfg->key_file, msg);
+    if (rc == GZ_OK) rc = open_engine(h, sk, msg);
+    if (rc == GZ_OK) rc = start_services(h, sk, msg);
+    memset(sk, 0, sizeof sk);
     if (rc == GZ_OK) {
         fprintf(stderr, "rpc on %s:%u\n", cfg->rpc_host, cfg->rpc_port);
         node_start(h->eng);

@@ -86,8 +86,8 @@ static void cb_broadcast_proposal(void *ctx, const cons_proposal *p) {
     gz_buf b;
     gz_buf_init(&b);
     if (node_encode_proposal(n, p, &b) == GZ_OK) {
+        (void)node_proposal_logged(n, p->round); /* it is, synced, before it leaves */
         node_wal_note(n, NODE_WAL_PROPOSAL, b.data, b.len, true);
-        if (n->n_wal_props < NODE_WAL_PROPS_MAX) n->wal_props[n->n_wal_props++] = p->round;
         node_gossip_proposal(n, &b);
     }
     gz_buf_free(&b);

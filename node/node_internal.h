@@ -179,12 +179,15 @@ void node_timer_stop(node *n, unsigned timer);
 void node_send(node *n, int peer, uint8_t type, const uint8_t *data, size_t len);
 void node_send_u64(node *n, int peer, uint8_t type, uint64_t v);
 void node_drop_peer(node *n, int peer, const char *why);
+/* Whether a proposal of this round is in the WAL already; notes it if not.
+ * One per round: a second, different one is the proposer's equivocation. */
+bool node_proposal_logged(node *n, uint64_t round);
 /* Appends a record to the WAL (nothing while replaying). With sync the
  * record is durable before this returns. */
 void node_wal_note(node *n, uint8_t type, const uint8_t *payload, size_t len, bool sync);
 void node_gossip_tx(node *n, const uint8_t *bytes, size_t len);
 void node_flush_txs(node *n);
-/* Broadcasts an encoded own proposal / vote (and keeps it for re-sends). */
+/* Broadcasts an encoded own proposal / vote and keeps it for re-sends. */
 void node_gossip_proposal(node *n, const gz_buf *payload);
 void node_gossip_vote(node *n, const gz_buf *payload, const node_vote_key *key);
 void node_gossip_status(node *n);

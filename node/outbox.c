@@ -45,6 +45,14 @@ void node_drop_peer(node *n, int peer, const char *why) {
     n->env.disconnect(n->env.ctx, peer, why);
 }
 
+bool node_proposal_logged(node *n, uint64_t round) {
+    for (size_t i = 0; i < n->n_wal_props; i++) {
+        if (n->wal_props[i] == round) return true;
+    }
+    if (n->n_wal_props < NODE_WAL_PROPS_MAX) n->wal_props[n->n_wal_props++] = round;
+    return false;
+}
+
 void node_wal_note(node *n, uint8_t type, const uint8_t *payload, size_t len, bool sync) {
     if (n->replaying) return;
     int rc = node_wal_append(&n->wal, type, payload, len, sync);
@@ -123,7 +131,6 @@ int node_encode_proposal(node *n, const cons_proposal *p, gz_buf *out) {
     if (rc == GZ_OK) rc = mp_put_bin(out, p->sig, 64);
     if (rc == GZ_OK) rc = mp_put_bin(out, b->bytes.data, b->bytes.len);
     gz_buf_free(&pb);
-    if (rc == GZ_OK) node_remember_proposal(n, out->data, out->len);
     return rc;
 }
 
@@ -170,6 +177,7 @@ void node_remember_proposal(node *n, const uint8_t *payload, size_t len) {
 }
 
 void node_gossip_proposal(node *n, const gz_buf *payload) {
+    node_remember_proposal(n, payload->data, payload->len);
     node_send(n, -1, NODE_MSG_PROPOSAL, payload->data, payload->len);
 }
 

@@ -218,15 +218,8 @@ static void equivocate(sim_world *w, sim_node *b) {
  * another value (nil, the second block it proposed, or the first), which
  * some peers get instead. Returns it in alt (empty when none). */
 void sim_byz_vote(sim_world *w, sim_node *b, const uint8_t *payload, size_t len, gz_buf *alt) {
-    mp_rd rd;
-    const uint8_t *vb;
-    size_t vlen;
     gz_vote v;
-    mp_rd_init(&rd, payload, len, NULL);
-    if (!sim_rng_chance(&w->rng, 400000) || mp_get_array_n(&rd, "v", 3) != GZ_OK ||
-        mp_get_bin(&rd, "v", &vb, &vlen, 256) != GZ_OK || core_vote_decode(&v, vb, vlen, NULL) != GZ_OK ||
-        equivocated(b, &v))
-        return;
+    if (!sim_rng_chance(&w->rng, 400000) || !sim_vote_of(payload, len, &v) || equivocated(b, &v)) return;
     uint8_t was[32];
     memcpy(was, v.block_id, 32);
     uint64_t r = sim_rng_below(&w->rng, 3);
@@ -249,16 +242,9 @@ void sim_byz_vote(sim_world *w, sim_node *b, const uint8_t *payload, size_t len,
 
 /* The blocks others propose, which its second votes may then back. */
 void sim_byz_seen(sim_node *b, uint8_t type, const uint8_t *payload, size_t len) {
-    mp_rd rd;
-    const uint8_t *pb;
-    size_t plen;
-    gz_proposal gp;
-    if (type != NODE_MSG_PROPOSAL) return;
-    mp_rd_init(&rd, payload, len, NULL);
-    if (mp_get_array_n(&rd, "p", 3) != GZ_OK || mp_get_bin(&rd, "p", &pb, &plen, 256) != GZ_OK ||
-        core_proposal_decode(&gp, pb, plen, NULL) != GZ_OK)
-        return;
-    memcpy(b->byz_seen[b->byz_seen_n++ % SIM_BYZ_KEEP], gp.block_id, 32);
+    sim_proposal_msg m;
+    if (type == NODE_MSG_PROPOSAL && sim_proposal_of(payload, len, &m))
+        memcpy(b->byz_seen[b->byz_seen_n++ % SIM_BYZ_KEEP], m.p.block_id, 32);
 }
 
 /* Bytes that decode as nothing, under a gossip message type. */
@@ -306,21 +292,14 @@ void sim_byz_step(sim_world *w) {
  * signs a second proposal for it, which some peers get instead. Returns the
  * second proposal message in alt (empty when it made none). */
 void sim_byz_proposal(sim_world *w, sim_node *b, const uint8_t *payload, size_t len, gz_buf *alt) {
-    mp_rd rd;
-    const uint8_t *pb, *sig, *blk;
-    size_t plen, slen, blen;
-    gz_proposal gp;
+    sim_proposal_msg m;
     chain_block *other = NULL;
-    mp_rd_init(&rd, payload, len, NULL);
-    if (!sim_rng_chance(&w->rng, 500000) || mp_get_array_n(&rd, "p", 3) != GZ_OK ||
-        mp_get_bin(&rd, "p", &pb, &plen, 256) != GZ_OK || mp_get_bin(&rd, "s", &sig, &slen, 64) != GZ_OK ||
-        mp_get_bin(&rd, "b", &blk, &blen, GZ_BLOCK_BYTES_MAX) != GZ_OK ||
-        core_proposal_decode(&gp, pb, plen, NULL) != GZ_OK)
-        return;
+    if (!sim_rng_chance(&w->rng, 500000) || !sim_proposal_of(payload, len, &m)) return;
+    gz_proposal gp = m.p;
     uint8_t mine[32];
-    if (core_proposal_sighash(mine, &gp) != GZ_OK || !core_verify(sig, mine, 32, b->pk))
+    if (core_proposal_sighash(mine, &gp) != GZ_OK || !core_verify(m.sig, mine, 32, b->pk))
         return; /* a re-send of another validator's proposal */
-    uint64_t t = w->g.genesis_time + 1000 + w->now + (uint64_t)(b->skew_ms + 500) + sim_rng_range(&w->rng, 1, 50);
+    uint64_t t = sim_node_wall_ms(b) + 500 + sim_rng_range(&w->rng, 1, 50); /* a little later */
     if (chain_build(node_chain(b->eng), &w->empty_pool, t, b->pk, &other) != GZ_OK) return;
     memcpy(gp.block_id, other->block_id, 32);
     memcpy(b->byz_alt_id, other->block_id, 32);

@@ -17,10 +17,11 @@ static uint64_t env_mono_ms(void *ctx) {
 
 /* Each node's wall clock is the genesis time plus the simulated time plus
  * its own small offset (well inside consensus.max_clock_drift_ms). */
-static uint64_t env_wall_ms(void *ctx) {
-    sim_node *n = ctx;
+uint64_t sim_node_wall_ms(const sim_node *n) {
     return (uint64_t)((int64_t)(n->w->g.genesis_time + 1000 + n->w->now) + n->skew_ms);
 }
+
+static uint64_t env_wall_ms(void *ctx) { return sim_node_wall_ms(ctx); }
 
 static void env_timer_start(void *ctx, unsigned timer, uint64_t delay_ms) {
     sim_node *n = ctx;
@@ -65,8 +66,7 @@ static void env_disconnect(void *ctx, int peer, const char *why) {
     if (to < 0) return;
     sim_event *ev = sim_push(n->w, 0, EV_CONN_DOWN, n->idx);
     ev->peer = to;
-    int a = n->idx < to ? n->idx : to, b = n->idx < to ? to : n->idx;
-    ev->gen = n->w->conn_gen[a][b];
+    ev->gen = sim_conn_gen(n->w, n->idx, to);
 }
 
 static void env_log(void *ctx, const char *line) {
@@ -178,13 +178,8 @@ void sim_node_restart(sim_node *n) {
     node_status_get(n->eng, &st);
     sim_trace(w, n->idx, "restart at height %llu", (unsigned long long)st.height);
     n->height = st.height;
-    for (int j = 0; j < w->n_nodes; j++) {
-        if (j == n->idx) continue;
-        int a = n->idx < j ? n->idx : j, b = n->idx < j ? j : n->idx;
-        sim_event *ev = sim_push(w, sim_rng_range(&w->rng, 10, 300), EV_REDIAL, a);
-        ev->peer = b;
-        w->redialling[a][b] = true;
-    }
+    for (int j = 0; j < w->n_nodes; j++)
+        if (j != n->idx) sim_conn_redial_later(w, n->idx, j, sim_rng_range(&w->rng, 10, 300));
 }
 
 void sim_node_free(sim_node *n) {

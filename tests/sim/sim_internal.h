@@ -148,17 +148,32 @@ struct sim_world {
 void sim_trace(const sim_world *w, int node, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void sim_violation(sim_world *w, bool safety, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 sim_event *sim_push(sim_world *w, uint64_t delay_ms, uint8_t kind, int node);
+/* The generation of the connection of a and b. */
+uint64_t sim_conn_gen(const sim_world *w, int a, int b);
 /* The peer id node a uses for node b on their current connection. */
 int sim_peer_id(const sim_world *w, int a, int b);
 /* The node behind a's peer id, or -1 when that connection is gone. */
 int sim_peer_node(const sim_world *w, int a, int peer_id);
+/* A gossiped vote or proposal, decoded (false when it does not decode). */
+typedef struct sim_proposal_msg {
+    gz_proposal p;
+    uint8_t sig[64];
+    const uint8_t *block; /* into the payload */
+    size_t block_len;
+} sim_proposal_msg;
+bool sim_vote_of(const uint8_t *payload, size_t len, gz_vote *v);
+bool sim_proposal_of(const uint8_t *payload, size_t len, sim_proposal_msg *out);
 void sim_net_send(sim_world *w, int from, int to, uint8_t type, const uint8_t *data, size_t len);
 void sim_conn_drop(sim_world *w, int a, int b);
+/* Dials a and b again after delay. */
+void sim_conn_redial_later(sim_world *w, int a, int b, uint64_t delay);
 /* Checks a block one node committed (agreement, validity, its commit). */
 void sim_check_commit(sim_world *w, sim_node *n, const chain_block *b);
 
 /* ---- sim_host.c: real engines in the world ---- */
 int sim_node_open(sim_world *w, sim_node *n);
+/* Its wall clock: genesis time, plus the simulated time, plus its offset. */
+uint64_t sim_node_wall_ms(const sim_node *n);
 void sim_node_crash(sim_node *n);
 void sim_node_restart(sim_node *n);
 void sim_node_free(sim_node *n);

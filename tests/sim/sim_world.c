@@ -139,9 +139,13 @@ static void pair(int a, int b, int *lo, int *hi) {
 }
 
 int sim_peer_id(const sim_world *w, int a, int b) {
+    return 1 + b + SIM_NODES_MAX * (int)sim_conn_gen(w, a, b);
+}
+
+uint64_t sim_conn_gen(const sim_world *w, int a, int b) {
     int lo, hi;
     pair(a, b, &lo, &hi);
-    return 1 + b + SIM_NODES_MAX * (int)w->conn_gen[lo][hi];
+    return w->conn_gen[lo][hi];
 }
 
 int sim_peer_node(const sim_world *w, int a, int peer_id) {
@@ -175,17 +179,33 @@ static void deliver(sim_world *w, int from, int to, uint8_t type, const uint8_t 
     memcpy(ev->data, data, len);
 }
 
-/* Precommits get extra loss before GST: that splits who decides a round
- * from who moves on to the next, where a broken lock rule shows. */
-static bool is_precommit(uint8_t type, const uint8_t *data, size_t len) {
-    if (type != NODE_MSG_VOTE) return false;
+bool sim_vote_of(const uint8_t *payload, size_t len, gz_vote *v) {
     mp_rd rd;
     const uint8_t *vb;
     size_t vlen;
+    mp_rd_init(&rd, payload, len, NULL);
+    return mp_get_array_n(&rd, "vote_msg", 3) == GZ_OK &&
+           mp_get_bin(&rd, "vote_msg.vote", &vb, &vlen, GZ_VOTE_BYTES_MAX) == GZ_OK &&
+           core_vote_decode(v, vb, vlen, NULL) == GZ_OK;
+}
+
+bool sim_proposal_of(const uint8_t *payload, size_t len, sim_proposal_msg *out) {
+    mp_rd rd;
+    const uint8_t *pb;
+    size_t plen;
+    mp_rd_init(&rd, payload, len, NULL);
+    return mp_get_array_n(&rd, "proposal_msg", 3) == GZ_OK &&
+           mp_get_bin(&rd, "proposal_msg.proposal", &pb, &plen, GZ_PROPOSAL_BYTES_MAX) == GZ_OK &&
+           mp_get_bin_fixed(&rd, "proposal_msg.sig", out->sig, 64) == GZ_OK &&
+           mp_get_bin(&rd, "proposal_msg.block", &out->block, &out->block_len, GZ_BLOCK_BYTES_MAX) == GZ_OK &&
+           core_proposal_decode(&out->p, pb, plen, NULL) == GZ_OK;
+}
+
+/* Precommits get extra loss before GST: that splits who decides a round
+ * from who moves on to the next, where a broken lock rule shows. */
+static bool is_precommit(uint8_t type, const uint8_t *data, size_t len) {
     gz_vote v;
-    mp_rd_init(&rd, data, len, NULL);
-    return mp_get_array_n(&rd, "vote_msg", 3) == GZ_OK && mp_get_bin(&rd, "vote", &vb, &vlen, 256) == GZ_OK &&
-           core_vote_decode(&v, vb, vlen, NULL) == GZ_OK && v.type == 2;
+    return type == NODE_MSG_VOTE && sim_vote_of(data, len, &v) && v.type == 2;
 }
 
 void sim_net_send(sim_world *w, int from, int to, uint8_t type, const uint8_t *data, size_t len) {
@@ -196,11 +216,17 @@ void sim_net_send(sim_world *w, int from, int to, uint8_t type, const uint8_t *d
     if (!w->stable && sim_rng_chance(&w->rng, w->dup_ppm)) deliver(w, from, to, type, data, len);
 }
 
-static void redial_later(sim_world *w, int lo, int hi, uint64_t delay) {
-    if (w->redialling[lo][hi]) return;
+void sim_conn_redial_later(sim_world *w, int a, int b, uint64_t delay) {
+    int lo, hi;
+    pair(a, b, &lo, &hi);
     w->redialling[lo][hi] = true;
     sim_event *ev = sim_push(w, delay, EV_REDIAL, lo);
     ev->peer = hi;
+}
+
+/* A dropped connection is redialled once: a redial already pending stands. */
+static void redial_later(sim_world *w, int lo, int hi, uint64_t delay) {
+    if (!w->redialling[lo][hi]) sim_conn_redial_later(w, lo, hi, delay);
 }
 
 /* Takes the connection of a and b down, telling each engine that is up. */
