@@ -326,7 +326,7 @@ static int header_check(const chain *c, const chain_block *b, size_t len, gz_msg
     return GZ_OK;
 }
 
-int chain_add_block(chain *c, const mempool *mp, const uint8_t *bytes, size_t len,
+int chain_add_block(chain *c, const mempool *mp, const uint8_t *bytes, size_t len, const uint8_t want_id[32],
                     chain_block **out, gz_msg *msg) {
     *out = NULL;
     gz_header h;
@@ -337,6 +337,11 @@ int chain_add_block(chain *c, const mempool *mp, const uint8_t *bytes, size_t le
     if (rc != GZ_OK) return rc;
     uint8_t id[32];
     core_block_id(id, hdr, hdr_len);
+    /* Only a block someone signed for (a proposal, a commit) may take a
+     * candidate slot: anything else is refused before it costs memory or
+     * evicts a block consensus is voting on. */
+    if (memcmp(id, want_id, 32) != 0)
+        return gz_fail(msg, GZ_EARG, "block.header: its id does not match the signed block id");
     chain_block *known = chain_find(c, id);
     if (known != NULL) {
         *out = known;

@@ -82,9 +82,12 @@ GZ_WUR int chain_build(chain *c, const mempool *mp, uint64_t now_ms, const uint8
 
 /* Decodes Block bytes for height+1 and runs the stateless checks on header
  * and txs (a tx already in mp skips its signature check: it passed it there).
- * On success the block becomes a candidate (or the existing candidate with the
- * same id is returned). GZ_EENCODING/GZ_ESIG/... with msg on a bad block. */
-GZ_WUR int chain_add_block(chain *c, const mempool *mp, const uint8_t *bytes, size_t len,
+ * want_id is the block id a verified signature stands for (the proposal's,
+ * or the commit's): bytes whose header hashes to another id are refused
+ * before anything is kept. On success the block becomes a candidate (or the
+ * existing candidate with the same id is returned). GZ_EENCODING/GZ_ESIG/...
+ * with msg on a bad block. */
+GZ_WUR int chain_add_block(chain *c, const mempool *mp, const uint8_t *bytes, size_t len, const uint8_t want_id[32],
                            chain_block **out, gz_msg *msg);
 
 /* Sets the candidates a full set must not evict (at most CHAIN_KEEP_MAX):

@@ -78,12 +78,16 @@ int node_commit_synced(node *n, const uint8_t *block, size_t block_len, const ui
     gz_commit *cm = &n->scratch_commit;
     int rc = core_commit_decode(cm, commit, commit_len, msg);
     if (rc != GZ_OK) return rc;
+    if (cm->height != n->ch.height + 1)
+        return gz_fail(msg, GZ_EARG, "commit.height: %llu, expected %llu", (unsigned long long)cm->height,
+                       (unsigned long long)(n->ch.height + 1));
+    /* The commit's signatures first: a block enters the candidates only with
+     * the id more than 2/3 of the power signed. */
+    rc = core_commit_verify(cm, n->g.chain_id, cm->block_id, cm->height, n->g.validators, n->g.n_validators, msg);
+    if (rc != GZ_OK) return rc;
     chain_block *b = NULL;
     node_keep_candidates(n);
-    rc = chain_add_block(&n->ch, &n->mp, block, block_len, &b, msg);
-    if (rc != GZ_OK) return rc;
-    rc = core_commit_verify(cm, n->g.chain_id, b->block_id, b->header.height, n->g.validators,
-                            n->g.n_validators, msg);
+    rc = chain_add_block(&n->ch, &n->mp, block, block_len, cm->block_id, &b, msg);
     if (rc != GZ_OK) return rc;
     if (!chain_validate(&n->ch, b, CHAIN_CLOCK_ANY)) {
         node_log(n, "FATAL: block %llu has a valid commit but this node computes otherwise: %s",

@@ -154,10 +154,8 @@ int node_handle_proposal(node *n, const uint8_t *payload, size_t len, gz_msg *ms
     if (n->decided) return GZ_ELIMIT;
     chain_block *b = NULL;
     node_keep_candidates(n);
-    rc = chain_add_block(&n->ch, &n->mp, blk, blen, &b, msg);
+    rc = chain_add_block(&n->ch, &n->mp, blk, blen, gp.block_id, &b, msg);
     if (rc != GZ_OK) return rc;
-    if (memcmp(b->block_id, gp.block_id, 32) != 0)
-        return gz_fail(msg, GZ_EARG, "proposal.block_id: does not match the block sent with it");
     cp.height = gp.height;
     cp.round = gp.round;
     cp.pol_round = gp.pol_round;

@@ -209,7 +209,12 @@ void node_on_peer_up(node *n, int peer, const uint8_t pubkey[32]) {
 void node_on_peer_down(node *n, int peer, const char *reason) {
     node_peer *p = node_peer_get(n, peer);
     if (p != NULL) p->up = false;
+    if (n->sync_req_peer == peer) n->sync_req_peer = -1; /* ask another at once */
     node_log(n, "peer %d down: %s", peer, reason);
+}
+
+bool node_peer_banned(const node *n, const uint8_t pubkey[32]) {
+    return node_key_banned(n, pubkey, node_mono_ms(n));
 }
 
 /* Bad bytes or signatures are the peer's fault; stale or duplicate messages
@@ -231,12 +236,13 @@ void node_on_message(node *n, int peer, uint8_t type, const uint8_t *payload, si
     case NODE_MSG_VOTE: rc = node_handle_vote(n, payload, len, &msg); break;
     case NODE_MSG_STATUS: rc = node_handle_status(n, p, payload, len); break;
     case NODE_MSG_BLOCK_REQ: rc = node_handle_block_req(n, peer, payload, len); break;
-    case NODE_MSG_BLOCK: rc = node_handle_block(n, payload, len, &msg); break;
+    case NODE_MSG_BLOCK: rc = node_handle_block(n, p, payload, len, &msg); break;
     default: rc = gz_fail(&msg, GZ_EPROTO, "unknown message type %u", type);
     }
     if (peer_at_fault(rc)) {
         char why[300];
         snprintf(why, sizeof why, "%s: %s", gz_strerror(rc), msg.text[0] ? msg.text : "bad message");
+        node_ban_key(n, p->pubkey);
         node_drop_peer(n, peer, why);
     }
 }
@@ -304,6 +310,7 @@ int node_open(node **out, const node_open_args *a, const node_env *env, gz_msg *
     if (n == NULL) return gz_fail(msg, GZ_ENOMEM, "node: out of memory");
     n->env = *env;
     n->my_index = -1;
+    n->sync_req_peer = -1;
     n->st = a->st;
     n->propose_wait_ms = a->propose_wait_ms;
     n->net_on = a->networked;

@@ -124,6 +124,10 @@ void node_close(node *n);
 void node_on_timer(node *n, unsigned timer);
 void node_on_peer_up(node *n, int peer, const uint8_t pubkey[32]);
 void node_on_peer_down(node *n, int peer, const char *reason);
+/* Whether a key was dropped for a message that could not be valid within
+ * the last NODE_BAN_MS (60 s); never a validator's. The host refuses such a
+ * key at the handshake. */
+bool node_peer_banned(const node *n, const uint8_t pubkey[32]);
 void node_on_message(node *n, int peer, uint8_t type, const uint8_t *payload, size_t len);
 /* Queues a submission (takes over bytes) for the next admission batch; its
  * verdict comes through env->admitted with tag. */

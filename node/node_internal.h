@@ -55,8 +55,18 @@
 /* With no commit for this long while a peer reports a higher height, a node
  * fetches the block instead of waiting for consensus messages it missed. */
 #define NODE_SYNC_BEHIND_MS 2000
-/* An unanswered block request is sent again after this long. */
+/* An unanswered block request is sent again, to another peer, after this long. */
 #define NODE_SYNC_RETRY_MS 500
+/* A peer that claims a height and leaves a request for it unanswered has its
+ * claims ignored for this long, doubled for each further miss in a row up to
+ * NODE_SYNC_IGNORE_MS_MAX (a liar about its height cannot keep a node
+ * asking it, nor show the node catching up for ever). */
+#define NODE_SYNC_IGNORE_MS 2000
+#define NODE_SYNC_IGNORE_MS_MAX 60000
+/* A peer not in the validator set dropped for a message that cannot be valid
+ * is refused for this long when it comes back with the same key. */
+#define NODE_BAN_MS 60000
+#define NODE_BANS_MAX 64
 
 /* One tx of an admission batch: its bytes (borrowed), decoded form, verdict. */
 typedef struct admit_item {
@@ -106,10 +116,17 @@ enum node_vote_seen { NODE_VOTE_NEW = 0, NODE_VOTE_KNOWN, NODE_VOTE_SECOND, NODE
 typedef struct node_peer {
     int id;
     uint8_t pubkey[32];
-    uint64_t height;     /* its committed height, from NODE_MSG_STATUS */
+    uint64_t height;     /* its committed height as it claims (NODE_MSG_STATUS): a hint */
     uint64_t last_rx_ms; /* monotonic: when it last sent anything */
+    uint64_t ignore_until_ms; /* its height claims count for nothing until then */
+    uint32_t misses;     /* block requests it left unanswered in a row */
     bool up;
 } node_peer;
+/* A key refused for a while (NODE_BAN_MS). */
+typedef struct node_ban {
+    uint8_t pubkey[32];
+    uint64_t until_ms;
+} node_ban;
 
 struct node {
     node_env env;
@@ -158,6 +175,9 @@ struct node {
     bool feeding_future;      /* node_feed_future is running */
     uint64_t sync_req_ms;     /* when the last block request went out */
     uint64_t sync_req_height;
+    int sync_req_peer;        /* the peer asked, -1 when none */
+    uint32_t sync_rr;         /* where the next choice of a peer to ask starts */
+    node_ban bans[NODE_BANS_MAX];
     bool syncing;             /* committing blocks fetched from peers, for the log */
     uint64_t sync_from;       /* committed height when this sync began */
     uint64_t sync_start_ms;
@@ -244,7 +264,10 @@ node_peer *node_peer_get(node *n, int peer_id);
 void node_peer_add(node *n, int peer_id, const uint8_t pubkey[32]);
 GZ_WUR int node_handle_status(node *n, node_peer *p, const uint8_t *payload, size_t len);
 GZ_WUR int node_handle_block_req(node *n, int peer, const uint8_t *payload, size_t len);
-GZ_WUR int node_handle_block(node *n, const uint8_t *payload, size_t len, gz_msg *msg);
+GZ_WUR int node_handle_block(node *n, node_peer *p, const uint8_t *payload, size_t len, gz_msg *msg);
+/* Refuses the key of a peer outside the validator set for NODE_BAN_MS. */
+void node_ban_key(node *n, const uint8_t pubkey[32]);
+bool node_key_banned(const node *n, const uint8_t pubkey[32], uint64_t now_ms);
 /* Drops silent peers and asks for the next block when behind. */
 void node_sync_tick(node *n, uint64_t now_ms);
 

@@ -39,19 +39,55 @@ static void send_block(node *n, int peer, uint64_t height) {
     gz_buf_free(&out);
 }
 
-static void request_next(node *n, uint64_t now) {
-    uint64_t want = n->ch.height + 1;
-    for (size_t i = 0; i < GZ_PEERS_MAX; i++) {
-        node_peer *p = &n->peers[(want + i) % GZ_PEERS_MAX]; /* spread requests over peers */
-        if (!p->up || p->height < want) continue;
-        node_send_u64(n, p->id, NODE_MSG_BLOCK_REQ, want);
-        n->sync_req_ms = now;
-        n->sync_req_height = want;
-        return;
+static bool claim_counts(const node_peer *p, uint64_t now) { return p->up && now >= p->ignore_until_ms; }
+
+/* The next peer to ask for height want: one whose claim counts, other than
+ * the one asked last when there is a choice, in turn. When every claim has
+ * been discredited, the claims are still hints worth a try: nothing else can
+ * get a node that fell behind going again. */
+static node_peer *pick_peer(node *n, uint64_t want, uint64_t now) {
+    node_peer *fallback = NULL;
+    for (size_t pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < GZ_PEERS_MAX; i++) {
+            node_peer *p = &n->peers[(n->sync_rr + i) % GZ_PEERS_MAX];
+            if (!p->up || p->height < want) continue;
+            if (fallback == NULL) fallback = p;
+            bool again = p->id == n->sync_req_peer && n->sync_req_height == want;
+            if (claim_counts(p, now) && (pass == 1 || !again)) return p;
+        }
     }
+    return fallback;
 }
 
-int node_handle_block(node *n, const uint8_t *payload, size_t len, gz_msg *msg) {
+static void request_next(node *n, uint64_t now) {
+    uint64_t want = n->ch.height + 1;
+    node_peer *p = pick_peer(n, want, now);
+    if (p == NULL) return;
+    n->sync_rr = (uint32_t)((p - n->peers) + 1) % GZ_PEERS_MAX;
+    node_send_u64(n, p->id, NODE_MSG_BLOCK_REQ, want);
+    n->sync_req_ms = now;
+    n->sync_req_height = want;
+    n->sync_req_peer = p->id;
+}
+
+/* The peer asked for a block it claimed to have did not send it in time:
+ * its claims are ignored for a while, longer each time in a row. */
+static void note_miss(node *n, uint64_t now) {
+    node_peer *p = node_peer_get(n, n->sync_req_peer);
+    n->sync_req_peer = -1;
+    if (p == NULL) return;
+    uint64_t ignore_ms = NODE_SYNC_IGNORE_MS;
+    for (uint32_t i = 0; i < p->misses && ignore_ms < NODE_SYNC_IGNORE_MS_MAX; i++) ignore_ms *= 2;
+    if (ignore_ms > NODE_SYNC_IGNORE_MS_MAX) ignore_ms = NODE_SYNC_IGNORE_MS_MAX;
+    p->misses++;
+    p->ignore_until_ms = now + ignore_ms;
+    if (p->misses == 1 || p->misses % 16 == 0)
+        node_log(n, "sync: peer %d claimed height %llu but did not send block %llu; its claims are ignored for %llu ms",
+                 p->id, (unsigned long long)p->height, (unsigned long long)n->sync_req_height,
+                 (unsigned long long)ignore_ms);
+}
+
+int node_handle_block(node *n, node_peer *p, const uint8_t *payload, size_t len, gz_msg *msg) {
     mp_rd rd;
     uint64_t height;
     const uint8_t *blk, *cm;
@@ -73,6 +109,8 @@ int node_handle_block(node *n, const uint8_t *payload, size_t len, gz_msg *msg) 
     }
     rc = node_commit_synced(n, blk, blen, cm, clen, msg);
     if (rc != GZ_OK) return rc;
+    p->misses = 0;
+    p->ignore_until_ms = 0;
     if (height % NODE_SYNC_LOG_EVERY == 0 && n->syncing)
         node_log(n, "sync: at height %llu of %llu", (unsigned long long)height, (unsigned long long)n->sync_target);
     request_next(n, node_mono_ms(n));
@@ -87,6 +125,8 @@ void node_peer_add(node *n, int peer_id, const uint8_t pubkey[32]) {
         p->id = peer_id;
         p->height = 0;
         p->last_rx_ms = node_mono_ms(n);
+        p->ignore_until_ms = 0;
+        p->misses = 0;
         memcpy(p->pubkey, pubkey, 32);
         return;
     }
@@ -97,7 +137,7 @@ int node_handle_status(node *n, node_peer *p, const uint8_t *payload, size_t len
     int rc = read_u64_msg(payload, len, "status.height", &v);
     if (rc != GZ_OK) return rc;
     p->height = v;
-    if (v > n->sync_target) n->sync_target = v;
+    if (v > n->sync_target && claim_counts(p, node_mono_ms(n))) n->sync_target = v;
     return GZ_OK;
 }
 
@@ -123,12 +163,43 @@ static void drop_silent_peers(node *n, uint64_t now) {
 void node_sync_tick(node *n, uint64_t now) {
     uint64_t best = 0;
     drop_silent_peers(n, now);
+    bool asked = n->sync_req_height == n->ch.height + 1 && n->sync_req_peer >= 0;
+    if (asked && now - n->sync_req_ms > NODE_SYNC_RETRY_MS) note_miss(n, now);
     for (size_t i = 0; i < GZ_PEERS_MAX; i++) {
-        if (n->peers[i].up && n->peers[i].height > best) best = n->peers[i].height;
+        if (claim_counts(&n->peers[i], now) && n->peers[i].height > best) best = n->peers[i].height;
     }
     n->sync_target = best;
     /* One height behind is consensus' business; more is sync's. Also ask
-     * when a block request has gone unanswered for a while. */
-    bool behind = best > n->ch.height + 1 || (best > n->ch.height && now - n->last_progress_ms > NODE_SYNC_BEHIND_MS);
-    if (behind && (n->sync_req_height != n->ch.height + 1 || now - n->sync_req_ms > NODE_SYNC_RETRY_MS)) request_next(n, now);
+     * when a block request has gone unanswered for a while. Claims are hints:
+     * a discredited one is still tried when no other peer claims more. */
+    uint64_t hinted = best;
+    for (size_t i = 0; i < GZ_PEERS_MAX; i++) {
+        if (n->peers[i].up && n->peers[i].height > hinted) hinted = n->peers[i].height;
+    }
+    bool behind =
+        hinted > n->ch.height + 1 || (hinted > n->ch.height && now - n->last_progress_ms > NODE_SYNC_BEHIND_MS);
+    if (behind && (n->sync_req_height != n->ch.height + 1 || now - n->sync_req_ms > NODE_SYNC_RETRY_MS))
+        request_next(n, now);
+}
+
+void node_ban_key(node *n, const uint8_t pubkey[32]) {
+    for (uint32_t i = 0; i < n->g.n_validators; i++) {
+        if (memcmp(n->g.validators[i].pub_key, pubkey, 32) == 0) return; /* validators are always let in */
+    }
+    uint64_t now = node_mono_ms(n);
+    node_ban *slot = &n->bans[0];
+    for (size_t i = 0; i < NODE_BANS_MAX; i++) {
+        node_ban *b = &n->bans[i];
+        if (memcmp(b->pubkey, pubkey, 32) == 0 || b->until_ms < slot->until_ms) slot = b;
+        if (memcmp(b->pubkey, pubkey, 32) == 0) break;
+    }
+    memcpy(slot->pubkey, pubkey, 32);
+    slot->until_ms = now + NODE_BAN_MS;
+}
+
+bool node_key_banned(const node *n, const uint8_t pubkey[32], uint64_t now_ms) {
+    for (size_t i = 0; i < NODE_BANS_MAX; i++) {
+        if (n->bans[i].until_ms > now_ms && memcmp(n->bans[i].pubkey, pubkey, 32) == 0) return true;
+    }
+    return false;
 }
