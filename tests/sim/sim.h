@@ -59,6 +59,8 @@ typedef struct sim_result {
     uint64_t submitted, admitted;
     uint64_t crashes;
     bool byzantine;           /* this run had a Byzantine validator */
+    bool outsiders;           /* this run had hostile peers without a validator key */
+    uint64_t outsider_msgs, outsider_drops;
     char first[256];          /* what the first violation was */
 } sim_result;
 

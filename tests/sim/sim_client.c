@@ -99,6 +99,19 @@ static uint8_t make_tx(sim_world *w, gz_buf *out) {
     return kind;
 }
 
+void sim_client_flood_tx(sim_world *w, const uint8_t sk[32], uint64_t nonce, gz_buf *out) {
+    static gz_tx tx;
+    memset(&tx, 0, sizeof tx);
+    if (core_key_pub(tx.signer, sk) != GZ_OK) abort();
+    snprintf(tx.chain_id, sizeof tx.chain_id, SIM_CHAIN_ID);
+    tx.nonce = nonce;
+    tx.type = GZ_TX_ANCHOR;
+    for (int i = 0; i < 32; i++) tx.p.anchor.artifact[i] = (uint8_t)sim_rng_next(&w->orng);
+    tx.p.anchor.kind = 1;
+    snprintf(tx.p.anchor.work_id, sizeof tx.p.anchor.work_id, "flood");
+    if (core_tx_sign_encode(&tx, sk, out) != GZ_OK) abort();
+}
+
 static void remember_sent(sim_world *w, const gz_buf *tx) {
     if (tx->len > sizeof w->sent[0].bytes) return;
     sim_sent *s = &w->sent[w->n_sent++ % SIM_SENT_MAX];

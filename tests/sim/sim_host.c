@@ -43,6 +43,7 @@ static void env_send(void *ctx, int peer, uint8_t type, const uint8_t *payload, 
     if (n->byz) sim_byz_note(n, type, payload, len);
     if (n->byz && type == NODE_MSG_PROPOSAL) sim_byz_proposal(w, n, payload, len, &alt);
     if (n->byz && type == NODE_MSG_VOTE) sim_byz_vote(w, n, payload, len, &alt);
+    if (peer < 0) sim_outsider_seen(w, type, payload, len);
     if (peer >= 0) {
         int to = sim_peer_node(w, n->idx, peer);
         if (to >= 0) sim_net_send(w, n->idx, to, type, payload, len);
@@ -61,9 +62,17 @@ static void env_send(void *ctx, int peer, uint8_t type, const uint8_t *payload, 
  * into an engine. */
 static void env_disconnect(void *ctx, int peer, const char *why) {
     sim_node *n = ctx;
+    if (sim_outsider_peer(peer)) {
+        sim_outsider_dropped(n->w, n->idx, peer, why);
+        return;
+    }
     int to = sim_peer_node(n->w, n->idx, peer);
     sim_trace(n->w, n->idx, "drops n%d: %s", to, why);
     if (to < 0) return;
+    /* Honest nodes send nothing that cannot be valid: dropping one for a
+     * message (not for silence) means a check refuses what it should take. */
+    if (!n->byz && !n->w->nodes[to].byz && strncmp(why, "silent", 6) != 0)
+        sim_violation(n->w, false, "node %d dropped honest node %d: %s", n->idx, to, why);
     sim_event *ev = sim_push(n->w, 0, EV_CONN_DOWN, n->idx);
     ev->peer = to;
     ev->gen = sim_conn_gen(n->w, n->idx, to);

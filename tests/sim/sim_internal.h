@@ -30,12 +30,16 @@
 #define SIM_SENT_MAX 256
 /* Verdicts awaited at once (tags of node_submit). */
 #define SIM_TAGS_MAX 4096
+/* Outsider connections at once (sim_outsider.c), and their peer ids: above
+ * every id sim_peer_id gives. */
+#define SIM_OUTSIDER_PEERS 4
+#define SIM_OUTSIDER_PEER_BASE (1 << 28)
 /* Messages of the Byzantine validator kept for replays. */
 #define SIM_BYZ_KEEP 32
 
 enum sim_ev_kind {
     EV_TIMER = 1, EV_DELIVER, EV_CONN_DOWN, EV_REDIAL, EV_CLIENT, EV_BYZ,
-    EV_CRASH, EV_RESTART, EV_PARTITION, EV_HEAL, EV_GST, EV_END
+    EV_CRASH, EV_RESTART, EV_PARTITION, EV_HEAL, EV_GST, EV_END, EV_OUTSIDER, EV_OUTSIDER_DOWN
 };
 
 typedef struct sim_event {
@@ -96,6 +100,15 @@ typedef struct sim_sent {
     size_t len;
 } sim_sent;
 
+/* A hostile peer without a validator key, connected to one node. */
+typedef struct sim_outsider {
+    bool up;
+    int node;
+    uint32_t inc;             /* the node's incarnation when it connected */
+    int peer_id;
+    uint8_t sk[32], pk[32];
+} sim_outsider;
+
 /* A committed txid and its height, in an open-addressing set. */
 typedef struct sim_txid {
     uint8_t id[32];
@@ -140,6 +153,12 @@ struct sim_world {
     size_t dec_cap;
     sim_txid *txids;
     size_t txids_cap, txids_n;
+    /* outsiders */
+    bool outsiders_on;
+    sim_rng orng;             /* the outsiders' own generator */
+    sim_outsider outsiders[SIM_OUTSIDER_PEERS];
+    uint64_t outsider_keys, outsider_txs;
+    gz_buf outsider_prop;     /* the latest proposal a node broadcast */
     mempool empty_pool;       /* what the equivocating proposer builds its second block from */
     sim_result *res;
 };
@@ -188,5 +207,16 @@ void sim_byz_note(sim_node *n, uint8_t type, const uint8_t *payload, size_t len)
 void sim_byz_proposal(sim_world *w, sim_node *b, const uint8_t *payload, size_t len, gz_buf *alt);
 void sim_byz_seen(sim_node *b, uint8_t type, const uint8_t *payload, size_t len);
 void sim_byz_vote(sim_world *w, sim_node *b, const uint8_t *payload, size_t len, gz_buf *alt);
+/* A tx by the key sk with this nonce, signed (a flood's). */
+void sim_client_flood_tx(sim_world *w, const uint8_t sk[32], uint64_t nonce, gz_buf *out);
+
+/* ---- sim_outsider.c: hostile peers without a validator key ---- */
+bool sim_outsider_peer(int peer_id);
+void sim_outsider_step(sim_world *w);
+/* A node dropped an outsider (env_disconnect): it hears of it on the next turn. */
+void sim_outsider_dropped(sim_world *w, int node, int peer_id, const char *why);
+void sim_outsider_down(sim_world *w, const sim_event *ev);
+void sim_outsider_seen(sim_world *w, uint8_t type, const uint8_t *payload, size_t len);
+void sim_outsider_free(sim_world *w);
 
 #endif

@@ -110,10 +110,10 @@ static void on_abort(int sig) {
 
 static void report(const cli *c, uint64_t s, int n, const sim_result *res) {
     if (!c->multi)
-        printf("seed 0x%016" PRIx64 " validators %d%s: %" PRIu64 " heights, %" PRIu64 " events, %" PRIu64
+        printf("seed 0x%016" PRIx64 " validators %d%s%s: %" PRIu64 " heights, %" PRIu64 " events, %" PRIu64
                " txs committed (%" PRIu64 " of %" PRIu64 " submissions admitted), %" PRIu64
                " crashes, recovered %.1fs after GST%s%s\n",
-               s, n, res->byzantine ? " (one Byzantine)" : "", res->heights, res->events, res->txs_committed,
+               s, n, res->byzantine ? " (one Byzantine)" : "", res->outsiders ? " (outsiders)" : "", res->heights, res->events, res->txs_committed,
                res->admitted, res->submitted, res->crashes, res->recover_ms / 1000.0, res->first[0] ? "; " : "",
                res->first);
     if (c->multi && (res->safety > 0 || res->liveness > 0))

@@ -149,7 +149,7 @@ uint64_t sim_conn_gen(const sim_world *w, int a, int b) {
 }
 
 int sim_peer_node(const sim_world *w, int a, int peer_id) {
-    if (peer_id < 1) return -1;
+    if (peer_id < 1 || sim_outsider_peer(peer_id)) return -1;
     int b = (peer_id - 1) % SIM_NODES_MAX;
     uint64_t gen = (uint64_t)((peer_id - 1) / SIM_NODES_MAX);
     if (b >= w->n_nodes || b == a) return -1;
@@ -440,6 +440,7 @@ static void dispatch_node(sim_world *w, sim_node *n, const sim_event *ev) {
         break;
     case EV_CONN_DOWN: on_conn_down(w, ev); break;
     case EV_REDIAL: redial(w, ev->node, ev->peer); break;
+    case EV_OUTSIDER_DOWN: sim_outsider_down(w, ev); break;
     case EV_RESTART:
         if (!n->up && !w->stable) sim_node_restart(n);
         break;
@@ -455,6 +456,7 @@ static void dispatch(sim_world *w, const sim_event *ev) {
     switch (ev->kind) {
     case EV_CLIENT: sim_client_step(w); break;
     case EV_BYZ: sim_byz_step(w); break;
+    case EV_OUTSIDER: sim_outsider_step(w); break;
     case EV_CRASH: fault_crash(w); break;
     case EV_PARTITION:
         if (!w->partitioned) fault_partition(w);
@@ -478,6 +480,10 @@ static void setup_params(sim_world *w) {
     w->delay_max_ms = sim_rng_range(&w->rng, 10, 500);
     w->f = (w->n_val - 1) / 3;
     w->byz = sim_rng_chance(&w->rng, 750000) ? 0 : -1;
+    /* Outsiders draw from a generator of their own, so that runs without
+     * them (and the seeds that find injected bugs) keep their event order. */
+    sim_rng_seed(&w->orng, w->opt.seed ^ 0x6f75747369646572ull);
+    w->outsiders_on = w->opt.fault == SIM_FAULT_NONE && sim_rng_chance(&w->orng, 600000);
     sim_genesis(w);
     for (int i = 1; i < w->n_val && w->byz >= 0; i++)
         if (w->g.validators[i].power < w->g.validators[w->byz].power) w->byz = i;
@@ -513,6 +519,8 @@ static int world_init(sim_world *w, const sim_options *opt, sim_result *res) {
     schedule_faults(w);
     (void)sim_push(w, 10, EV_CLIENT, -1);
     if (w->byz >= 0) (void)sim_push(w, 100, EV_BYZ, -1);
+    if (w->outsiders_on) (void)sim_push(w, 50, EV_OUTSIDER, -1);
+    res->outsiders = w->outsiders_on;
     return 0;
 }
 
@@ -532,6 +540,7 @@ static void world_free(sim_world *w) {
     free(w->dec_have);
     free(w->txids);
     mempool_free(&w->empty_pool);
+    sim_outsider_free(w);
     remove_dir(w);
     ledger_genesis_free(&w->g);
 }
