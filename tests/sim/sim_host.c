@@ -44,6 +44,8 @@ static void env_send(void *ctx, int peer, uint8_t type, const uint8_t *payload, 
     if (n->byz && type == NODE_MSG_PROPOSAL) sim_byz_proposal(w, n, payload, len, &alt);
     if (n->byz && type == NODE_MSG_VOTE) sim_byz_vote(w, n, payload, len, &alt);
     if (peer < 0) sim_outsider_seen(w, type, payload, len);
+    sim_lock_observe(w, n, type, payload, len);
+    if (alt.len > 0) sim_lock_observe(w, n, type, alt.data, alt.len);
     if (peer >= 0) {
         int to = sim_peer_node(w, n->idx, peer);
         if (to >= 0) sim_net_send(w, n->idx, to, type, payload, len);

@@ -100,6 +100,18 @@ typedef struct sim_sent {
     size_t len;
 } sim_sent;
 
+/* A proposal some node sent, and an honest validator's lock (sim_lock.c). */
+#define SIM_PROPS_SEEN 4096
+typedef struct sim_prop_seen {
+    uint64_t height, round;
+    int64_t pol_round;
+    uint8_t block_id[32];
+} sim_prop_seen;
+typedef struct sim_lock {
+    uint64_t height, round; /* its latest precommit for a block */
+    uint8_t block_id[32];
+} sim_lock;
+
 /* A hostile peer without a validator key, connected to one node. */
 typedef struct sim_outsider {
     bool up;
@@ -153,6 +165,10 @@ struct sim_world {
     size_t dec_cap;
     sim_txid *txids;
     size_t txids_cap, txids_n;
+    /* the lock rule */
+    sim_prop_seen props[SIM_PROPS_SEEN];
+    size_t n_props;
+    sim_lock locks[SIM_NODES_MAX];
     /* outsiders */
     bool outsiders_on;
     sim_rng orng;             /* the outsiders' own generator */
@@ -209,6 +225,9 @@ void sim_byz_seen(sim_node *b, uint8_t type, const uint8_t *payload, size_t len)
 void sim_byz_vote(sim_world *w, sim_node *b, const uint8_t *payload, size_t len, gz_buf *alt);
 /* A tx by the key sk with this nonce, signed (a flood's). */
 void sim_client_flood_tx(sim_world *w, const uint8_t sk[32], uint64_t nonce, gz_buf *out);
+
+/* ---- sim_lock.c: the lock rule on every vote an honest node sends ---- */
+void sim_lock_observe(sim_world *w, const sim_node *n, uint8_t type, const uint8_t *payload, size_t len);
 
 /* ---- sim_outsider.c: hostile peers without a validator key ---- */
 bool sim_outsider_peer(int peer_id);

@@ -72,6 +72,7 @@ void sim_violation(sim_world *w, bool safety, const char *fmt, ...) {
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
     if (safety) w->res->safety++;
+    else w->res->liveness++;
     if (w->res->first[0] == '\0')
         snprintf(w->res->first, sizeof w->res->first, "%s at %.3fs: %s",
                  safety ? "safety" : "liveness", (double)w->now / 1000.0, text);
@@ -560,15 +561,11 @@ static void final_checks(sim_world *w) {
         if (!honest(n)) continue;
         if (n->height < res->heights) res->heights = n->height;
         if (n->height < n->gst_height + SIM_LIVE_HEIGHTS) {
-            res->liveness++;
             sim_violation(w, false, "node %d is at height %llu, %llu was due after GST", i,
                           (unsigned long long)n->height, (unsigned long long)(n->gst_height + SIM_LIVE_HEIGHTS));
         }
     }
-    if (w->txs_after_gst == 0) {
-        res->liveness++;
-        sim_violation(w, false, "no tx was committed after GST");
-    }
+    if (w->txs_after_gst == 0) sim_violation(w, false, "no tx was committed after GST");
 }
 
 int sim_run(const sim_options *opt, sim_result *res) {
