@@ -60,9 +60,10 @@
 /* A peer that claims a height and leaves a request for it unanswered has its
  * claims ignored for this long, doubled for each further miss in a row up to
  * NODE_SYNC_IGNORE_MS_MAX (a liar about its height cannot keep a node
- * asking it, nor show the node catching up for ever). */
+ * asking it). Until such a peer answers a request again, its claims count
+ * neither for sync_target nor for catching_up. */
 #define NODE_SYNC_IGNORE_MS 2000
-#define NODE_SYNC_IGNORE_MS_MAX 60000
+#define NODE_SYNC_IGNORE_MS_MAX 30000
 /* A peer not in the validator set dropped for a message that cannot be valid
  * is refused for this long when it comes back with the same key. */
 #define NODE_BAN_MS 60000

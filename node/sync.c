@@ -41,22 +41,21 @@ static void send_block(node *n, int peer, uint64_t height) {
 
 static bool claim_counts(const node_peer *p, uint64_t now) { return p->up && now >= p->ignore_until_ms; }
 
+/* A claim that counts for sync_target and catching_up: from a peer that has
+ * not left a request unanswered since it last answered one. */
+static bool claim_trusted(const node_peer *p, uint64_t now) { return claim_counts(p, now) && p->misses == 0; }
+
 /* The next peer to ask for height want: one whose claim counts, other than
- * the one asked last when there is a choice, in turn. When every claim has
- * been discredited, the claims are still hints worth a try: nothing else can
- * get a node that fell behind going again. */
+ * the one asked last when there is a choice, in turn. */
 static node_peer *pick_peer(node *n, uint64_t want, uint64_t now) {
-    node_peer *fallback = NULL;
     for (size_t pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < GZ_PEERS_MAX; i++) {
             node_peer *p = &n->peers[(n->sync_rr + i) % GZ_PEERS_MAX];
-            if (!p->up || p->height < want) continue;
-            if (fallback == NULL) fallback = p;
             bool again = p->id == n->sync_req_peer && n->sync_req_height == want;
-            if (claim_counts(p, now) && (pass == 1 || !again)) return p;
+            if (p->height >= want && claim_counts(p, now) && (pass == 1 || !again)) return p;
         }
     }
-    return fallback;
+    return NULL;
 }
 
 static void request_next(node *n, uint64_t now) {
@@ -137,7 +136,7 @@ int node_handle_status(node *n, node_peer *p, const uint8_t *payload, size_t len
     int rc = read_u64_msg(payload, len, "status.height", &v);
     if (rc != GZ_OK) return rc;
     p->height = v;
-    if (v > n->sync_target && claim_counts(p, node_mono_ms(n))) n->sync_target = v;
+    if (v > n->sync_target && claim_trusted(p, node_mono_ms(n))) n->sync_target = v;
     return GZ_OK;
 }
 
@@ -161,21 +160,19 @@ static void drop_silent_peers(node *n, uint64_t now) {
 }
 
 void node_sync_tick(node *n, uint64_t now) {
-    uint64_t best = 0;
+    uint64_t best = 0, hinted = 0;
     drop_silent_peers(n, now);
     bool asked = n->sync_req_height == n->ch.height + 1 && n->sync_req_peer >= 0;
     if (asked && now - n->sync_req_ms > NODE_SYNC_RETRY_MS) note_miss(n, now);
     for (size_t i = 0; i < GZ_PEERS_MAX; i++) {
-        if (claim_counts(&n->peers[i], now) && n->peers[i].height > best) best = n->peers[i].height;
+        const node_peer *p = &n->peers[i];
+        if (claim_trusted(p, now) && p->height > best) best = p->height;
+        if (claim_counts(p, now) && p->height > hinted) hinted = p->height;
     }
     n->sync_target = best;
     /* One height behind is consensus' business; more is sync's. Also ask
-     * when a block request has gone unanswered for a while. Claims are hints:
-     * a discredited one is still tried when no other peer claims more. */
-    uint64_t hinted = best;
-    for (size_t i = 0; i < GZ_PEERS_MAX; i++) {
-        if (n->peers[i].up && n->peers[i].height > hinted) hinted = n->peers[i].height;
-    }
+     * when a block request has gone unanswered for a while. A claim from a
+     * peer that missed before is still worth a try once its time is out. */
     bool behind =
         hinted > n->ch.height + 1 || (hinted > n->ch.height && now - n->last_progress_ms > NODE_SYNC_BEHIND_MS);
     if (behind && (n->sync_req_height != n->ch.height + 1 || now - n->sync_req_ms > NODE_SYNC_RETRY_MS))
