@@ -146,7 +146,7 @@ struct rpc_server {
     size_t held;              /* response bytes being built or unsent */
     struct rpc_conn *turn_head; /* connections with work left for a later turn */
     struct rpc_conn *turn_tail;
-    uv_timer_t turn_timer;
+    uv_idle_t turn_idle;
     bool turn_open;
     char *read_buf;           /* shared by every connection's reads */
     bool listener_open;

@@ -22,8 +22,8 @@
  * every connection is working is it accepted and closed.
  *
  * Turns: a batch or a pipeline gives the loop back after GZ_RPC_TURN_MS; its
- * connection then waits in a queue served by a zero timer, a turn's time at a
- * time, round robin. */
+ * connection then waits in a queue served by an idle handle, a turn's time at
+ * a time, round robin. */
 #include "rpc/rpc_internal.h"
 
 #include <assert.h>
@@ -93,7 +93,7 @@ static void conn_handle_closed(uv_handle_t *h) {
 
 /* ---- turns ------------------------------------------------------------------ */
 
-static void on_turn(uv_timer_t *t);
+static void on_turn(uv_idle_t *t);
 
 static void turn_push(rpc_conn *c) {
     rpc_server *s = c->srv;
@@ -105,9 +105,7 @@ static void turn_push(rpc_conn *c) {
         s->turn_head = c;
     }
     s->turn_tail = c;
-    if (!uv_is_active((uv_handle_t *)&s->turn_timer)) {
-        uv_timer_start(&s->turn_timer, on_turn, 0, 0);
-    }
+    if (!uv_is_active((uv_handle_t *)&s->turn_idle)) uv_idle_start(&s->turn_idle, on_turn);
 }
 
 static rpc_conn *turn_pop(rpc_server *s) {
@@ -346,8 +344,10 @@ static void conn_pump(rpc_conn *c) {
 
 static void conn_wake(void *owner) { conn_pump(owner); }
 
-/* Every connection's turn: one turn's time of work, round robin. */
-static void on_turn(uv_timer_t *t) {
+/* Every connection's turn: one turn's time of work, round robin. An idle
+ * handle runs once per loop iteration, after I/O has been polled (without
+ * blocking while it is active), so other connections are read in between. */
+static void on_turn(uv_idle_t *t) {
     rpc_server *s = t->data;
     uint64_t t0 = uv_hrtime();
     rpc_conn *c;
@@ -356,7 +356,7 @@ static void on_turn(uv_timer_t *t) {
         conn_pump(c);
         if (uv_hrtime() - t0 >= (uint64_t)GZ_RPC_TURN_MS * 1000000u) break;
     }
-    if (s->turn_head != NULL) uv_timer_start(&s->turn_timer, on_turn, 0, 0);
+    if (s->turn_head == NULL) uv_idle_stop(&s->turn_idle);
 }
 
 /* ---- slots ------------------------------------------------------------------ */
@@ -519,9 +519,9 @@ void rpc_server_init(rpc_server *s, uv_loop_t *loop, const rpc_method *methods,
     (void)rc;
     s->listener.data = s;
     s->listener_open = true;
-    rc = uv_timer_init(loop, &s->turn_timer);
+    rc = uv_idle_init(loop, &s->turn_idle);
     assert(rc == 0);
-    s->turn_timer.data = s;
+    s->turn_idle.data = s;
     s->turn_open = true;
 }
 
@@ -614,7 +614,7 @@ void rpc_server_close(rpc_server *s, rpc_server_close_cb cb) {
     s->closing = true;
     s->close_cb = cb;
     uv_close((uv_handle_t *)&s->listener, on_listener_closed);
-    uv_close((uv_handle_t *)&s->turn_timer, on_turn_closed);
+    uv_close((uv_handle_t *)&s->turn_idle, on_turn_closed);
     /* conn_close only unlinks in its close callback, so the walk is safe. */
     for (rpc_conn *c = s->conns; c != NULL; c = c->next) conn_close(c);
 }
