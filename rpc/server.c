@@ -28,6 +28,7 @@
 
 #include <assert.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,6 +50,7 @@ typedef struct rpc_conn {
     uint64_t last_io;    /* ms of the last read or completed write */
     size_t queued;       /* bytes handed to uv_write and not yet written */
     bool in_turnq;
+    bool input_waits;    /* seen unread input in the socket (not idle) */
     int handles_open;
     bool reading;
     bool eof;            /* the client sent FIN */
@@ -161,6 +163,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
     rpc_conn *c = stream->data;
     if (c->closing) return;
     c->last_io = uv_now(c->srv->loop);
+    c->input_waits = false;
     if (nread > 0) {
         if (c->shut) return;
         if (rpc_session_feed(&c->ss, buf->base, (size_t)nread) != GZ_OK) {
@@ -402,17 +405,30 @@ static bool conn_evictable(const rpc_conn *c) {
     return c->queued == 0 && (ph == RPC_PHASE_IDLE || ph == RPC_PHASE_HEAD);
 }
 
+/* True if the client's bytes wait in the socket, unread: a connection
+ * accepted in the same burst as a flood has sent its request, not idled. */
+static bool input_waiting(rpc_conn *c) {
+    uv_os_fd_t fd;
+    char b;
+    if (c->shut || uv_fileno((const uv_handle_t *)&c->tcp, &fd) != 0) return false;
+    if (recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) <= 0) return false;
+    c->input_waits = true;
+    return true;
+}
+
 /* The evictable connection (other than self, of ip when given) that has
  * waited longest, or NULL. */
 static rpc_conn *oldest_idle(rpc_server *s, const rpc_conn *self, const uint8_t *ip) {
-    rpc_conn *best = NULL;
-    for (rpc_conn *c = s->conns; c != NULL; c = c->next) {
-        if (c == self || !conn_evictable(c)) continue;
-        if (ip != NULL && memcmp(c->ip, ip, 16) != 0) continue;
-        uint64_t since = c->shut ? 0 : c->head_since;
-        if (best == NULL || since < (best->shut ? 0 : best->head_since)) best = c;
+    for (;;) {
+        rpc_conn *best = NULL;
+        for (rpc_conn *c = s->conns; c != NULL; c = c->next) {
+            if (c == self || c->input_waits || !conn_evictable(c)) continue;
+            if (ip != NULL && memcmp(c->ip, ip, 16) != 0) continue;
+            uint64_t since = c->shut ? 0 : c->head_since;
+            if (best == NULL || since < (best->shut ? 0 : best->head_since)) best = c;
+        }
+        if (best == NULL || !input_waiting(best)) return best;
     }
-    return best;
 }
 
 /* Makes room for c under the per-address and global caps; false when no
