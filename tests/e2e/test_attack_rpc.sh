@@ -244,7 +244,7 @@ check "most of them share one block" test "${ntx:-0}" -ge 500
 
 # ---- batches of 1000 tx lookups, four connections at once ---------------------------
 jq -R -c '{jsonrpc: "2.0", id: 1, method: "tx", params: {txid: .}}' "$E2E_DIR/txids" | jq -s -c . >"$E2E_DIR/tx.json"
-check "the tx batch is ~131 KiB" test "$(stat -c %s "$E2E_DIR/tx.json")" -gt 120000
+check "the tx batch is ~124 KiB" test "$(stat -c %s "$E2E_DIR/tx.json")" -gt 120000
 watched txs 10 $A post "$BASE" "$E2E_DIR/tx.json" 4 10
 healthy txs
 check "txs: every batch is refused whole with the budget error (-32010)" \
