@@ -51,6 +51,7 @@ typedef struct rpc_conn {
     size_t queued;       /* bytes handed to uv_write and not yet written */
     bool in_turnq;
     bool input_waits;    /* seen unread input in the socket (not idle) */
+    bool graced;         /* the current deadline was extended once */
     int handles_open;
     bool reading;
     bool eof;            /* the client sent FIN */
@@ -149,7 +150,32 @@ static void conn_close(rpc_conn *c) {
     uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
 }
 
-static void on_timer(uv_timer_t *t) { conn_close(t->data); }
+/* True if the client's bytes wait in the socket, unread: a connection
+ * accepted in the same burst as a flood has sent its request, not idled. */
+static bool input_waiting(rpc_conn *c) {
+    uv_os_fd_t fd;
+    char b;
+    if (c->shut || uv_fileno((const uv_handle_t *)&c->tcp, &fd) != 0) return false;
+    if (recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) <= 0) return false;
+    c->input_waits = true;
+    return true;
+}
+
+/* Timers run before the loop reads sockets: after a stall of the loop (a
+ * long commit) a deadline may come due while the client's request already
+ * waits unread. Such a connection gets one grace period per deadline to be
+ * read, rather than being closed for the server's own delay. */
+#define DEADLINE_GRACE_MS 1000u
+
+static void on_timer(uv_timer_t *t) {
+    rpc_conn *c = t->data;
+    if (!c->graced && !c->closing && input_waiting(c)) {
+        c->graced = true;
+        uv_timer_start(&c->timer, on_timer, DEADLINE_GRACE_MS, 0);
+        return;
+    }
+    conn_close(c);
+}
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
     (void)suggested;
@@ -269,6 +295,7 @@ static uint64_t conn_deadline(rpc_conn *c) {
         /* The server has work for the client: its clocks start afterwards. */
         c->head_since = now;
         c->body_since = 0;
+        c->graced = false;
         /* A handler that keeps a call waits on its own terms (submit_tx_commit
          * has a timeout_ms), and a batch waiting for its turn makes progress. */
         if (c->queued == 0) return UINT64_MAX;
@@ -403,17 +430,6 @@ static bool conn_evictable(const rpc_conn *c) {
     uint64_t body_len;
     rpc_phase ph = rpc_session_phase(&c->ss, &body_len);
     return c->queued == 0 && (ph == RPC_PHASE_IDLE || ph == RPC_PHASE_HEAD);
-}
-
-/* True if the client's bytes wait in the socket, unread: a connection
- * accepted in the same burst as a flood has sent its request, not idled. */
-static bool input_waiting(rpc_conn *c) {
-    uv_os_fd_t fd;
-    char b;
-    if (c->shut || uv_fileno((const uv_handle_t *)&c->tcp, &fd) != 0) return false;
-    if (recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) <= 0) return false;
-    c->input_waits = true;
-    return true;
 }
 
 /* The evictable connection (other than self, of ip when given) that has

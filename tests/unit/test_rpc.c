@@ -1202,14 +1202,15 @@ static void post_thread(void *arg) {
     gz_buf_free(&resp);
 }
 
-/* 150 calls of 4 ms each hold the loop 600 ms in all, but another
- * connection's call is answered within tens of milliseconds meanwhile. */
+/* 200 calls of 5 ms each hold the loop 1 s in all, but another connection's
+ * call is answered within tens of milliseconds meanwhile (the bound leaves
+ * room for a loaded machine; without turns it waits for the whole batch). */
 Test(rpc, long_batch_yields_to_other_connections) {
     gz_buf b;
     gz_buf_init(&b);
-    for (int i = 0; i < 150; i++) {
+    for (int i = 0; i < 200; i++) {
         char one[96];
-        int n = snprintf(one, sizeof one, "%s{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"spin\",\"params\":{\"ms\":4}}",
+        int n = snprintf(one, sizeof one, "%s{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"spin\",\"params\":{\"ms\":5}}",
                          i ? "," : "[", i);
         cr_assert_eq(gz_buf_append(&b, one, (size_t)n), GZ_OK);
     }
@@ -1220,12 +1221,12 @@ Test(rpc, long_batch_yields_to_other_connections) {
     for (int i = 0; i < 200 && atomic_load(&g_spins) == 0; i++) sleep_ms(5);
     long worst = 0;
     int during = 0;
-    while (atomic_load(&g_spins) < 140) {
+    while (atomic_load(&g_spins) < 180) {
         struct timespec t0;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         assert_serving();
         long ms = ms_since(&t0);
-        if (atomic_load(&g_spins) < 150) {
+        if (atomic_load(&g_spins) < 200) {
             during++;
             if (ms > worst) worst = ms;
         }
@@ -1234,9 +1235,9 @@ Test(rpc, long_batch_yields_to_other_connections) {
     uv_thread_join(&th);
     gz_buf_free(&b);
     cr_assert_eq(job.status, 200);
-    cr_assert_eq(atomic_load(&g_spins), 150);
+    cr_assert_eq(atomic_load(&g_spins), 200);
     cr_assert_geq(during, 5, "calls were made while the batch ran (%d)", during);
-    cr_assert_lt(worst, 100, "the slowest call during the batch took %ld ms", worst);
+    cr_assert_lt(worst, 300, "the slowest call during the batch took %ld ms", worst);
 }
 
 Test(rpc, json_hex_is_lowercase_and_round_trips) {
