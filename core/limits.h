@@ -82,16 +82,40 @@
 #define GZ_RPC_BATCH_MAX 1000
 /* jansson parses recursively: deeper nesting is refused before it sees the bytes. */
 #define GZ_RPC_JSON_DEPTH_MAX 16
-/* Open connections at once; a further one is accepted and closed. */
+/* Open connections at once; past it a new one takes the slot of the oldest
+ * idle one, or is accepted and closed when every connection is working. */
 #define GZ_RPC_CONNS_MAX 256
+/* Connections of one client address (an IPv4 address, an IPv6 /64, all of
+ * loopback as one), so one client cannot take every slot. */
+#define GZ_RPC_CONNS_PER_IP_MAX 32
+/* A request head must be complete this long after the connection opened or
+ * the server last had work for it, so silent and byte-a-second clients
+ * (slowloris) give their slot back. */
+#define GZ_RPC_HEAD_MS 10000u
+/* A body must be complete within GZ_RPC_BODY_MS plus its length at
+ * GZ_RPC_BODY_MIN_BYTES_PER_S after its head: a largest body has 138 s. */
+#define GZ_RPC_BODY_MS 10000u
+#define GZ_RPC_BODY_MIN_BYTES_PER_S (64u * 1024u)
+/* Work units one request may ask for (the sum of its calls' method costs),
+ * judged before any call runs, so that no request holds the node for long. */
+#define GZ_RPC_REQUEST_COST_MAX 4000u
+/* Results of one request are built up to this many bytes; the calls after
+ * are answered with an error instead of being run. */
+#define GZ_RPC_RESULTS_BYTES_MAX (16u * 1024u * 1024u)
+/* Response bytes the whole server holds (being built or unsent); past it the
+ * calls that cost more than 1 are answered "busy". */
+#define GZ_RPC_HELD_BYTES_MAX (64u * 1024u * 1024u)
+/* A batch (or a pipeline) gives the loop back after this much work, so that
+ * other connections (status) wait tens of milliseconds, not seconds. */
+#define GZ_RPC_TURN_MS 10u
 /* A connection with this much unsent output reads no further requests. */
 #define GZ_RPC_SENDQ_BYTES_MAX (4u * 1024u * 1024u)
 /* One serialized response (a whole batch) is at most this big; also the
  * most the client accepts. */
 #define GZ_RPC_RESPONSE_BYTES_MAX (64u * 1024u * 1024u)
-/* A connection with no traffic for this long is closed, so idle clients do
- * not hold connection slots. */
-#define GZ_RPC_IDLE_MS 60000u
+/* A connection with no traffic for this long is closed (a client that does
+ * not read its responses, a body that stalls), so it gives its slot back. */
+#define GZ_RPC_IDLE_MS 20000u
 /* submit_tx_commit calls waiting for their tx at once; more are refused. */
 #define GZ_COMMIT_WAITERS_MAX 4096u
 /* The longest timeout_ms a submit_tx_commit call may ask to hold its waiter. */
@@ -151,6 +175,10 @@ _Static_assert(GZ_PEER_SENDQ_BYTES_MAX >= GZ_FRAME_BYTES_MAX + 4u,
 _Static_assert(GZ_RPC_BODY_BYTES_MAX >= 2u * GZ_TX_BYTES_MAX + 1024u,
                "a submit_tx request (a largest tx as hex, twice its bytes, and the JSON-RPC envelope) "
                "fits in one HTTP body");
+_Static_assert(GZ_RPC_RESULTS_BYTES_MAX + GZ_RPC_BODY_BYTES_MAX + GZ_RPC_BATCH_MAX * 512u <=
+                   GZ_RPC_RESPONSE_BYTES_MAX,
+               "a response (results to their bound, ids echoed from the body, an error per call) "
+               "is one the client accepts");
 _Static_assert(GZ_MEMPOOL_BYTES_MAX >= GZ_TX_BYTES_MAX, "an empty mempool takes a largest tx");
 _Static_assert(GZ_MEMPOOL_TXS_MAX < UINT32_MAX / 4,
                "mempool positions are uint32_t with two reserved values (node/mempool.c)");

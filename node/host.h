@@ -75,6 +75,7 @@ static inline uint64_t host_mono_ms(void) {
 /* rpc_methods.c */
 extern const rpc_method host_rpc_methods[];
 extern const size_t host_rpc_methods_n;
+extern const unsigned host_rpc_costs[]; /* one per method, in the table's order */
 /* env->admitted and env->committed of the libuv host. */
 void host_admitted(void *ctx, void *tag, const node_admission *a);
 void host_committed(void *ctx, const chain_block *b);

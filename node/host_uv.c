@@ -168,6 +168,7 @@ static int start_p2p(node_host *h, const uint8_t sk[32], gz_msg *msg) {
 
 static int start_services(node_host *h, const uint8_t sk[32], gz_msg *msg) {
     rpc_server_init(&h->rpc, &h->loop, host_rpc_methods, host_rpc_methods_n, h);
+    rpc_server_set_costs(&h->rpc, host_rpc_costs);
     h->opened_rpc = true;
     int rc = rpc_server_listen(&h->rpc, h->cfg.rpc_host, h->cfg.rpc_port, msg);
     if (rc == GZ_OK && networked(h)) rc = start_p2p(h, sk, msg);

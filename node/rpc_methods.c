@@ -424,6 +424,17 @@ static void m_log_consistency(void *ctx, json_t *params, rpc_call *call) {
                                      core_json_hex(r2, 32), "proof", p));
 }
 
+/* Each method's work units (docs/rpc.md, "Work budget"): a request may sum
+ * to GZ_RPC_REQUEST_COST_MAX. Point reads and queueing a tx cost 1; a block
+ * read (block, commit) 4, so `agree` in the e2e tests can ask for 1000 blocks
+ * at once; a tx proof (a block read and a Merkle tree over its txids) and a
+ * page of proposals 10; a log proof, which hashes the whole provenance log, 40. */
+#define COST_POINT 1u
+#define COST_BLOCK 4u
+#define COST_PROOF 10u
+#define COST_PAGE 10u
+#define COST_LOG 40u
+
 const rpc_method host_rpc_methods[] = {
     {"status", m_status, ""},
     {"submit_tx", m_submit_tx, "tx"},
@@ -444,3 +455,17 @@ const rpc_method host_rpc_methods[] = {
     {"log_consistency", m_log_consistency, "first second"},
 };
 const size_t host_rpc_methods_n = sizeof host_rpc_methods / sizeof host_rpc_methods[0];
+
+/* In the order of host_rpc_methods. */
+const unsigned host_rpc_costs[] = {
+    COST_POINT, COST_POINT, COST_POINT, COST_PROOF, COST_BLOCK, COST_BLOCK, COST_POINT, COST_POINT, COST_POINT,
+    COST_POINT, COST_POINT, COST_POINT, COST_PAGE,  COST_POINT, COST_LOG,   COST_POINT, COST_LOG,
+};
+_Static_assert(sizeof host_rpc_costs / sizeof host_rpc_costs[0] == sizeof host_rpc_methods / sizeof host_rpc_methods[0],
+               "one cost per method");
+_Static_assert(GZ_RPC_BATCH_MAX * COST_BLOCK <= GZ_RPC_REQUEST_COST_MAX,
+               "a batch of 1000 block calls (as `agree` in the e2e tests sends) is within the budget");
+_Static_assert(GZ_RPC_BATCH_MAX * COST_POINT <= GZ_RPC_REQUEST_COST_MAX,
+               "a batch of 1000 submit_tx calls (as `make bench` sends) is within the budget");
+_Static_assert(200u * COST_PROOF <= GZ_RPC_REQUEST_COST_MAX,
+               "a batch of 200 tx lookups (as txids_committed in the e2e tests sends) is within the budget");

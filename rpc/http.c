@@ -135,6 +135,7 @@ static void request_reset(rpc_http *h) {
     } else {
         gz_buf_reset(&h->body);
     }
+    h->body_len = 0;
     h->method = 0;
     h->keep_alive = false;
     h->http10 = false;
@@ -193,6 +194,7 @@ static rpc_http_event head_check(rpc_http *h) {
     if (has_length && p->content_length > GZ_RPC_BODY_BYTES_MAX) {
         return fail(h, 413, "request body too large");
     }
+    h->body_len = has_length ? p->content_length : 0;
     if (h->expect_unknown && !h->http10) {
         return fail(h, 417, "only Expect: 100-continue is understood");
     }

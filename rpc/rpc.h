@@ -8,8 +8,9 @@
  *
  * Transport (docs/rpc.md has the details): HTTP/1.1 `POST /rpc` with a
  * Content-Length body, keep-alive and pipelining, `GET /health` answers "ok".
- * Bounds come from core/limits.h (head, body, batch, JSON depth, connections,
- * send queue, response, idle time). */
+ * Bounds come from core/limits.h (head, body, batch, JSON depth, connections
+ * in all and per client address, head/body/idle deadlines, work per request,
+ * result bytes, send queue, response). */
 #ifndef GZ_RPC_RPC_H
 #define GZ_RPC_RPC_H
 
@@ -37,6 +38,16 @@
 #define RPC_METHOD_NOT_FOUND (-32601)
 #define RPC_INVALID_PARAMS (-32602)
 #define RPC_INTERNAL_ERROR (-32603)
+
+/* Server-defined errors of the transport's bounds (docs/rpc.md, "Limits"). */
+/* The request asks for more work than GZ_RPC_REQUEST_COST_MAX: nothing ran. */
+#define RPC_OVER_BUDGET (-32010)
+/* The results so far reached GZ_RPC_RESULTS_BYTES_MAX: this call did not run
+ * (or its result was dropped); ask for it in a later request. */
+#define RPC_RESPONSE_FULL (-32011)
+/* The server holds GZ_RPC_HELD_BYTES_MAX of responses: this call did not run;
+ * retry after a moment. */
+#define RPC_BUSY (-32012)
 
 /* Error messages are one line of at most this many bytes (longer ones are cut). */
 #define RPC_ERRMSG_MAX 200
@@ -122,11 +133,21 @@ struct rpc_server {
     uv_tcp_t listener;
     const rpc_method *methods;
     size_t methods_n;
+    const unsigned *costs;
     void *ctx;
     struct rpc_conn *conns;   /* open connections, a doubly linked list */
-    size_t conns_n;
+    size_t conns_n;           /* including those closing */
+    size_t conns_live;        /* not closing: what the caps count */
     size_t conns_max;
+    size_t conns_per_ip;
     uint64_t idle_ms;
+    uint64_t head_ms;
+    uint64_t body_ms;
+    size_t held;              /* response bytes being built or unsent */
+    struct rpc_conn *turn_head; /* connections with work left for a later turn */
+    struct rpc_conn *turn_tail;
+    uv_idle_t turn_idle;
+    bool turn_open;
     char *read_buf;           /* shared by every connection's reads */
     bool listener_open;
     bool closing;
@@ -142,10 +163,22 @@ void rpc_server_init(rpc_server *s, uv_loop_t *loop, const rpc_method *methods,
                      size_t methods_n, void *ctx);
 
 /* Tuning for tests and special deployments; call before listen.
- * idle_ms: close connections idle this long (default GZ_RPC_IDLE_MS).
- * conns_max: at most GZ_RPC_CONNS_MAX (the default). */
+ * idle_ms: close connections without traffic this long (default GZ_RPC_IDLE_MS).
+ * conns_max: at most GZ_RPC_CONNS_MAX (the default).
+ * conns_per_ip: connections of one client address (default GZ_RPC_CONNS_PER_IP_MAX,
+ * at most conns_max).
+ * head_ms, body_ms: the head and body deadlines (defaults GZ_RPC_HEAD_MS and
+ * GZ_RPC_BODY_MS; the body also gets its length at GZ_RPC_BODY_MIN_BYTES_PER_S). */
 void rpc_server_set_idle_timeout(rpc_server *s, uint64_t idle_ms);
 void rpc_server_set_conns_max(rpc_server *s, size_t conns_max);
+void rpc_server_set_conns_per_ip(rpc_server *s, size_t conns_per_ip);
+void rpc_server_set_deadlines(rpc_server *s, uint64_t head_ms, uint64_t body_ms);
+/* costs[i] is the work units of one call of methods[i] (0 counts as 1;
+ * borrowed, like the table): a request whose calls sum to more than
+ * GZ_RPC_REQUEST_COST_MAX is refused before any runs. A call of cost 1 never
+ * ends a turn, so a batch of cheap calls (submit_tx) is dispatched in one go.
+ * Without costs every call costs 1. */
+void rpc_server_set_costs(rpc_server *s, const unsigned *costs);
 
 /* Binds host (a numeric IPv4/IPv6 address or "localhost") and port (0: any
  * free port, see rpc_server_port) and starts accepting. Call it once; after a

@@ -49,6 +49,7 @@ typedef struct rpc_http {
     bool expect_continue;
     bool expect_unknown;
     gz_buf body;
+    uint64_t body_len;    /* the accepted head's Content-Length (0 without) */
     int method;           /* enum http_method */
     bool keep_alive;
     bool http10;
@@ -75,6 +76,16 @@ typedef struct rpc_dispatch {
     void *ctx;
 } rpc_dispatch;
 
+/* The work and memory bounds of exchanges; a zero field takes its default. */
+typedef struct rpc_bounds {
+    const unsigned *costs; /* per method in the table's order; NULL: each call costs 1 */
+    uint64_t turn_ns;      /* dispatch time before giving the loop back (0: never) */
+    size_t *held;          /* the server's count of response bytes held, or NULL */
+    size_t held_max;       /* GZ_RPC_HELD_BYTES_MAX */
+    size_t results_max;    /* GZ_RPC_RESULTS_BYTES_MAX */
+    unsigned cost_max;     /* GZ_RPC_REQUEST_COST_MAX */
+} rpc_bounds;
+
 /* Called once when every call of an exchange has replied: json is the
  * response body, or NULL (len 0) when nothing is to be answered (only
  * notifications). The bytes are valid during the call only. */
@@ -85,8 +96,18 @@ typedef void (*rpc_exchange_done_fn)(void *owner, const char *json, size_t len);
  * exchange, completed later by the handlers' replies. */
 rpc_exchange *rpc_exchange_start(const rpc_dispatch *d, const char *body, size_t len,
                                  rpc_exchange_done_fn done, void *owner);
-/* Forgets a pending exchange's owner: done never runs; the exchange frees
- * itself once its last call has replied. */
+/* The same under bounds b (copied; NULL: the defaults, no turns). */
+rpc_exchange *rpc_exchange_start_bounded(const rpc_dispatch *d, const rpc_bounds *b,
+                                         const char *body, size_t len,
+                                         rpc_exchange_done_fn done, void *owner);
+/* True while calls of a pending exchange are still to be dispatched: it gave
+ * the loop back after d->turn_ns and wants rpc_exchange_resume on a later turn. */
+bool rpc_exchange_more(const rpc_exchange *x);
+/* Dispatches the next calls (for up to d->turn_ns). Returns true if that
+ * completed the exchange (done has run and x is freed). */
+bool rpc_exchange_resume(rpc_exchange *x);
+/* Forgets a pending exchange's owner: done never runs, calls not dispatched
+ * yet never run; the exchange frees itself once its last call has replied. */
 void rpc_exchange_detach(rpc_exchange *x);
 
 /* True if the nesting of [ and { in s (outside strings) exceeds depth_max. */
@@ -100,11 +121,13 @@ typedef void (*rpc_session_wake_fn)(void *owner);
 typedef struct rpc_session {
     rpc_http http;
     rpc_dispatch dispatch;
+    rpc_bounds bounds;
     rpc_exchange *pending;     /* the request being answered, or NULL */
     bool pending_keep_alive;
     bool pending_http10;
     bool starting;             /* inside rpc_exchange_start */
     bool closing;              /* the final response is in out */
+    bool yielded;              /* requests are buffered but the turn's time is up */
     gz_buf out;                /* response bytes for the transport to send */
     rpc_session_wake_fn wake;
     void *owner;
@@ -112,6 +135,9 @@ typedef struct rpc_session {
 
 void rpc_session_init(rpc_session *ss, const rpc_dispatch *d, rpc_session_wake_fn wake,
                       void *owner);
+/* Sets the bounds of the session's exchanges (copied; the default: none of
+ * turns and server-wide bytes, the limits.h bounds for the rest). */
+void rpc_session_set_bounds(rpc_session *ss, const rpc_bounds *b);
 /* Releases buffers and detaches a pending exchange (its reply is dropped). */
 void rpc_session_free(rpc_session *ss);
 /* Appends received bytes. Returns GZ_OK or GZ_ENOMEM. */
@@ -124,5 +150,20 @@ void rpc_session_run(rpc_session *ss, size_t out_max);
 bool rpc_session_busy(const rpc_session *ss);
 /* Received bytes not parsed yet. */
 size_t rpc_session_buffered(const rpc_session *ss);
+
+/* Where a connection stands, for its deadlines. */
+typedef enum rpc_phase {
+    RPC_PHASE_IDLE = 0,  /* nothing of a next request has arrived */
+    RPC_PHASE_HEAD,      /* part of a request head has arrived */
+    RPC_PHASE_BODY,      /* a head is accepted; its body is arriving */
+    RPC_PHASE_WORK       /* a request is being answered (or waits for a turn) */
+} rpc_phase;
+/* The phase; for RPC_PHASE_BODY *body_len is the announced Content-Length. */
+rpc_phase rpc_session_phase(const rpc_session *ss, uint64_t *body_len);
+/* True when the session gave the loop back with work left (a batch's calls
+ * or buffered pipelined requests): call rpc_session_turn on a later turn. */
+bool rpc_session_wants_turn(const rpc_session *ss);
+/* Goes on with that work (then rpc_session_run answers what follows). */
+void rpc_session_turn(rpc_session *ss);
 
 #endif

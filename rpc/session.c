@@ -66,8 +66,9 @@ static void on_exchange_done(void *owner, const char *json, size_t len) {
 static void rpc_start(rpc_session *ss) {
     rpc_http *h = &ss->http;
     ss->starting = true;
-    rpc_exchange *x = rpc_exchange_start(&ss->dispatch, (const char *)h->body.data,
-                                         h->body.len, on_exchange_done, ss);
+    rpc_exchange *x = rpc_exchange_start_bounded(&ss->dispatch, &ss->bounds,
+                                                 (const char *)h->body.data, h->body.len,
+                                                 on_exchange_done, ss);
     ss->starting = false;
     if (x != NULL) ss->pending = x;
 }
@@ -115,6 +116,8 @@ void rpc_session_init(rpc_session *ss, const rpc_dispatch *d, rpc_session_wake_f
     gz_buf_init(&ss->out);
 }
 
+void rpc_session_set_bounds(rpc_session *ss, const rpc_bounds *b) { ss->bounds = *b; }
+
 void rpc_session_free(rpc_session *ss) {
     if (ss->pending != NULL) {
         rpc_exchange_detach(ss->pending);
@@ -134,8 +137,41 @@ size_t rpc_session_buffered(const rpc_session *ss) {
     return ss->http.in.len - ss->http.in_off;
 }
 
+rpc_phase rpc_session_phase(const rpc_session *ss, uint64_t *body_len) {
+    const rpc_http *h = &ss->http;
+    *body_len = 0;
+    if (ss->pending != NULL || ss->yielded) return RPC_PHASE_WORK;
+    if (h->head_done && !h->msg_done && !h->failed) {
+        *body_len = h->body_len;
+        return RPC_PHASE_BODY;
+    }
+    if ((!h->msg_done && h->head_bytes > 0) || h->in_off < h->in.len) return RPC_PHASE_HEAD;
+    return RPC_PHASE_IDLE;
+}
+
+bool rpc_session_wants_turn(const rpc_session *ss) {
+    if (ss->closing) return false;
+    return ss->pending != NULL ? rpc_exchange_more(ss->pending) : ss->yielded;
+}
+
+void rpc_session_turn(rpc_session *ss) {
+    ss->yielded = false;
+    if (ss->pending == NULL || !rpc_exchange_more(ss->pending)) return;
+    /* A completion inside is written to out; the caller pumps after. */
+    ss->starting = true;
+    (void)rpc_exchange_resume(ss->pending);
+    ss->starting = false;
+}
+
+/* With turns on, pipelined requests give the loop back once a turn's time
+ * is spent, so a stream of single heavy requests cannot hold it either. */
+static bool turn_spent(const rpc_session *ss, uint64_t t0) {
+    return ss->bounds.turn_ns > 0 && uv_hrtime() - t0 >= ss->bounds.turn_ns;
+}
+
 void rpc_session_run(rpc_session *ss, size_t out_max) {
-    while (!ss->closing && ss->pending == NULL && ss->out.len < out_max) {
+    uint64_t t0 = ss->bounds.turn_ns > 0 ? uv_hrtime() : 0;
+    while (!ss->closing && ss->pending == NULL && !ss->yielded && ss->out.len < out_max) {
         switch (rpc_http_next(&ss->http)) {
         case RPC_HTTP_MORE:
             return;
@@ -151,6 +187,9 @@ void rpc_session_run(rpc_session *ss, size_t out_max) {
             return;
         case RPC_HTTP_REQUEST:
             route(ss);
+            if (ss->pending == NULL && rpc_session_buffered(ss) > 0 && turn_spent(ss, t0)) {
+                ss->yielded = true;
+            }
             break;
         }
     }

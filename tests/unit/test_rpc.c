@@ -129,6 +129,20 @@ static void m_big(void *ctx, json_t *params, rpc_call *call) {
     free(s);
 }
 
+static atomic_int g_spins;
+
+/* Holds the loop for params.ms milliseconds, as a heavy query does. */
+static void m_spin(void *ctx, json_t *params, rpc_call *call) {
+    (void)ctx;
+    uint64_t ms;
+    if (rpc_param_u64(params, "ms", &ms, call) != GZ_OK) return;
+    atomic_fetch_add(&g_spins, 1);
+    uint64_t end = uv_hrtime() + ms * 1000000u;
+    while (uv_hrtime() < end) {
+    }
+    rpc_reply_result(call, json_true());
+}
+
 static const rpc_method methods[] = {
     {"echo", m_echo, NULL},
     {"add", m_add, "a b"},
@@ -140,7 +154,11 @@ static const rpc_method methods[] = {
     {"bumps", m_bumps, ""},
     {"slow", m_slow, "ms"},
     {"big", m_big, "n"},
+    {"spin", m_spin, "ms"},
 };
+/* big and spin cost 10 and 5 work units; the rest 1. */
+static const unsigned costs[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 10, 5};
+_Static_assert(sizeof costs / sizeof costs[0] == sizeof methods / sizeof methods[0], "one cost per method");
 
 /* ---- the server thread --------------------------------------------------------- */
 
@@ -169,17 +187,21 @@ static void server_thread(void *arg) {
     uv_run(&H.loop, UV_RUN_DEFAULT);
 }
 
-static void server_start(uint64_t idle_ms, size_t conns_max) {
+static void server_start_with(uint64_t idle_ms, size_t conns_max, size_t per_ip, uint64_t head_ms) {
     atomic_store(&g_bumps, 0);
     atomic_store(&g_slow_started, 0);
     atomic_store(&g_slow_replied, 0);
     atomic_store(&g_slow_dead, 0);
     atomic_store(&g_big_calls, 0);
+    atomic_store(&g_spins, 0);
     atomic_store(&H.closed, false);
     cr_assert_eq(uv_loop_init(&H.loop), 0);
     rpc_server_init(&H.srv, &H.loop, methods, sizeof methods / sizeof methods[0], &H.loop);
     if (idle_ms) rpc_server_set_idle_timeout(&H.srv, idle_ms);
     if (conns_max) rpc_server_set_conns_max(&H.srv, conns_max);
+    if (per_ip) rpc_server_set_conns_per_ip(&H.srv, per_ip);
+    if (head_ms) rpc_server_set_deadlines(&H.srv, head_ms, head_ms);
+    rpc_server_set_costs(&H.srv, costs);
     gz_msg m = {{0}};
     cr_assert_eq(rpc_server_listen(&H.srv, "127.0.0.1", 0, &m), GZ_OK, "%s", m.text);
     H.port = rpc_server_port(&H.srv);
@@ -196,14 +218,20 @@ static void server_stop(void) {
     cr_assert_eq(uv_loop_close(&H.loop), 0, "every handle is closed");
 }
 
+static void server_start(uint64_t idle_ms, size_t conns_max) { server_start_with(idle_ms, conns_max, 0, 0); }
+
 static void setup(void) { server_start(0, 0); }
 static void setup_idle(void) { server_start(200, 0); }
 static void setup_few(void) { server_start(0, 4); }
+static void setup_per_ip(void) { server_start_with(0, 0, 3, 0); }
+static void setup_deadline(void) { server_start_with(0, 0, 0, 300); }
 
 TestSuite(rpc, .init = setup, .fini = server_stop, .timeout = 20);
 TestSuite(rpc_idle, .init = setup_idle, .fini = server_stop, .timeout = 20);
 TestSuite(rpc_conns, .init = setup_few, .fini = server_stop, .timeout = 20);
 TestSuite(rpc_close, .init = setup, .timeout = 20);
+TestSuite(rpc_per_ip, .init = setup_per_ip, .fini = server_stop, .timeout = 20);
+TestSuite(rpc_deadline, .init = setup_deadline, .fini = server_stop, .timeout = 20);
 
 /* ---- helpers ------------------------------------------------------------------ */
 
@@ -985,33 +1013,231 @@ Test(rpc_idle, pending_call_outlives_idle_timeout) {
     json_decref(r);
 }
 
-Test(rpc_conns, extra_connections_refused) {
+static long ms_since(const struct timespec *t0) {
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* Keeps a call of `slow` waiting ms on t: a connection that is working. */
+static void tconn_keep_busy(tconn *t, int ms) {
+    char body[96];
+    snprintf(body, sizeof body, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"slow\",\"params\":{\"ms\":%d}}", ms);
+    char *req = rpc_request(body);
+    tconn_open(t);
+    tconn_sends(t, req);
+    free(req);
+}
+
+static void wait_slow_started(int n) {
+    for (int i = 0; i < 200 && atomic_load(&g_slow_started) < n; i++) sleep_ms(10);
+    cr_assert_eq(atomic_load(&g_slow_started), n);
+}
+
+/* Past the cap a newcomer takes the slot of the connection idle longest. */
+Test(rpc_conns, newcomer_takes_the_oldest_idle_slot) {
     tconn t[4];
     for (int i = 0; i < 4; i++) {
         tconn_open(&t[i]);
         tconn_sends(&t[i], "GET /health HTTP/1.1\r\nHost: t\r\n\r\n");
         cr_assert_eq(tconn_read(&t[i]), 200);
+        sleep_ms(20);
     }
+    assert_serving();
+    cr_assert(tconn_closed_by_server(&t[0]), "the oldest idle connection gave its slot");
+    tconn_sends(&t[3], "GET /health HTTP/1.1\r\nHost: t\r\n\r\n");
+    cr_assert_eq(tconn_read(&t[3]), 200, "the newest idle one still serves");
+    for (int i = 0; i < 4; i++) tconn_close(&t[i]);
+}
+
+Test(rpc_conns, newcomer_refused_when_every_connection_works) {
+    tconn t[4];
+    for (int i = 0; i < 4; i++) tconn_keep_busy(&t[i], 1500);
+    wait_slow_started(4);
     tconn extra;
     tconn_open(&extra);
     tconn_sends(&extra, "GET /health HTTP/1.1\r\nHost: t\r\n\r\n");
-    cr_assert(tconn_closed_by_server(&extra), "the fifth connection is refused");
+    cr_assert(tconn_closed_by_server(&extra), "no idle slot to take: the fifth is refused");
     tconn_close(&extra);
-    tconn_close(&t[0]);
-    /* The freed slot serves again once the server has seen the close. */
-    bool served = false;
-    for (int i = 0; i < 100 && !served; i++) {
-        json_t *res = NULL;
-        gz_msg m;
-        if (rpc_client_call(H.url, "bumps", NULL, &res, &m) == GZ_OK) {
-            served = true;
-            json_decref(res);
-        } else {
-            sleep_ms(10);
-        }
+    for (int i = 0; i < 4; i++) {
+        cr_assert_eq(tconn_read(&t[i]), 200, "the working ones were not touched");
+        tconn_close(&t[i]);
     }
-    cr_assert(served);
-    for (int i = 1; i < 4; i++) tconn_close(&t[i]);
+}
+
+/* Three per address: with three calls waiting from 127.0.0.1 a fourth
+ * connection from there is refused, although the server has room. */
+Test(rpc_per_ip, cap_per_client_address) {
+    tconn t[3];
+    for (int i = 0; i < 3; i++) tconn_keep_busy(&t[i], 1500);
+    wait_slow_started(3);
+    tconn extra;
+    tconn_open(&extra);
+    tconn_sends(&extra, "GET /health HTTP/1.1\r\nHost: t\r\n\r\n");
+    cr_assert(tconn_closed_by_server(&extra), "a fourth from the same address is refused");
+    tconn_close(&extra);
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(tconn_read(&t[i]), 200);
+        tconn_close(&t[i]);
+    }
+    /* Idle ones give their slot: three idle, and a fourth is served. */
+    for (int i = 0; i < 3; i++) {
+        tconn_open(&t[i]);
+        tconn_sends(&t[i], "GET /health HTTP/1.1\r\nHost: t\r\n\r\n");
+        cr_assert_eq(tconn_read(&t[i]), 200);
+    }
+    assert_serving();
+    for (int i = 0; i < 3; i++) tconn_close(&t[i]);
+}
+
+/* A byte every 100 ms is traffic, but the head must be whole within 300 ms. */
+Test(rpc_deadline, slowloris_closed_at_the_head_deadline) {
+    tconn t;
+    tconn_open(&t);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    const char *head = "POST /rpc HTTP/1.1\r\nHost: t\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    bool closed = false;
+    for (size_t i = 0; head[i] != '\0' && !closed; i++) {
+        if (send(t.fd, head + i, 1, MSG_NOSIGNAL) != 1) closed = true;
+        sleep_ms(100);
+    }
+    cr_assert(closed || tconn_closed_by_server(&t));
+    long ms = ms_since(&t0);
+    cr_assert_geq(ms, 250, "not before the head deadline (%ld ms)", ms);
+    cr_assert_lt(ms, 1500, "soon after it, not at the idle timeout (%ld ms)", ms);
+    tconn_close(&t);
+    /* A silent connection too, and a keep-alive one after its answer. */
+    tconn_open(&t);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    cr_assert(tconn_closed_by_server(&t));
+    cr_assert_lt(ms_since(&t0), 1500);
+    tconn_close(&t);
+    tconn_open(&t);
+    tconn_sends(&t, "GET /health HTTP/1.1\r\nHost: t\r\n\r\n");
+    cr_assert_eq(tconn_read(&t), 200);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    cr_assert(tconn_closed_by_server(&t));
+    ms = ms_since(&t0);
+    cr_assert(ms >= 250 && ms < 1500, "the clock restarts after the answer (%ld ms)", ms);
+    tconn_close(&t);
+}
+
+Test(rpc_deadline, slow_body_closed_at_the_body_deadline) {
+    tconn t;
+    tconn_open(&t);
+    tconn_sends(&t, "POST /rpc HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n");
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    bool closed = false;
+    for (int i = 0; i < 30 && !closed; i++) {
+        if (send(t.fd, " ", 1, MSG_NOSIGNAL) != 1) closed = true;
+        sleep_ms(100);
+    }
+    cr_assert(closed || tconn_closed_by_server(&t));
+    long ms = ms_since(&t0);
+    cr_assert(ms >= 250 && ms < 1500, "closed at the body deadline (%ld ms)", ms);
+    tconn_close(&t);
+    assert_serving();
+}
+
+Test(rpc_deadline, a_call_kept_longer_than_the_deadlines_is_answered) {
+    json_t *r = call_ok("slow", json_pack("{s:i}", "ms", 800));
+    cr_assert_str_eq(json_string_value(r), "done");
+    json_decref(r);
+}
+
+/* A batch over the work budget is refused whole, before any call runs. */
+Test(rpc, over_budget_batch_refused_with_its_cost) {
+    gz_buf b;
+    gz_buf_init(&b);
+    cr_assert_eq(gz_buf_append(&b, "[", 1), GZ_OK);
+    for (int i = 0; i < 401; i++) {
+        char one[96];
+        int n = snprintf(one, sizeof one, "%s{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"big\",\"params\":{\"n\":1}}",
+                         i ? "," : "", i);
+        cr_assert_eq(gz_buf_append(&b, one, (size_t)n), GZ_OK);
+    }
+    cr_assert_eq(gz_buf_append(&b, "]", 2), GZ_OK);
+    int st = 0;
+    json_t *j = post((const char *)b.data, &st);
+    gz_buf_free(&b);
+    cr_assert_eq(st, 200);
+    assert_error(j, RPC_OVER_BUDGET, "batch: cost 4010 over the budget 4000");
+    cr_assert(json_is_null(json_object_get(j, "id")));
+    json_decref(j);
+    cr_assert_eq(atomic_load(&g_big_calls), 0, "no call ran");
+}
+
+/* Results past 16 MiB are not built: the call that would pass gets an error. */
+Test(rpc, results_bound_in_bytes) {
+    char body[1024];
+    size_t off = 0;
+    for (int i = 0; i < 6; i++) {
+        off += (size_t)snprintf(body + off, sizeof body - off,
+                                "%s{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"big\",\"params\":{\"n\":%d}}",
+                                i ? "," : "[", i, 3 * 1024 * 1024);
+    }
+    snprintf(body + off, sizeof body - off, "]");
+    json_t *j = post(body, NULL);
+    cr_assert(json_is_array(j));
+    cr_assert_eq(json_array_size(j), 6);
+    for (int i = 0; i < 5; i++) cr_assert(json_is_string(json_object_get(json_array_get(j, i), "result")));
+    assert_error(json_array_get(j, 5), RPC_RESPONSE_FULL, "would pass the bound of 16777216 bytes");
+    json_decref(j);
+}
+
+typedef struct batch_job {
+    const char *body;
+    int status;
+} batch_job;
+
+static void post_thread(void *arg) {
+    batch_job *b = arg;
+    gz_buf resp;
+    gz_buf_init(&resp);
+    gz_msg m = {{0}};
+    b->status = -1;
+    if (rpc_client_post_raw(H.url, b->body, strlen(b->body), &b->status, &resp, &m) != GZ_OK) b->status = -1;
+    gz_buf_free(&resp);
+}
+
+/* 200 calls of 5 ms each hold the loop 1 s in all, but another connection's
+ * call is answered within tens of milliseconds meanwhile (the bound leaves
+ * room for a loaded machine; without turns it waits for the whole batch). */
+Test(rpc, long_batch_yields_to_other_connections) {
+    gz_buf b;
+    gz_buf_init(&b);
+    for (int i = 0; i < 200; i++) {
+        char one[96];
+        int n = snprintf(one, sizeof one, "%s{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"spin\",\"params\":{\"ms\":5}}",
+                         i ? "," : "[", i);
+        cr_assert_eq(gz_buf_append(&b, one, (size_t)n), GZ_OK);
+    }
+    cr_assert_eq(gz_buf_append(&b, "]", 2), GZ_OK);
+    batch_job job = {(const char *)b.data, 0};
+    uv_thread_t th;
+    cr_assert_eq(uv_thread_create(&th, post_thread, &job), 0);
+    for (int i = 0; i < 200 && atomic_load(&g_spins) == 0; i++) sleep_ms(5);
+    long worst = 0;
+    int during = 0;
+    while (atomic_load(&g_spins) < 180) {
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        assert_serving();
+        long ms = ms_since(&t0);
+        if (atomic_load(&g_spins) < 200) {
+            during++;
+            if (ms > worst) worst = ms;
+        }
+        sleep_ms(20);
+    }
+    uv_thread_join(&th);
+    gz_buf_free(&b);
+    cr_assert_eq(job.status, 200);
+    cr_assert_eq(atomic_load(&g_spins), 200);
+    cr_assert_geq(during, 5, "calls were made while the batch ran (%d)", during);
+    cr_assert_lt(worst, 300, "the slowest call during the batch took %ld ms", worst);
 }
 
 Test(rpc, json_hex_is_lowercase_and_round_trips) {

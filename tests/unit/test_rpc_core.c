@@ -45,12 +45,29 @@ static void m_null(void *ctx, json_t *params, rpc_call *call) {
     rpc_reply_result(call, NULL);
 }
 
+static int g_blob_runs;
+
+/* A string of params.n bytes; cost 50 in the bounded tests. */
+static void m_blob(void *ctx, json_t *params, rpc_call *call) {
+    (void)ctx;
+    uint64_t n;
+    if (rpc_param_u64(params, "n", &n, call) != GZ_OK) return;
+    g_blob_runs++;
+    char *s = malloc(n + 1);
+    cr_assert_not_null(s);
+    memset(s, 'b', n);
+    rpc_reply_result(call, json_stringn(s, n));
+    free(s);
+}
+
 static const rpc_method methods[] = {
     {"add", m_add, "a b"},
     {"keep", m_keep, NULL},
     {"huge", m_huge, ""},
     {"null", m_null, ""},
+    {"blob", m_blob, "n"},
 };
+static const unsigned costs[] = {1, 1, 1, 1, 50};
 static const rpc_dispatch dispatch = {methods, sizeof methods / sizeof methods[0], NULL};
 
 static void reset_kept(void) { g_kept_n = 0; }
@@ -260,7 +277,7 @@ Test(rpc_core, late_reply_wakes_and_keeps_order) {
 /* ---- the exchange ---------------------------------------------------------------- */
 
 static int g_done_calls;
-static char g_done_body[4096];
+static char g_done_body[64 * 1024];
 
 static void on_done(void *owner, const char *json, size_t len) {
     (void)owner;
@@ -315,8 +332,9 @@ Test(rpc_core, exchange_answers_once_when_all_replied) {
 Test(rpc_core, response_bound_and_null_result) {
     cr_assert_null(start("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"huge\"}"));
     cr_assert_eq(g_done_calls, 1);
-    cr_assert_not_null(strstr(g_done_body, "-32603"), "%s", g_done_body);
-    cr_assert_not_null(strstr(g_done_body, "exceeds"), "%s", g_done_body);
+    cr_assert_not_null(strstr(g_done_body, "-32011"), "%s", g_done_body);
+    cr_assert_not_null(strstr(g_done_body, "would pass the bound of 16777216 bytes"), "%s",
+                       g_done_body);
     cr_assert_null(start("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"null\"}"));
     cr_assert_not_null(strstr(g_done_body, "null produced no result"), "%s", g_done_body);
 }
@@ -330,4 +348,157 @@ Test(rpc_core, json_depth_scan) {
     cr_assert(rpc_json_too_deep("[\"\\\\\",[[]]]", 11, 2), "an escaped backslash ends the escape");
     cr_assert_not(rpc_json_too_deep("]]]]][", 6, 1), "stray closers do not go below zero");
     cr_assert_not(rpc_json_too_deep("", 0, 0));
+}
+
+/* ---- bounds: budget, result bytes, held bytes, turns -------------------------------- */
+
+static rpc_exchange *start_b(const rpc_bounds *b, const char *body) {
+    g_done_calls = 0;
+    g_done_body[0] = '\0';
+    g_blob_runs = 0;
+    return rpc_exchange_start_bounded(&dispatch, b, body, strlen(body), on_done, NULL);
+}
+
+/* A batch of k calls of method with params (a JSON object text). */
+static char *batch_of(int k, const char *method, const char *params) {
+    gz_buf b;
+    gz_buf_init(&b);
+    cr_assert_eq(gz_buf_append(&b, "[", 1), GZ_OK);
+    for (int i = 0; i < k; i++) {
+        char one[256];
+        int n = snprintf(one, sizeof one, "%s{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"%s\",\"params\":%s}",
+                         i ? "," : "", i, method, params);
+        cr_assert_eq(gz_buf_append(&b, one, (size_t)n), GZ_OK);
+    }
+    cr_assert_eq(gz_buf_append(&b, "]", 2), GZ_OK);
+    return (char *)b.data;
+}
+
+Test(rpc_core, over_budget_refused_before_any_call_runs) {
+    const rpc_bounds b = {.costs = costs};
+    char *body = batch_of(81, "blob", "{\"n\":1}");
+    cr_assert_null(start_b(&b, body));
+    free(body);
+    cr_assert_eq(g_done_calls, 1);
+    cr_assert_eq(g_blob_runs, 0, "nothing ran");
+    cr_assert_str_eq(g_done_body,
+                     "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32010,\"message\":"
+                     "\"batch: cost 4050 over the budget 4000; send fewer or cheaper calls per request\"}}");
+    /* At the budget it runs; cheap calls and unknown methods count 1 each. */
+    body = batch_of(80, "blob", "{\"n\":1}");
+    cr_assert_null(start_b(&b, body));
+    free(body);
+    cr_assert_eq(g_blob_runs, 80);
+    const rpc_bounds tight = {.costs = costs, .cost_max = 3};
+    cr_assert_null(start_b(&tight, "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"add\",\"params\":[1,1]},"
+                                   "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"nope\"},"
+                                   "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"add\",\"params\":[1,1]},"
+                                   "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"add\",\"params\":[1,1]}]"));
+    cr_assert_not_null(strstr(g_done_body, "batch: cost 4 over the budget 3"), "%s", g_done_body);
+}
+
+Test(rpc_core, results_bound_answers_the_rest_with_errors_unrun) {
+    /* Each blob answer is 290 bytes plus 36 of envelope: three fit in 1000. */
+    const rpc_bounds b = {.costs = costs, .results_max = 1000};
+    char *body = batch_of(6, "blob", "{\"n\":290}");
+    cr_assert_null(start_b(&b, body));
+    free(body);
+    json_t *j = json_loads(g_done_body, 0, NULL);
+    cr_assert(json_is_array(j), "%s", g_done_body);
+    cr_assert_eq(json_array_size(j), 6);
+    for (int i = 0; i < 3; i++) cr_assert(json_is_string(json_object_get(json_array_get(j, i), "result")));
+    const json_t *e3 = json_object_get(json_array_get(j, 3), "error");
+    cr_assert_eq(json_integer_value(json_object_get(e3, "code")), RPC_RESPONSE_FULL);
+    cr_assert_not_null(strstr(json_string_value(json_object_get(e3, "message")), "would pass the bound of 1000"));
+    for (int i = 4; i < 6; i++) {
+        const json_t *e = json_object_get(json_array_get(j, i), "error");
+        cr_assert_eq(json_integer_value(json_object_get(e, "code")), RPC_RESPONSE_FULL);
+        cr_assert_not_null(strstr(json_string_value(json_object_get(e, "message")),
+                                  "reached the bound of 1000 bytes of one request; blob was not run"),
+                           "%s", json_string_value(json_object_get(e, "message")));
+    }
+    cr_assert_eq(g_blob_runs, 4, "the calls after the bound was reached did not run");
+    json_decref(j);
+}
+
+Test(rpc_core, held_bytes_make_heavy_calls_busy) {
+    size_t held = 64;
+    const rpc_bounds b = {.costs = costs, .held = &held, .held_max = 64};
+    cr_assert_null(start_b(&b, "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"blob\",\"params\":{\"n\":5}},"
+                               "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"add\",\"params\":[2,3]}]"));
+    cr_assert_eq(g_blob_runs, 0);
+    cr_assert_not_null(strstr(g_done_body, "\"code\":-32012"), "%s", g_done_body);
+    cr_assert_not_null(strstr(g_done_body, "busy: the server holds 64 bytes of responses (bound 64)"));
+    cr_assert_not_null(strstr(g_done_body, "\"result\":5"), "a cheap call still runs");
+    cr_assert_eq(held, 64, "what the exchange counted it gave back");
+    held = 0;
+    rpc_exchange *x = start_b(&b, "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"blob\",\"params\":{\"n\":5}},"
+                                  "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"keep\"}]");
+    cr_assert_not_null(x);
+    cr_assert_gt(held, 0, "an answer waiting for its batch is counted");
+    rpc_reply_result(g_kept[0], json_true());
+    cr_assert_eq(held, 0);
+}
+
+Test(rpc_core, heavy_batch_gives_the_loop_back_cheap_one_does_not) {
+    const rpc_bounds b = {.costs = costs, .turn_ns = 1};
+    char *body = batch_of(3, "blob", "{\"n\":1}");
+    rpc_exchange *x = start_b(&b, body);
+    free(body);
+    cr_assert_not_null(x);
+    cr_assert_eq(g_blob_runs, 1, "one heavy call, then the turn is over");
+    cr_assert(rpc_exchange_more(x));
+    cr_assert_not(rpc_exchange_resume(x));
+    cr_assert_eq(g_blob_runs, 2);
+    cr_assert(rpc_exchange_resume(x), "the last call completes the exchange");
+    cr_assert_eq(g_done_calls, 1);
+    cr_assert_eq(g_blob_runs, 3);
+    /* Calls of cost 1 (submit_tx) never end a turn: one batch, one go. */
+    body = batch_of(500, "add", "[1,2]");
+    cr_assert_null(start_b(&b, body));
+    free(body);
+    cr_assert_eq(g_done_calls, 1);
+    /* Detached between turns, the calls not dispatched never run. */
+    body = batch_of(3, "blob", "{\"n\":1}");
+    x = start_b(&b, body);
+    free(body);
+    cr_assert_not_null(x);
+    rpc_exchange_detach(x);
+    cr_assert_eq(g_blob_runs, 1);
+    cr_assert_eq(g_done_calls, 0);
+}
+
+Test(rpc_core, session_phases_and_pipeline_turns) {
+    rpc_session ss;
+    rpc_session_init(&ss, &dispatch, on_wake, &ss);
+    const rpc_bounds b = {.costs = costs, .turn_ns = 1};
+    rpc_session_set_bounds(&ss, &b);
+    uint64_t len = 0;
+    cr_assert_eq(rpc_session_phase(&ss, &len), RPC_PHASE_IDLE);
+    const char *part = "POST /rpc HTTP/1.1\r\nHo";
+    cr_assert_eq(rpc_session_feed(&ss, part, strlen(part)), GZ_OK);
+    rpc_session_run(&ss, SIZE_MAX);
+    cr_assert_eq(rpc_session_phase(&ss, &len), RPC_PHASE_HEAD);
+    part = "st: t\r\nContent-Length: 40\r\n\r\n{";
+    cr_assert_eq(rpc_session_feed(&ss, part, strlen(part)), GZ_OK);
+    rpc_session_run(&ss, SIZE_MAX);
+    cr_assert_eq(rpc_session_phase(&ss, &len), RPC_PHASE_BODY);
+    cr_assert_eq(len, 40);
+    rpc_session_free(&ss);
+    /* Two pipelined requests: the first uses up the turn, the second waits. */
+    rpc_session_init(&ss, &dispatch, on_wake, &ss);
+    rpc_session_set_bounds(&ss, &b);
+    char *r = request("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"add\",\"params\":[1,1]}");
+    for (int i = 0; i < 2; i++) cr_assert_eq(rpc_session_feed(&ss, r, strlen(r)), GZ_OK);
+    free(r);
+    rpc_session_run(&ss, SIZE_MAX);
+    cr_assert(rpc_session_wants_turn(&ss));
+    cr_assert_eq(rpc_session_phase(&ss, &len), RPC_PHASE_WORK);
+    size_t first = ss.out.len;
+    rpc_session_turn(&ss);
+    rpc_session_run(&ss, SIZE_MAX);
+    cr_assert_gt(ss.out.len, first, "the second is answered on the next turn");
+    cr_assert_not(rpc_session_wants_turn(&ss));
+    cr_assert_eq(rpc_session_phase(&ss, &len), RPC_PHASE_IDLE);
+    rpc_session_free(&ss);
 }
