@@ -23,8 +23,9 @@
 #include "core/err.h"
 #include "core/limits.h"
 
-/* Wire protocol version carried in HELLO. */
-#define P2P_VERSION 1
+/* Wire protocol version carried in HELLO: 2 is the encrypted transport;
+ * version 1 (plaintext frames) is refused. */
+#define P2P_VERSION 2
 /* Tag of the tagged hash each side signs to prove its key (docs/p2p.md). */
 #define P2P_AUTH_TAG "gongzhi/p2p-auth"
 
@@ -46,6 +47,14 @@
 #define P2P_BACKOFF_MIN_MS_DEFAULT 100u
 #define P2P_BACKOFF_MAX_MS_DEFAULT 5000u
 
+/* What the host says of a key that claims a connection (classify). */
+typedef enum p2p_peer_class {
+    P2P_PEER_REFUSED = 0,  /* may not connect (an allow-list is set and the key is not in it) */
+    P2P_PEER_OUTSIDER = 1, /* anyone, when no allow-list is set: outsider slots only */
+    P2P_PEER_ALLOWED = 2,  /* a full node named in the allow-list */
+    P2P_PEER_VALIDATOR = 3 /* in the current validator set: never limited per IP */
+} p2p_peer_class;
+
 typedef struct p2p_config {
     const char *chain_id;     /* 1..GZ_CHAIN_ID_MAX bytes; both sides must agree */
     uint8_t seckey[32];       /* this node's key; the public key is derived from it */
@@ -57,6 +66,10 @@ typedef struct p2p_config {
     size_t allow_n;
     size_t peers_max;              /* 0: GZ_PEERS_MAX; at most GZ_PEERS_MAX */
     size_t sendq_bytes_max;        /* 0: GZ_PEER_SENDQ_BYTES_MAX; at least 4096 */
+    size_t sendq_total_bytes_max;  /* 0: GZ_P2P_SENDQ_TOTAL_BYTES_MAX; at least sendq_bytes_max */
+    size_t outsiders_max;          /* 0: GZ_P2P_OUTSIDER_PEERS_MAX; below peers_max */
+    size_t outsiders_per_ip_max;   /* 0: GZ_P2P_OUTSIDERS_PER_IP_MAX */
+    size_t handshakes_per_ip_max;  /* 0: GZ_P2P_HANDSHAKES_PER_IP_MAX */
     uint32_t handshake_timeout_ms; /* connect + handshake deadline; 0: default */
     uint32_t backoff_min_ms;       /* first redial delay; 0: default */
     uint32_t backoff_max_ms;       /* redial delay ceiling; 0: default */
@@ -84,6 +97,7 @@ typedef struct p2p_callbacks {
     void (*on_message)(void *ctx, int peer_id, uint8_t msg_type, const uint8_t *payload,
                        size_t len);
     void (*on_log)(void *ctx, const char *line);
+    p2p_peer_class (*classify)(void *ctx, const uint8_t pubkey[32]);
 } p2p_callbacks;
 
 struct p2p;
@@ -113,6 +127,12 @@ typedef struct p2p {
     size_t allow_n;
     size_t peers_max;
     size_t sendq_bytes_max;
+    size_t sendq_total_bytes_max;
+    size_t outsiders_max;
+    size_t outsiders_per_ip_max;
+    size_t handshakes_per_ip_max;
+    size_t held_bytes; /* live frames plus ciphertext handed to libuv: what the total budget counts */
+    uint64_t seq;      /* orders connections by age */
     uint32_t handshake_timeout_ms;
     uint32_t backoff_min_ms;
     uint32_t backoff_max_ms;
@@ -133,6 +153,7 @@ typedef struct p2p_peer_info {
     uint8_t pubkey[32];
     char addr[P2P_ADDR_MAX + 1]; /* the dialled "host:port", or the remote "ip:port" */
     bool inbound;
+    p2p_peer_class cls;
     size_t sendq_bytes; /* bytes queued and not yet handed to the kernel */
 } p2p_peer_info;
 
