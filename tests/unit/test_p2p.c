@@ -17,6 +17,7 @@
 #include "core/keys.h"
 #include "core/mp.h"
 #include "p2p/p2p.h"
+#include "p2p/p2p_crypto.h"
 #include "p2p/p2p_wire.h"
 
 static uv_loop_t g_loop;
@@ -117,7 +118,7 @@ static void on_log(void *ctx, const char *line) {
     snprintf(n->log + used, sizeof n->log - used, "%s\n", line);
 }
 
-static const p2p_callbacks k_cb = {on_up, on_down, on_msg, on_log};
+static const p2p_callbacks k_cb = {on_up, on_down, on_msg, on_log, NULL};
 
 static void node_keys(tnode *n, int key_index) {
     memset(n, 0, sizeof *n);
@@ -186,6 +187,10 @@ typedef struct raw {
     uint8_t rx[4096];
     size_t rx_len;
     uint8_t challenge[32];
+    /* The session once the handshake is done: frames both ways are sealed. */
+    bool keyed;
+    uint8_t key_tx[32], key_rx[32];
+    uint64_t ctr_tx, ctr_rx;
 } raw;
 
 typedef struct raw_wreq {
@@ -259,14 +264,20 @@ static void raw_send_frame(raw *r, uint8_t type, const uint8_t *pl, size_t len) 
     cr_assert_eq(mp_put_array(&body, 2), GZ_OK);
     cr_assert_eq(mp_put_uint(&body, type), GZ_OK);
     cr_assert_eq(mp_put_bin(&body, pl, len), GZ_OK);
-    uint8_t *frame = malloc(4 + body.len);
+    uint8_t *frame = malloc(4 + body.len + 16);
     cr_assert_not_null(frame);
-    frame[0] = (uint8_t)(body.len >> 24);
-    frame[1] = (uint8_t)(body.len >> 16);
-    frame[2] = (uint8_t)(body.len >> 8);
-    frame[3] = (uint8_t)body.len;
-    memcpy(frame + 4, body.data, body.len);
-    raw_write(r, frame, 4 + body.len);
+    size_t n = 4 + body.len;
+    if (r->keyed) {
+        cr_assert_eq(p2p_seal(frame, r->key_tx, r->ctr_tx++, body.data, body.len), GZ_OK);
+        n += 16;
+    } else {
+        frame[0] = (uint8_t)(body.len >> 24);
+        frame[1] = (uint8_t)(body.len >> 16);
+        frame[2] = (uint8_t)(body.len >> 8);
+        frame[3] = (uint8_t)body.len;
+        memcpy(frame + 4, body.data, body.len);
+    }
+    raw_write(r, frame, n);
     free(frame);
     gz_buf_free(&body);
 }
@@ -279,7 +290,12 @@ static bool raw_take_frame(raw *r, uint8_t *type, uint8_t *pl, size_t *len, size
     mp_rd rd;
     uint64_t t;
     const uint8_t *p;
-    mp_rd_init(&rd, r->rx + 4, n, NULL);
+    size_t body_len = n;
+    if (r->keyed) {
+        cr_assert_eq(p2p_open(r->rx, n, r->key_rx, r->ctr_rx++), GZ_OK, "the node's frame authenticates");
+        body_len -= 16;
+    }
+    mp_rd_init(&rd, r->rx + 4, body_len, NULL);
     cr_assert_eq(mp_get_array_n(&rd, "frame", 2), GZ_OK);
     cr_assert_eq(mp_get_uint(&rd, "type", &t), GZ_OK);
     cr_assert_eq(mp_get_bin(&rd, "payload", &p, len, max), GZ_OK);
@@ -291,14 +307,31 @@ static bool raw_take_frame(raw *r, uint8_t *type, uint8_t *pl, size_t *len, size
     return true;
 }
 
-static void raw_auth_digest(uint8_t out[32], const uint8_t challenge[32], const char *chain,
-                            const uint8_t pub[32]) {
-    uint8_t m[32 + 64 + 32];
+/* TH("gongzhi/p2p-auth", their_challenge ‖ their_eph ‖ own_eph ‖ chain ‖ own_pub), built by hand. */
+static void raw_auth_digest(uint8_t out[32], const uint8_t challenge[32], const uint8_t their_eph[32],
+                            const uint8_t own_eph[32], const char *chain, const uint8_t pub[32]) {
+    uint8_t m[3 * 32 + 64 + 32];
     size_t cl = strlen(chain);
     memcpy(m, challenge, 32);
-    memcpy(m + 32, chain, cl);
-    memcpy(m + 32 + cl, pub, 32);
-    core_tagged_hash(out, "gongzhi/p2p-auth", m, 64 + cl);
+    memcpy(m + 32, their_eph, 32);
+    memcpy(m + 64, own_eph, 32);
+    memcpy(m + 96, chain, cl);
+    memcpy(m + 96 + cl, pub, 32);
+    core_tagged_hash(out, "gongzhi/p2p-auth", m, 128 + cl);
+}
+
+/* The session keys of docs/p2p.md, built by hand from the shared secret. */
+static void raw_keys(raw *r, const uint8_t eph_sk[32], const uint8_t my_eph[32], const uint8_t their_eph[32],
+                     const uint8_t their_challenge[32], const uint8_t my_pk[32], const uint8_t their_pk[32]) {
+    uint8_t shared[32], m[7 * 32];
+    cr_assert_eq(p2p_x25519_shared(shared, eph_sk, their_eph), GZ_OK);
+    const uint8_t *dir[2][6] = {{my_eph, their_eph, r->challenge, their_challenge, my_pk, their_pk},
+                                {their_eph, my_eph, their_challenge, r->challenge, their_pk, my_pk}};
+    for (int d = 0; d < 2; d++) {
+        memcpy(m, shared, 32);
+        for (int i = 0; i < 6; i++) memcpy(m + 32 * (i + 1), dir[d][i], 32);
+        core_tagged_hash(d == 0 ? r->key_tx : r->key_rx, "gongzhi/p2p-key", m, sizeof m);
+    }
 }
 
 /* Completes the handshake with node n as the holder of key (sk, pk): reads the
@@ -306,6 +339,7 @@ static void raw_auth_digest(uint8_t out[32], const uint8_t challenge[32], const 
 static void raw_handshake(raw *r, const tnode *n, const uint8_t sk[32], const uint8_t pk[32],
                           const char *chain) {
     uint8_t type = 0, pl[256], their_challenge[32], node_pk[32], sig[64], digest[32];
+    uint8_t eph_sk[32], eph[32], their_eph[32];
     size_t len = 0;
     uint64_t version;
     char chain_rx[65];
@@ -313,27 +347,31 @@ static void raw_handshake(raw *r, const tnode *n, const uint8_t sk[32], const ui
     cr_assert_eq(type, 1, "the node speaks first, with HELLO");
     mp_rd rd;
     mp_rd_init(&rd, pl, len, NULL);
-    cr_assert_eq(mp_get_array_n(&rd, "hello", 4), GZ_OK);
+    cr_assert_eq(mp_get_array_n(&rd, "hello", 5), GZ_OK);
     cr_assert_eq(mp_get_uint(&rd, "version", &version), GZ_OK);
-    cr_assert_eq(version, 1);
+    cr_assert_eq(version, 2);
     cr_assert_eq(mp_get_str(&rd, "chain", chain_rx, 64), GZ_OK);
     cr_assert_str_eq(chain_rx, chain);
     cr_assert_eq(mp_get_bin_fixed(&rd, "pubkey", node_pk, 32), GZ_OK);
     cr_assert_eq(memcmp(node_pk, n->pk, 32), 0);
     cr_assert_eq(mp_get_bin_fixed(&rd, "challenge", their_challenge, 32), GZ_OK);
+    cr_assert_eq(mp_get_bin_fixed(&rd, "eph", their_eph, 32), GZ_OK);
     cr_assert_eq(mp_rd_end(&rd), GZ_OK);
 
     gz_buf b;
     gz_buf_init(&b);
     for (int i = 0; i < 32; i++) r->challenge[i] = (uint8_t)(i * 7 + 3);
-    cr_assert_eq(mp_put_array(&b, 4), GZ_OK);
-    cr_assert_eq(mp_put_uint(&b, 1), GZ_OK);
+    for (int i = 0; i < 32; i++) eph_sk[i] = (uint8_t)(i * 5 + 1);
+    cr_assert_eq(p2p_x25519_pub(eph, eph_sk), GZ_OK);
+    cr_assert_eq(mp_put_array(&b, 5), GZ_OK);
+    cr_assert_eq(mp_put_uint(&b, 2), GZ_OK);
     cr_assert_eq(mp_put_str(&b, chain, strlen(chain)), GZ_OK);
     cr_assert_eq(mp_put_bin(&b, pk, 32), GZ_OK);
     cr_assert_eq(mp_put_bin(&b, r->challenge, 32), GZ_OK);
+    cr_assert_eq(mp_put_bin(&b, eph, 32), GZ_OK);
     raw_send_frame(r, 1, b.data, b.len);
     gz_buf_reset(&b);
-    raw_auth_digest(digest, their_challenge, chain, pk);
+    raw_auth_digest(digest, their_challenge, their_eph, eph, chain, pk);
     cr_assert_eq(core_sign32(sig, sk, digest, NULL), GZ_OK);
     cr_assert_eq(mp_put_array(&b, 1), GZ_OK);
     cr_assert_eq(mp_put_bin(&b, sig, 64), GZ_OK);
@@ -345,8 +383,10 @@ static void raw_handshake(raw *r, const tnode *n, const uint8_t sk[32], const ui
     mp_rd_init(&rd, pl, len, NULL);
     cr_assert_eq(mp_get_array_n(&rd, "auth", 1), GZ_OK);
     cr_assert_eq(mp_get_bin_fixed(&rd, "sig", sig, 64), GZ_OK);
-    raw_auth_digest(digest, r->challenge, chain, n->pk);
+    raw_auth_digest(digest, r->challenge, eph, their_eph, chain, n->pk);
     cr_assert(core_verify(sig, digest, 32, n->pk), "the node's AUTH verifies as documented");
+    raw_keys(r, eph_sk, eph, their_eph, their_challenge, pk, n->pk);
+    r->keyed = true;
 }
 
 /* ---- pure wire format ---- */
@@ -420,8 +460,13 @@ Test(node_p2p, hello_round_trip_and_version_check) {
     cr_assert_eq(p2p_hello_encode(&b, &h), GZ_OK);
     cr_assert_eq(p2p_hello_decode(&out, b.data, b.len, NULL), GZ_OK);
     cr_assert_eq(memcmp(&h, &out, sizeof h), 0);
-    /* A later version is refused as such, whatever follows it. */
-    b.data[1] = 2;
+    cr_assert_eq(b.data[0], 0x95, "five elements");
+    /* Version 1 (the plaintext transport) and later versions are refused as such. */
+    b.data[1] = 1;
+    gz_msg m1;
+    cr_assert_eq(p2p_hello_decode(&out, b.data, b.len, &m1), GZ_EPROTO);
+    cr_assert(strstr(m1.text, "hello.version: 1 is not supported") != NULL, "%s", m1.text);
+    b.data[1] = 3;
     gz_msg m;
     cr_assert_eq(p2p_hello_decode(&out, b.data, b.len, &m), GZ_EPROTO);
     cr_assert(strstr(m.text, "hello.version") != NULL, "%s", m.text);
@@ -431,11 +476,12 @@ Test(node_p2p, hello_round_trip_and_version_check) {
     char long_chain[GZ_CHAIN_ID_MAX + 2];
     memset(long_chain, 'x', sizeof long_chain - 1);
     long_chain[sizeof long_chain - 1] = '\0';
-    cr_assert_eq(mp_put_array(&b, 4), GZ_OK);
-    cr_assert_eq(mp_put_uint(&b, 1), GZ_OK);
+    cr_assert_eq(mp_put_array(&b, 5), GZ_OK);
+    cr_assert_eq(mp_put_uint(&b, 2), GZ_OK);
     cr_assert_eq(mp_put_str(&b, long_chain, strlen(long_chain)), GZ_OK);
     cr_assert_eq(mp_put_bin(&b, h.pubkey, 32), GZ_OK);
     cr_assert_eq(mp_put_bin(&b, h.challenge, 32), GZ_OK);
+    cr_assert_eq(mp_put_bin(&b, h.eph, 32), GZ_OK);
     cr_assert_eq(p2p_hello_decode(&out, b.data, b.len, &m), GZ_EENCODING);
     cr_assert(strstr(m.text, "hello.chain_id") != NULL, "%s", m.text);
     gz_buf_free(&b);
@@ -796,7 +842,7 @@ Test(node_p2p, hand_made_handshake_then_oversized_frame_drops_the_peer) {
     raw_handshake(&r, &a, x.sk, x.pk, "wire");
     RUN_UNTIL(a.ups == 2, 2000);
     cr_assert_eq(a.ups, 2);
-    uint32_t over = GZ_FRAME_BYTES_MAX + 1;
+    uint32_t over = GZ_FRAME_BYTES_MAX + 16 + 1;
     uint8_t head[4] = {(uint8_t)(over >> 24), (uint8_t)(over >> 16), (uint8_t)(over >> 8),
                        (uint8_t)over};
     raw_write(&r, head, 4);
@@ -804,7 +850,7 @@ Test(node_p2p, hand_made_handshake_then_oversized_frame_drops_the_peer) {
     cr_assert_eq(a.downs, 2);
     char want[96];
     snprintf(want, sizeof want, "frame of %u bytes exceeds limit of %u", over,
-             (unsigned)GZ_FRAME_BYTES_MAX);
+             (unsigned)GZ_FRAME_BYTES_MAX + 16);
     cr_assert(strstr(a.last_down_reason, want) != NULL, "%s", a.last_down_reason);
     RUN_UNTIL(r.eof, 2000);
     cr_assert(r.eof);
@@ -843,11 +889,14 @@ Test(node_p2p, bad_auth_signature_is_rejected) {
     gz_buf b;
     gz_buf_init(&b);
     uint8_t challenge[32] = {1}, digest[32], sig[64];
-    cr_assert_eq(mp_put_array(&b, 4), GZ_OK);
-    cr_assert_eq(mp_put_uint(&b, 1), GZ_OK);
+    uint8_t eph[32], eph_sk[32] = {7};
+    cr_assert_eq(p2p_x25519_pub(eph, eph_sk), GZ_OK);
+    cr_assert_eq(mp_put_array(&b, 5), GZ_OK);
+    cr_assert_eq(mp_put_uint(&b, 2), GZ_OK);
     cr_assert_eq(mp_put_str(&b, "auth", 4), GZ_OK);
     cr_assert_eq(mp_put_bin(&b, x.pk, 32), GZ_OK);
     cr_assert_eq(mp_put_bin(&b, challenge, 32), GZ_OK);
+    cr_assert_eq(mp_put_bin(&b, eph, 32), GZ_OK);
     raw_send_frame(&r, 1, b.data, b.len);
     gz_buf_reset(&b);
     memset(digest, 0x5a, 32);
