@@ -51,7 +51,7 @@ GZ_WUR int p2p_seal(uint8_t *out, const uint8_t key[32], uint64_t counter, const
 /* Decrypts in place: frame is the 4-byte prefix followed by len bytes of
  * ciphertext and tag (len > P2P_TAG_BYTES). On GZ_OK the plaintext body is at
  * frame + 4, len - P2P_TAG_BYTES bytes. GZ_EVERIFY when the tag does not
- * verify, GZ_ENOMEM. */
+ * verify (the buffer then holds garbage: the connection is dropped), GZ_ENOMEM. */
 GZ_WUR int p2p_open(uint8_t *frame, size_t len, const uint8_t key[32], uint64_t counter);
 
 /* A frame encrypted piece by piece as the socket drains, so a large frame

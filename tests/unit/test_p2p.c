@@ -1045,3 +1045,163 @@ Test(node_p2p, disconnect_and_close_from_inside_on_message_are_safe) {
     free(a.last_payload);
     node_close(&b);
 }
+
+/* ---- the encrypted transport ---- */
+
+/* Seals [type, payload] as the raw client's next frame into out; returns its length. */
+static size_t raw_seal(raw *r, uint8_t type, const uint8_t *pl, size_t len, uint8_t *out) {
+    gz_buf body;
+    gz_buf_init(&body);
+    cr_assert_eq(mp_put_array(&body, 2), GZ_OK);
+    cr_assert_eq(mp_put_uint(&body, type), GZ_OK);
+    cr_assert_eq(mp_put_bin(&body, pl, len), GZ_OK);
+    cr_assert_eq(p2p_seal(out, r->key_tx, r->ctr_tx++, body.data, body.len), GZ_OK);
+    size_t n = 4 + body.len + 16;
+    gz_buf_free(&body);
+    return n;
+}
+
+/* A raw peer up at node a (listening on chain "enc"). */
+static void raw_up(raw *r, tnode *a, const tnode *x) {
+    int ups = a->ups;
+    raw_connect(r, p2p_listen_port(&a->p));
+    raw_handshake(r, a, x->sk, x->pk, "enc");
+    RUN_UNTIL(a->ups == ups + 1, 2000);
+    cr_assert_eq(a->ups, ups + 1, "log: %s", a->log);
+}
+
+static void expect_auth_failure(tnode *a, raw *r, int downs) {
+    RUN_UNTIL(a->downs == downs, 2000);
+    cr_assert_eq(a->downs, downs);
+    cr_assert(strstr(a->last_down_reason, "does not authenticate") != NULL, "%s", a->last_down_reason);
+    RUN_UNTIL(r->eof, 2000);
+    cr_assert(r->eof, "the node hangs up");
+    raw_close(r);
+}
+
+Test(node_p2p, frames_are_encrypted_and_tampered_replayed_reordered_cut_frames_close) {
+    tnode a, x;
+    node_keys(&a, 1);
+    node_keys(&x, 7);
+    p2p_config ca = node_config(&a, "enc");
+    node_start(&a, &ca);
+    raw r;
+    uint8_t f1[64], f2[64];
+    /* The node's frames are sealed: its first app frame opens under our key. */
+    raw_up(&r, &a, &x);
+    cr_assert_eq(p2p_send(&a.p, a.last_up_id, 16, (const uint8_t *)"secret", 6), GZ_OK);
+    uint8_t type, pl[64];
+    size_t len;
+    RUN_UNTIL(raw_take_frame(&r, &type, pl, &len, sizeof pl), 2000);
+    cr_assert_eq(type, 16);
+    cr_assert_eq(len, 6);
+    cr_assert_eq(memcmp(pl, "secret", 6), 0);
+    /* A flipped bit. */
+    size_t n = raw_seal(&r, 16, (const uint8_t *)"ok", 2, f1);
+    raw_write(&r, f1, n);
+    RUN_UNTIL(a.msgs == 1, 2000);
+    cr_assert_eq(a.msgs, 1, "a good sealed frame is delivered");
+    n = raw_seal(&r, 16, (const uint8_t *)"ok", 2, f1);
+    f1[6] ^= 0x10;
+    raw_write(&r, f1, n);
+    expect_auth_failure(&a, &r, 1);
+    /* A replay of a frame that was accepted. */
+    raw_up(&r, &a, &x);
+    n = raw_seal(&r, 16, (const uint8_t *)"once", 4, f1);
+    raw_write(&r, f1, n);
+    raw_write(&r, f1, n);
+    expect_auth_failure(&a, &r, 2);
+    cr_assert_eq(a.msgs, 2, "the first copy was delivered, the replay not");
+    /* Two frames in the wrong order. */
+    raw_up(&r, &a, &x);
+    size_t n1 = raw_seal(&r, 16, (const uint8_t *)"1", 1, f1);
+    size_t n2 = raw_seal(&r, 16, (const uint8_t *)"2", 1, f2);
+    raw_write(&r, f2, n2);
+    raw_write(&r, f1, n1);
+    expect_auth_failure(&a, &r, 3);
+    /* A frame cut short, its length prefix rewritten to match. */
+    raw_up(&r, &a, &x);
+    n = raw_seal(&r, 16, (const uint8_t *)"whole", 5, f1);
+    f1[3]--;
+    raw_write(&r, f1, n - 1);
+    expect_auth_failure(&a, &r, 4);
+    cr_assert_eq(a.msgs, 2);
+    node_close(&a);
+}
+
+Test(node_p2p, version_1_hello_is_refused_as_unsupported) {
+    tnode a, x;
+    node_keys(&a, 1);
+    node_keys(&x, 7);
+    p2p_config ca = node_config(&a, "enc");
+    node_start(&a, &ca);
+    raw r;
+    raw_connect(&r, p2p_listen_port(&a.p));
+    gz_buf b;
+    gz_buf_init(&b);
+    uint8_t challenge[32] = {3};
+    cr_assert_eq(mp_put_array(&b, 4), GZ_OK);
+    cr_assert_eq(mp_put_uint(&b, 1), GZ_OK);
+    cr_assert_eq(mp_put_str(&b, "enc", 3), GZ_OK);
+    cr_assert_eq(mp_put_bin(&b, x.pk, 32), GZ_OK);
+    cr_assert_eq(mp_put_bin(&b, challenge, 32), GZ_OK);
+    raw_send_frame(&r, 1, b.data, b.len);
+    gz_buf_free(&b);
+    RUN_UNTIL(r.eof, 2000);
+    cr_assert(r.eof);
+    cr_assert(strstr(a.log, "bad hello: hello.version: 1 is not supported (this node speaks 2)") != NULL, "%s",
+              a.log);
+    cr_assert_eq(a.ups, 0);
+    raw_close(&r);
+    node_close(&a);
+}
+
+/* A man in the middle who swaps the ephemeral key in a HELLO cannot make the
+ * AUTH verify: the signature covers both ephemeral keys. */
+Test(node_p2p, auth_over_a_swapped_ephemeral_key_does_not_verify) {
+    tnode a, x;
+    node_keys(&a, 1);
+    node_keys(&x, 7);
+    p2p_config ca = node_config(&a, "enc");
+    node_start(&a, &ca);
+    raw r;
+    raw_connect(&r, p2p_listen_port(&a.p));
+    uint8_t type, pl[256], their_eph[32], their_ch[32], pk[32], sig[64], digest[32];
+    size_t len;
+    char chain[8];
+    uint64_t v;
+    RUN_UNTIL(raw_take_frame(&r, &type, pl, &len, sizeof pl), 2000);
+    mp_rd rd;
+    mp_rd_init(&rd, pl, len, NULL);
+    cr_assert_eq(mp_get_array_n(&rd, "hello", 5), GZ_OK);
+    cr_assert_eq(mp_get_uint(&rd, "v", &v), GZ_OK);
+    cr_assert_eq(mp_get_str(&rd, "c", chain, 7), GZ_OK);
+    cr_assert_eq(mp_get_bin_fixed(&rd, "pk", pk, 32), GZ_OK);
+    cr_assert_eq(mp_get_bin_fixed(&rd, "ch", their_ch, 32), GZ_OK);
+    cr_assert_eq(mp_get_bin_fixed(&rd, "eph", their_eph, 32), GZ_OK);
+    uint8_t sent_eph[32], signed_eph[32], sk1[32] = {0x10}, sk2[32] = {0x20}; /* distinct after clamping */
+    cr_assert_eq(p2p_x25519_pub(sent_eph, sk1), GZ_OK);
+    cr_assert_eq(p2p_x25519_pub(signed_eph, sk2), GZ_OK);
+    gz_buf b;
+    gz_buf_init(&b);
+    cr_assert_eq(mp_put_array(&b, 5), GZ_OK);
+    cr_assert_eq(mp_put_uint(&b, 2), GZ_OK);
+    cr_assert_eq(mp_put_str(&b, "enc", 3), GZ_OK);
+    cr_assert_eq(mp_put_bin(&b, x.pk, 32), GZ_OK);
+    cr_assert_eq(mp_put_bin(&b, their_ch, 32), GZ_OK);
+    cr_assert_eq(mp_put_bin(&b, sent_eph, 32), GZ_OK);
+    raw_send_frame(&r, 1, b.data, b.len);
+    gz_buf_reset(&b);
+    /* x's genuine signature, but over the ephemeral key x really sent. */
+    raw_auth_digest(digest, their_ch, their_eph, signed_eph, "enc", x.pk);
+    cr_assert_eq(core_sign32(sig, x.sk, digest, NULL), GZ_OK);
+    cr_assert_eq(mp_put_array(&b, 1), GZ_OK);
+    cr_assert_eq(mp_put_bin(&b, sig, 64), GZ_OK);
+    raw_send_frame(&r, 2, b.data, b.len);
+    gz_buf_free(&b);
+    RUN_UNTIL(r.eof, 2000);
+    cr_assert(strstr(a.log, "auth signature does not verify") != NULL, "log: %s ups %d eof %d", a.log, a.ups, r.eof);
+    cr_assert_eq(a.ups, 0);
+    raw_close(&r);
+    node_close(&a);
+}
