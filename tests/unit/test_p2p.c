@@ -72,6 +72,8 @@ typedef struct tnode {
     size_t last_len;
     char log[8192];
     bool closed;
+    uint8_t vals[4][32]; /* keys classify calls validators; every other key is an outsider */
+    int n_vals;
     bool kick_on_msg;  /* p2p_disconnect the sender from inside on_message */
     bool close_on_msg; /* p2p_close from inside on_message */
 } tnode;
@@ -119,6 +121,15 @@ static void on_log(void *ctx, const char *line) {
 }
 
 static const p2p_callbacks k_cb = {on_up, on_down, on_msg, on_log, NULL};
+
+static p2p_peer_class classify(void *ctx, const uint8_t key[32]) {
+    const tnode *n = ctx;
+    for (int i = 0; i < n->n_vals; i++)
+        if (memcmp(n->vals[i], key, 32) == 0) return P2P_PEER_VALIDATOR;
+    return P2P_PEER_OUTSIDER;
+}
+
+static const p2p_callbacks k_cb_classify = {on_up, on_down, on_msg, on_log, classify};
 
 static void node_keys(tnode *n, int key_index) {
     memset(n, 0, sizeof *n);
@@ -1203,5 +1214,214 @@ Test(node_p2p, auth_over_a_swapped_ephemeral_key_does_not_verify) {
     cr_assert(strstr(a.log, "auth signature does not verify") != NULL, "log: %s ups %d eof %d", a.log, a.ups, r.eof);
     cr_assert_eq(a.ups, 0);
     raw_close(&r);
+    node_close(&a);
+}
+
+/* ---- slots, per-address limits and the send budget ---- */
+
+static void node_start_classified(tnode *n, const p2p_config *cfg) {
+    gz_msg m;
+    gz_msg_clear(&m);
+    cr_assert_eq(p2p_init(&n->p, &g_loop, cfg, &k_cb_classify, n, &m), GZ_OK, "%s", m.text);
+    cr_assert_eq(p2p_start(&n->p, &m), GZ_OK, "%s", m.text);
+}
+
+/* Starts n dialling a's port (chain "slots"). */
+static void dial_a(tnode *n, int key, const char *addr) {
+    node_keys(n, key);
+    const char *peers[] = {addr};
+    p2p_config c = node_config(n, "slots");
+    c.listen_host = NULL;
+    c.peers = peers;
+    c.peers_n = 1;
+    node_start(n, &c);
+}
+
+static bool has_peer(const tnode *a, const uint8_t key[32]) {
+    int ids[16];
+    size_t n = p2p_peer_ids(&a->p, ids, 16);
+    for (size_t i = 0; i < n && i < 16; i++) {
+        p2p_peer_info info;
+        if (p2p_peer_info_get(&a->p, ids[i], &info) == GZ_OK && memcmp(info.pubkey, key, 32) == 0) return true;
+    }
+    return false;
+}
+
+Test(node_p2p, outsider_slots_fill_and_a_validator_still_gets_in) {
+    tnode a, o[3], v[2];
+    node_keys(&a, 1);
+    node_keys(&v[0], 20);
+    node_keys(&v[1], 21);
+    memcpy(a.vals[0], v[0].pk, 32);
+    memcpy(a.vals[1], v[1].pk, 32);
+    a.n_vals = 2;
+    p2p_config ca = node_config(&a, "slots");
+    ca.peers_max = 3;
+    ca.outsiders_max = 2;
+    ca.outsiders_per_ip_max = 8;
+    node_start_classified(&a, &ca);
+    char addr[32];
+    addr_of(addr, p2p_listen_port(&a.p));
+    dial_a(&o[0], 10, addr);
+    dial_a(&o[1], 11, addr);
+    RUN_UNTIL(p2p_peer_count(&a.p) == 2, 3000);
+    cr_assert_eq(p2p_peer_count(&a.p), 2, "%s", a.log);
+    dial_a(&o[2], 12, addr);
+    RUN_UNTIL(strstr(a.log, "outsider slots full (limit 2)") != NULL, 3000);
+    cr_assert(strstr(a.log, "outsider slots full (limit 2)") != NULL, "%s", a.log);
+    cr_assert(!has_peer(&a, o[2].pk));
+    /* The last slot is not an outsider's: a validator takes it. */
+    dial_a(&v[0], 20, addr);
+    RUN_UNTIL(has_peer(&a, v[0].pk), 3000);
+    cr_assert(has_peer(&a, v[0].pk), "%s", a.log);
+    cr_assert_eq(p2p_peer_count(&a.p), 3);
+    /* Every slot is taken; a second validator displaces an outsider. */
+    dial_a(&v[1], 21, addr);
+    RUN_UNTIL(has_peer(&a, v[1].pk), 3000);
+    cr_assert(has_peer(&a, v[1].pk), "%s", a.log);
+    cr_assert(strstr(a.log, "slot given to validator") != NULL, "%s", a.log);
+    RUN_UNTIL(false, 300); /* the displaced outsider redials and is refused */
+    cr_assert_eq(p2p_peer_count(&a.p), 3);
+    cr_assert(has_peer(&a, v[0].pk) && has_peer(&a, v[1].pk), "validators stay: %s", a.log);
+    cr_assert(strstr(a.log, "too many peers (limit 3)") != NULL, "%s", a.log);
+    for (int i = 0; i < 3; i++) node_close(&o[i]);
+    for (int i = 0; i < 2; i++) node_close(&v[i]);
+    node_close(&a);
+}
+
+Test(node_p2p, outsiders_per_address_are_limited_but_validators_are_not) {
+    tnode a, o[3], v;
+    node_keys(&a, 1);
+    node_keys(&v, 20);
+    memcpy(a.vals[0], v.pk, 32);
+    a.n_vals = 1;
+    p2p_config ca = node_config(&a, "slots");
+    ca.outsiders_per_ip_max = 2;
+    node_start_classified(&a, &ca);
+    char addr[32];
+    addr_of(addr, p2p_listen_port(&a.p));
+    for (int i = 0; i < 3; i++) dial_a(&o[i], 10 + i, addr);
+    RUN_UNTIL(strstr(a.log, "too many outsider peers from 127.0.0.1 (limit 2)") != NULL, 3000);
+    cr_assert(strstr(a.log, "too many outsider peers from 127.0.0.1 (limit 2)") != NULL, "%s", a.log);
+    cr_assert_eq(p2p_peer_count(&a.p), 2);
+    dial_a(&v, 20, addr);
+    RUN_UNTIL(has_peer(&a, v.pk), 3000);
+    cr_assert(has_peer(&a, v.pk), "a validator from the same address gets in: %s", a.log);
+    p2p_peer_info info;
+    int ids[8];
+    size_t n = p2p_peer_ids(&a.p, ids, 8);
+    cr_assert_eq(n, 3);
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_eq(p2p_peer_info_get(&a.p, ids[i], &info), GZ_OK);
+        cr_assert_eq(info.cls, memcmp(info.pubkey, v.pk, 32) == 0 ? P2P_PEER_VALIDATOR : P2P_PEER_OUTSIDER);
+    }
+    for (int i = 0; i < 3; i++) node_close(&o[i]);
+    node_close(&v);
+    node_close(&a);
+}
+
+Test(node_p2p, classify_refused_key_is_dropped_at_hello) {
+    tnode a, b;
+    node_keys(&a, 1);
+    p2p_config ca = node_config(&a, "slots");
+    ca.allow = (const uint8_t(*)[32])a.pk; /* only ourselves: everyone else is refused */
+    ca.allow_n = 1;
+    node_start(&a, &ca);
+    char addr[32], hexk[65];
+    addr_of(addr, p2p_listen_port(&a.p));
+    dial_a(&b, 9, addr);
+    gz_hex_encode(hexk, b.pk, 32);
+    RUN_UNTIL(strstr(a.log, "is not in the allow-list") != NULL, 3000);
+    cr_assert(strstr(a.log, hexk) != NULL, "%s", a.log);
+    cr_assert_eq(a.ups, 0);
+    node_close(&b);
+    node_close(&a);
+}
+
+/* Connections that never send HELLO fill one address's handshake limit; the
+ * oldest silent one makes room, so a validator dialling in still gets up. */
+Test(node_p2p, handshake_flood_evicts_silent_connections_and_a_validator_gets_in) {
+    tnode a, v;
+    node_keys(&a, 1);
+    node_keys(&v, 20);
+    memcpy(a.vals[0], v.pk, 32);
+    a.n_vals = 1;
+    p2p_config ca = node_config(&a, "slots");
+    ca.handshakes_per_ip_max = 3;
+    node_start_classified(&a, &ca);
+    raw r[8];
+    for (int i = 0; i < 8; i++) raw_connect(&r[i], p2p_listen_port(&a.p));
+    int eofs = 0;
+    RUN_UNTIL((eofs = r[0].eof + r[1].eof + r[2].eof + r[3].eof + r[4].eof) >= 5, 2000);
+    cr_assert_geq(eofs, 5, "the oldest silent connections were closed: %s", a.log);
+    cr_assert(strstr(a.log, "silent handshake closed for a newer one from 127.0.0.1 (limit 3)") != NULL, "%s",
+              a.log);
+    char addr[32];
+    addr_of(addr, p2p_listen_port(&a.p));
+    dial_a(&v, 20, addr);
+    RUN_UNTIL(has_peer(&a, v.pk), 3000);
+    cr_assert(has_peer(&a, v.pk), "%s", a.log);
+    for (int i = 0; i < 8; i++) raw_close(&r[i]);
+    node_close(&v);
+    node_close(&a);
+}
+
+Test(node_p2p, a_frame_larger_than_the_queue_bound_goes_into_an_empty_queue) {
+    tnode a, b;
+    node_keys(&a, 1);
+    node_keys(&b, 2);
+    p2p_config ca = node_config(&a, "big");
+    ca.sendq_bytes_max = 4096;
+    node_start(&a, &ca);
+    char addr[32];
+    addr_of(addr, p2p_listen_port(&a.p));
+    const char *peers[] = {addr};
+    p2p_config cb = node_config(&b, "big");
+    cb.peers = peers;
+    cb.peers_n = 1;
+    node_start(&b, &cb);
+    RUN_UNTIL(a.ups == 1 && b.ups == 1, 3000);
+    size_t big = 300u * 1024u; /* more than two sealing pieces */
+    uint8_t *payload = malloc(big);
+    for (size_t i = 0; i < big; i++) payload[i] = (uint8_t)(i * 7);
+    cr_assert_eq(p2p_send(&a.p, a.last_up_id, 16, payload, big), GZ_OK);
+    cr_assert_eq(p2p_send(&a.p, a.last_up_id, 16, payload, 10), GZ_ELIMIT, "a second frame is over the bound");
+    cr_assert_eq(a.downs, 1);
+    free(payload);
+    node_close(&a);
+    node_close(&b);
+}
+
+Test(node_p2p, the_total_send_budget_drops_the_peer_holding_the_most) {
+    tnode a, x, y;
+    node_keys(&a, 1);
+    node_keys(&x, 7);
+    node_keys(&y, 8);
+    p2p_config ca = node_config(&a, "enc");
+    ca.sendq_bytes_max = 3u << 20;
+    ca.sendq_total_bytes_max = 4u << 20;
+    node_start(&a, &ca);
+    raw rx, ry;
+    raw_up(&rx, &a, &x);
+    int id_x = a.last_up_id;
+    raw_up(&ry, &a, &y);
+    int id_y = a.last_up_id;
+    cr_assert_eq(uv_read_stop((uv_stream_t *)&rx.tcp), 0);
+    cr_assert_eq(uv_read_stop((uv_stream_t *)&ry.tcp), 0);
+    size_t chunk = 64u * 1024u;
+    uint8_t *payload = calloc(1, chunk);
+    for (int i = 0; i < 8000 && a.downs == 0; i++) {
+        int rc = p2p_send(&a.p, i % 2 ? id_y : id_x, 16, payload, chunk);
+        cr_assert(rc == GZ_OK || rc == GZ_ELIMIT || rc == GZ_ENOTFOUND, "rc %d", rc);
+        if (i % 16 == 0) uv_run(&g_loop, UV_RUN_NOWAIT);
+    }
+    free(payload);
+    cr_assert_eq(a.downs, 1, "one peer dropped: %s", a.log);
+    cr_assert(strstr(a.last_down_reason, "send budget of all peers (4194304 bytes) exhausted") != NULL, "%s",
+              a.last_down_reason);
+    cr_assert_eq(p2p_peer_count(&a.p), 1, "the other peer stays");
+    cr_assert_leq(a.p.held_bytes, 4u << 20, "back within the budget");
+    raw_close(&rx);
+    raw_close(&ry);
     node_close(&a);
 }
