@@ -1,4 +1,4 @@
-/* The encrypted transport's test vector (docs/p2p.md §3.3), computed with an
+/* The encrypted transport's test vector (docs/p2p.md §3, "Session keys"), computed with an
  * independent implementation of X25519, the tagged hash and
  * ChaCha20-Poly1305, and what a flipped bit, a replay or a cut does to a
  * sealed frame. */
