@@ -341,10 +341,8 @@ static GZ_WUR int conn_seal_piece(p2p_conn *c) {
     bool first = c->q_off == 0, last = c->q_off + n == f->len;
     p2p_wreq *w = malloc(sizeof *w + P2P_LEN_BYTES + n + P2P_TAG_BYTES);
     if (w == NULL) return GZ_ENOMEM;
-    size_t at = 0;
-    int rc = GZ_OK;
-    if (first) rc = p2p_sealer_begin(&c->sealer, w->data, c->key_tx, c->ctr_tx, f->len);
-    if (first) at = P2P_LEN_BYTES;
+    size_t at = first ? P2P_LEN_BYTES : 0;
+    int rc = first ? p2p_sealer_begin(&c->sealer, w->data, c->key_tx, c->ctr_tx, f->len) : GZ_OK;
     if (rc == GZ_OK) rc = p2p_sealer_update(&c->sealer, w->data + at, f->data + c->q_off, n);
     at += n;
     if (rc == GZ_OK && last) rc = p2p_sealer_end(&c->sealer, w->data + at);

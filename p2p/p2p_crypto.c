@@ -120,8 +120,10 @@ int p2p_open(uint8_t *frame, size_t len, const uint8_t key[32], uint64_t counter
              EVP_DecryptUpdate(ctx, NULL, &n, frame, 4) == 1 &&
              EVP_DecryptUpdate(ctx, frame + 4, &n, frame + 4, (int)ct) == 1 &&
              EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, P2P_TAG_BYTES, frame + 4 + ct) == 1;
-    uint8_t none[16];
-    if (ok) ok = EVP_DecryptFinal_ex(ctx, none, &n) == 1;
+    if (ok) {
+        uint8_t none[16];
+        ok = EVP_DecryptFinal_ex(ctx, none, &n) == 1;
+    }
     EVP_CIPHER_CTX_free(ctx);
     return ok ? GZ_OK : GZ_EVERIFY;
 }

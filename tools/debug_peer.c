@@ -10,6 +10,7 @@
  * (p2p/p2p_wire.h, p2p/p2p_crypto.h), so what it sends is exactly what a
  * faulty or hostile gongzhi node would send. */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
@@ -39,6 +40,8 @@
 /* How often a held connection sends its STATUS (the node drops a peer that
  * is silent for 8 s). */
 #define DEBUG_PEER_STATUS_MS 1000u
+/* BLOCK_REQs a no-read connection sends each turn, to make the node queue. */
+#define DEBUG_PEER_BLOCK_REQS 500u
 
 enum debug_action {
     ACT_NONE, ACT_BAD_VOTE, ACT_GARBAGE, ACT_OVERSIZED, ACT_MALFORMED, ACT_TAMPER,
@@ -55,6 +58,7 @@ typedef struct dp_conn {
     bool keyed;
     uint64_t node_height;
     uint64_t next_send_ms;
+    uint64_t next_req; /* no-read: the next height it asks for */
     uint64_t retry_ms;
 } dp_conn;
 
@@ -65,8 +69,9 @@ typedef struct debug_peer {
     uint64_t timeout_ms;
     uint64_t duration_ms;
     uint64_t count;
+    uint64_t spread; /* attack connections come from 127.0.1.1 .. 127.0.1.spread */
+    uint64_t next_src;
     uint8_t *body; /* the last frame read */
-    size_t body_len;
     uint64_t handshakes, failures, drops, sent;
 } debug_peer;
 
@@ -123,9 +128,12 @@ static int send_frame(dp_conn *c, uint8_t type, const uint8_t *payload, size_t l
     int rc = GZ_OK;
     if (c->keyed) {
         uint8_t *plain = malloc(body);
-        rc = plain != NULL ? GZ_OK : GZ_ENOMEM;
-        if (rc == GZ_OK) memcpy(plain, f + P2P_LEN_BYTES, body);
-        if (rc == GZ_OK) rc = p2p_seal(f, c->key_tx, c->ctr_tx++, plain, body);
+        if (plain != NULL) {
+            memcpy(plain, f + P2P_LEN_BYTES, body);
+            rc = p2p_seal(f, c->key_tx, c->ctr_tx++, plain, body);
+        } else {
+            rc = GZ_ENOMEM;
+        }
         free(plain);
         total += P2P_TAG_BYTES;
     }
@@ -159,7 +167,19 @@ static int read_frame(debug_peer *d, dp_conn *c, uint64_t deadline_ms, uint8_t *
     return p2p_body_decode(d->body + P2P_LEN_BYTES, body_len, type, pl, pl_len, NULL);
 }
 
-static int dial(dp_conn *c, const char *hostport) {
+/* Binds the socket to the next source address of the spread, so one host
+ * looks like many on loopback (all of 127.0.0.0/8 is this machine). */
+static int bind_spread(debug_peer *d, int fd) {
+    if (d == NULL || d->spread == 0) return GZ_OK;
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    uint32_t host = 1u + (uint32_t)(d->next_src++ % d->spread);
+    sa.sin_addr.s_addr = htonl((127u << 24) | (1u << 8) | host);
+    return bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 ? GZ_OK : GZ_EIO;
+}
+
+static int dial(debug_peer *d, dp_conn *c, const char *hostport) {
     char host[NODE_HOST_MAX], port[8];
     uint16_t p;
     if (node_parse_hostport(hostport, host, sizeof host, &p) != GZ_OK) return GZ_EARG;
@@ -167,7 +187,10 @@ static int dial(dp_conn *c, const char *hostport) {
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
     if (getaddrinfo(host, port, &hints, &res) != 0) return GZ_EIO;
     c->fd = socket(res->ai_family, SOCK_STREAM, 0);
-    int rc = c->fd >= 0 && connect(c->fd, res->ai_addr, res->ai_addrlen) == 0 ? GZ_OK : GZ_EIO;
+    int rc = c->fd >= 0 && (res->ai_family != AF_INET || bind_spread(d, c->fd) == GZ_OK) &&
+                     connect(c->fd, res->ai_addr, res->ai_addrlen) == 0
+                 ? GZ_OK
+                 : GZ_EIO;
     freeaddrinfo(res);
     if (rc != GZ_OK) conn_close(c);
     return rc;
@@ -354,8 +377,10 @@ static int junk_block(debug_peer *d, uint64_t height, gz_buf *block, uint8_t id[
     gz_buf hb;
     gz_buf_init(&hb);
     int rc = core_header_encode(&h, &hb);
-    if (rc == GZ_OK) core_block_id(id, hb.data, hb.len);
-    if (rc == GZ_OK) rc = mp_put_array(block, 2);
+    if (rc == GZ_OK) {
+        core_block_id(id, hb.data, hb.len);
+        rc = mp_put_array(block, 2);
+    }
     if (rc == GZ_OK) rc = mp_put_bin(block, hb.data, hb.len);
     if (rc == GZ_OK) rc = mp_put_array(block, 0);
     gz_buf_free(&hb);
@@ -394,13 +419,16 @@ static int send_junk_block(debug_peer *d, dp_conn *c, uint64_t height) {
 static int send_junk_proposal(debug_peer *d, dp_conn *c, uint64_t height) {
     gz_proposal pr = {.height = height, .round = 0, .pol_round = -1};
     snprintf(pr.chain_id, sizeof pr.chain_id, "%s", d->chain_id);
-    uint8_t other[32], h[32], sig[64];
+    uint8_t h[32], sig[64];
     gz_buf block, pb, msg;
     gz_buf_init(&block);
     gz_buf_init(&pb);
     gz_buf_init(&msg);
     int rc = getrandom(pr.block_id, 32, 0) == 32 ? GZ_OK : GZ_EIO;
-    if (rc == GZ_OK) rc = junk_block(d, height, &block, other);
+    if (rc == GZ_OK) {
+        uint8_t other[32]; /* the junk block's own id, which the proposal does not name */
+        rc = junk_block(d, height, &block, other);
+    }
     if (rc == GZ_OK) rc = core_proposal_encode(&pr, &pb);
     if (rc == GZ_OK) rc = core_proposal_sighash(h, &pr);
     if (rc == GZ_OK) rc = core_sign32(sig, c->sk, h, NULL);
@@ -438,7 +466,7 @@ static int fresh_key(dp_conn *c) {
 static void slot_open(debug_peer *d, dp_conn *c, enum debug_action mode, uint64_t now) {
     int rc = fresh_key(c);
     c->ctr_tx = c->ctr_rx = 0;
-    if (rc == GZ_OK) rc = dial(c, d->connect_to);
+    if (rc == GZ_OK) rc = dial(d, c, d->connect_to);
     if (rc == GZ_OK && mode != MODE_FLOOD) rc = handshake(d, c);
     if (rc == GZ_OK && mode == MODE_JUNK_BLOCK) rc = await_status(d, c);
     if (rc != GZ_OK) {
@@ -451,11 +479,26 @@ static void slot_open(debug_peer *d, dp_conn *c, enum debug_action mode, uint64_
     c->next_send_ms = now;
 }
 
+/* STATUS, then BLOCK_REQs for the chain's first heights in turn: the node
+ * answers each with a block that this connection never reads. */
+static int send_block_reqs(dp_conn *c) {
+    int rc = send_status(c, 0);
+    for (unsigned i = 0; rc == GZ_OK && i < DEBUG_PEER_BLOCK_REQS; i++) {
+        gz_buf b;
+        gz_buf_init(&b);
+        rc = mp_put_array(&b, 1);
+        if (rc == GZ_OK) rc = mp_put_uint(&b, 1 + c->next_req++ % 1000u);
+        if (rc == GZ_OK) rc = send_frame(c, NODE_MSG_BLOCK_REQ, b.data, b.len);
+        gz_buf_free(&b);
+    }
+    return rc;
+}
+
 /* What a held connection sends when its turn comes. */
 static int slot_send(dp_conn *c, debug_peer *d, enum debug_action mode) {
     switch (mode) {
-    case MODE_HOLD:
-    case MODE_NO_READ: return send_status(c, 0);
+    case MODE_HOLD: return send_status(c, 0);
+    case MODE_NO_READ: return send_block_reqs(c);
     case MODE_LIE_HEIGHT: return send_status(c, c->node_height + (1ull << 40));
     case MODE_JUNK_BLOCK: {
         int rc = send_junk_block(d, c, c->node_height + 1);
@@ -541,7 +584,7 @@ static int debug_usage(void) {
     printf("usage: gongzhi debug-peer --connect HOST:PORT --chain-id ID --key FILE ACTION\n"
            "                          [--validator N] [--timeout-ms N]\n"
            "       gongzhi debug-peer --connect HOST:PORT --chain-id ID MODE\n"
-           "                          --count N --duration-ms N [--timeout-ms N]\n\n"
+           "                          --count N --duration-ms N [--spread K] [--timeout-ms N]\n\n"
            "Developer tool: plays a misbehaving peer against a node's p2p port. An ACTION\n"
            "completes the handshake with FILE's key, waits for the node's STATUS, sends one\n"
            "bad message and waits for the node to hang up. ACTION is one of\n"
@@ -553,9 +596,11 @@ static int debug_usage(void) {
            "Prints \"disconnected after N ms\" and exits 0 when the node hung up, exits 1 when\n"
            "it did not within --timeout-ms (default %u) or the handshake failed.\n\n"
            "A MODE keeps N connections, each with a fresh key, for the duration, redialling\n"
-           "each one the node closes, then prints a summary line and exits 0:\n"
+           "each one the node closes, then prints a summary line and exits 0. --spread K\n"
+           "sends them from the loopback addresses 127.0.1.1 .. 127.0.1.K in turn, so that\n"
+           "per-address limits see K hosts:\n"
            "  --hold             complete the handshake, keep the slot, answer nothing\n"
-           "  --no-read          complete the handshake, never read again\n"
+           "  --no-read          complete the handshake, ask for blocks, never read again\n"
            "  --flood-handshake  open TCP connections and never send HELLO\n"
            "  --junk-block       send BLOCK and PROPOSAL messages with junk blocks for the next height\n"
            "  --lie-height       claim a huge height in STATUS, never answer BLOCK_REQ\n",
@@ -582,7 +627,7 @@ static int parse_action(const char *a, enum debug_action *act) {
 }
 
 static int run(debug_peer *d, dp_conn *c, enum debug_action act) {
-    if (dial(c, d->connect_to) != GZ_OK)
+    if (dial(NULL, c, d->connect_to) != GZ_OK)
         return cli_die(CLI_EXIT_FAIL, "debug-peer: cannot connect to %s", d->connect_to);
     int rc = handshake(d, c);
     if (rc != GZ_OK)
@@ -608,6 +653,8 @@ static bool parse_value(debug_peer *d, const char *a, const char *v, const char 
         return true;
     else if (strcmp(a, "--duration-ms") == 0 && cli_parse_u64(v, &d->duration_ms) == GZ_OK &&
              d->duration_ms <= 3600000)
+        return true;
+    else if (strcmp(a, "--spread") == 0 && cli_parse_u64(v, &d->spread) == GZ_OK && d->spread <= 254)
         return true;
     else if (strcmp(a, "--count") == 0 && cli_parse_u64(v, &d->count) == GZ_OK && d->count >= 1 &&
              d->count <= DEBUG_PEER_COUNT_MAX)

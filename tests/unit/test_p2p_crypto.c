@@ -28,6 +28,7 @@ typedef struct vec {
  * Node B: secret key 00..02, challenge ee x 32, ephemeral secret 40 41 .. 5f. */
 static void vec_init(vec *v) {
     uint8_t ska[32] = {0}, skb[32] = {0};
+    memset(v, 0, sizeof *v);
     ska[31] = 1;
     skb[31] = 2;
     cr_assert_eq(core_key_pub(v->a.pubkey, ska), GZ_OK);
