@@ -2,13 +2,17 @@
  *
  * libuv TCP carrying length-prefixed MessagePack frames. Each connection starts
  * with a handshake in which both sides prove the key they claim by signing the
- * other side's random challenge together with the chain id; only then is the
- * peer reported up. Above that, this layer moves opaque typed messages
+ * other side's random challenge, both ephemeral X25519 keys and the chain id;
+ * only then is the peer reported up, and every later frame is sealed with
+ * ChaCha20-Poly1305 under per-direction session keys (p2p_crypto.h). Keys are
+ * classified by the host (validator, allowed, outsider, refused) for the peer
+ * slots and the per-address limits. Above that, this layer moves opaque typed messages
  * (type >= P2P_MSG_APP_MIN) between authenticated peers; what they mean is the
  * node's business (node/gossip). Outbound peers from the configuration are
  * dialled persistently with exponential backoff and jitter. Every buffer is
  * bounded: a frame's declared length is checked before anything is allocated
- * for it, and a peer whose send queue grows past the bound is dropped.
+ * for it, a peer whose send queue grows past its bound is dropped, and so is
+ * the peer holding the most when all queues together pass theirs.
  *
  * Everything runs on one libuv loop thread; no function here is thread-safe. */
 #ifndef GZ_P2P_P2P_H
@@ -62,7 +66,7 @@ typedef struct p2p_config {
     uint16_t listen_port;     /* 0 picks a free port (see p2p_listen_port) */
     const char *const *peers; /* persistent outbound peers as "host:port" or "[v6]:port" */
     size_t peers_n;           /* at most GZ_PEERS_MAX */
-    const uint8_t (*allow)[32]; /* if allow_n > 0, only these keys may connect */
+    const uint8_t (*allow)[32]; /* without a classify callback: if allow_n > 0, only these keys */
     size_t allow_n;
     size_t peers_max;              /* 0: GZ_PEERS_MAX; at most GZ_PEERS_MAX */
     size_t sendq_bytes_max;        /* 0: GZ_PEER_SENDQ_BYTES_MAX; at least 4096 */
@@ -179,7 +183,8 @@ void p2p_close(p2p *p, p2p_close_cb cb);
 
 /* Queues one message of type msg_type (>= P2P_MSG_APP_MIN) to peer_id.
  * Returns GZ_OK; GZ_ENOTFOUND if no such peer is up; GZ_ELIMIT if the peer's
- * send queue would exceed the bound, in which case the peer is dropped;
+ * send queue would exceed its bound, or the total budget dropped it, or the
+ * socket failed while the frame was handed on (the peer is dropped in each case);
  * GZ_EMISUSE for a transport type, a NULL payload with a length, or a payload
  * over P2P_PAYLOAD_BYTES_MAX;
  * GZ_ENOMEM; GZ_EIO if the socket failed (the peer is dropped). */

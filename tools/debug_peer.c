@@ -41,7 +41,7 @@
  * is silent for 8 s). */
 #define DEBUG_PEER_STATUS_MS 1000u
 /* BLOCK_REQs a no-read connection sends each turn, to make the node queue. */
-#define DEBUG_PEER_BLOCK_REQS 500u
+#define DEBUG_PEER_BLOCK_REQS 1000u
 
 enum debug_action {
     ACT_NONE, ACT_BAD_VOTE, ACT_GARBAGE, ACT_OVERSIZED, ACT_MALFORMED, ACT_TAMPER,
@@ -71,6 +71,7 @@ typedef struct debug_peer {
     uint64_t count;
     uint64_t spread; /* attack connections come from 127.0.1.1 .. 127.0.1.spread */
     uint64_t next_src;
+    bool small_rcvbuf; /* no-read: a tiny receive buffer, so the node's own queue fills */
     uint8_t *body; /* the last frame read */
     uint64_t handshakes, failures, drops, sent;
 } debug_peer;
@@ -187,6 +188,8 @@ static int dial(debug_peer *d, dp_conn *c, const char *hostport) {
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
     if (getaddrinfo(host, port, &hints, &res) != 0) return GZ_EIO;
     c->fd = socket(res->ai_family, SOCK_STREAM, 0);
+    int rcv = 4096;
+    if (c->fd >= 0 && d != NULL && d->small_rcvbuf) (void)setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
     int rc = c->fd >= 0 && (res->ai_family != AF_INET || bind_spread(d, c->fd) == GZ_OK) &&
                      connect(c->fd, res->ai_addr, res->ai_addrlen) == 0
                  ? GZ_OK
@@ -683,6 +686,7 @@ int cli_debug_peer(int argc, char **argv) {
         return cli_die(CLI_EXIT_USAGE, "debug-peer: --connect, --chain-id and an ACTION with --key, or a MODE, are required");
     if (mode && (d.count == 0 || d.duration_ms == 0))
         return cli_die(CLI_EXIT_USAGE, "debug-peer: a MODE needs --count and --duration-ms");
+    d.small_rcvbuf = act == MODE_NO_READ;
     if (mode) return attack(&d, act);
     gz_msg msg = {{0}};
     if (core_key_load(c.sk, key, &msg) != GZ_OK || core_key_pub(c.pk, c.sk) != GZ_OK)
