@@ -125,3 +125,29 @@ Test(p2p_crypto, sealer_in_pieces_matches_one_shot) {
     p2p_sealer_free(&s);
     cr_assert_eq(memcmp(whole, pieces, sizeof whole), 0);
 }
+
+/* docs/p2p.md §3's HELLO example: node A of the vector on gongzhi-devnet. */
+Test(p2p_crypto, hello_frame_of_the_vector_is_the_documented_bytes) {
+    vec v;
+    vec_init(&v);
+    p2p_hello h;
+    memset(&h, 0, sizeof h);
+    h.version = P2P_VERSION;
+    strcpy(h.chain_id, "gongzhi-devnet");
+    memcpy(h.pubkey, v.a.pubkey, 32);
+    memcpy(h.challenge, v.a.challenge, 32);
+    memcpy(h.eph, v.a.eph, 32);
+    gz_buf b;
+    gz_buf_init(&b);
+    cr_assert_eq(p2p_hello_encode(&b, &h), GZ_OK);
+    uint8_t head[P2P_FRAME_HEAD_MAX];
+    size_t hl = p2p_frame_head(head, P2P_MSG_HELLO, b.len);
+    char got[2 * 160 + 1];
+    gz_hex_encode(got, head, hl);
+    gz_hex_encode(got + 2 * hl, b.data, b.len);
+    cr_assert_str_eq(got, "0000007b" "9201c477" "9502ae676f6e677a68692d6465766e6574"
+                          "c42079be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798"
+                          "c420000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+                          "c420358072d6365880d1aeea329adf9121383851ed21a28e3b75e965d0d2cd166254");
+    gz_buf_free(&b);
+}
