@@ -62,8 +62,26 @@
 /* A frame before the handshake completes holds only HELLO or AUTH (under 160
  * bytes), so an unauthenticated socket may not make us allocate more. */
 #define GZ_HANDSHAKE_FRAME_BYTES_MAX 256u
-/* A peer that has this much unsent data queued is too slow and is dropped. */
-#define GZ_PEER_SENDQ_BYTES_MAX (64u * 1024u * 1024u)
+/* A peer with this much unsent data queued is too slow and is dropped; a
+ * frame is always accepted into an empty queue, so a largest block still goes
+ * out. 4 MiB is seconds of votes and proposals at devnet rates, and 64 peers
+ * that never read pin at most 256 MiB before the total budget acts. */
+#define GZ_PEER_SENDQ_BYTES_MAX (4u * 1024u * 1024u)
+/* All send queues together (frames shared by a broadcast counted once, plus
+ * ciphertext handed to the socket): past it the peer holding the most is
+ * dropped, so peers that never read cannot take the node's memory budget. */
+#define GZ_P2P_SENDQ_TOTAL_BYTES_MAX (64u * 1024u * 1024u)
+/* Up peers whose key is neither a validator's nor allowed; the other slots of
+ * GZ_PEERS_MAX are never theirs, and a validator takes any non-validator slot. */
+#define GZ_P2P_OUTSIDER_PEERS_MAX 16
+/* Up outsider peers from one IP address: one host cannot take every outsider slot. */
+#define GZ_P2P_OUTSIDERS_PER_IP_MAX 4
+/* Inbound connections from one IP address still in the handshake (validator
+ * keys not counted): honest peers need one each, so more is a flood. */
+#define GZ_P2P_HANDSHAKES_PER_IP_MAX 8
+/* Inbound connections in the handshake at once, from all addresses: each
+ * holds a socket and at most one handshake frame. */
+#define GZ_P2P_HANDSHAKES_MAX 128
 /* Peers one node keeps at once. */
 #define GZ_PEERS_MAX 64
 /* Txs in one TXS gossip message: a peer's message with more is refused. */
@@ -170,8 +188,14 @@ _Static_assert(GZ_TX_GOSSIP_BATCH_MAX * (GZ_TX_BYTES_MAX + 5u) + 5u + 16u <= GZ_
                "a full TXS gossip message of largest txs (each with its bin head) fits in one frame");
 _Static_assert(GZ_TX_GOSSIP_BATCH_MAX <= GZ_ADMIT_BATCH_MAX,
                "the txs of one TXS gossip message are admitted as one batch");
-_Static_assert(GZ_PEER_SENDQ_BYTES_MAX >= GZ_FRAME_BYTES_MAX + 4u,
-               "a largest frame and its length prefix fit in an empty peer send queue");
+_Static_assert(GZ_P2P_SENDQ_TOTAL_BYTES_MAX >= GZ_FRAME_BYTES_MAX + 4u + 16u + GZ_PEER_SENDQ_BYTES_MAX,
+               "a largest encrypted frame fits the total send budget beside one full peer queue");
+_Static_assert(GZ_P2P_SENDQ_TOTAL_BYTES_MAX >= 4u * GZ_PEER_SENDQ_BYTES_MAX,
+               "a few peers with full queues do not trip the total budget");
+_Static_assert(GZ_P2P_OUTSIDER_PEERS_MAX < GZ_PEERS_MAX,
+               "outsiders never hold every slot");
+_Static_assert(GZ_P2P_OUTSIDERS_PER_IP_MAX <= GZ_P2P_OUTSIDER_PEERS_MAX,
+               "the per-address outsider cap is within the outsider slots");
 _Static_assert(GZ_RPC_BODY_BYTES_MAX >= 2u * GZ_TX_BYTES_MAX + 1024u,
                "a submit_tx request (a largest tx as hex, twice its bytes, and the JSON-RPC envelope) "
                "fits in one HTTP body");

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/bytes.h"
 #include "core/json.h"
 
 void node_path_join(char *out, size_t cap, const char *dir, const char *name) {
@@ -87,8 +88,31 @@ static int get_wait(const json_t *root, node_config *c, gz_msg *msg) {
     return rc;
 }
 
+/* "allow": an array of 64-hex-digit public keys, each named by its index
+ * when bad, none twice. An empty array allows only the validators. */
+static int get_allow(const json_t *root, node_config *c, gz_msg *msg) {
+    if (json_object_get(root, "allow") == NULL) return GZ_OK;
+    const json_t *v;
+    size_t n = 0;
+    int rc = core_json_array(root, "config", "allow", 0, GZ_PEERS_MAX, &v, &n, msg);
+    c->has_allow = rc == GZ_OK;
+    for (size_t i = 0; rc == GZ_OK && i < n; i++) {
+        char p[CORE_JSON_PATH_MAX];
+        const char *s;
+        core_json_path_index(p, "config.allow", i);
+        rc = core_json_str_view(json_array_get(v, i), p, NULL, 0, SIZE_MAX, &s, msg);
+        if (rc == GZ_OK && (strlen(s) != 64 || gz_hex_decode(c->allow[i], 32, s) != GZ_OK))
+            rc = gz_fail(msg, GZ_EARG, "%s: expected a public key as 64 hex digits", p);
+        for (size_t j = 0; rc == GZ_OK && j < i; j++)
+            if (memcmp(c->allow[j], c->allow[i], 32) == 0)
+                rc = gz_fail(msg, GZ_EARG, "%s: the same key as config.allow[%zu]", p, j);
+        if (rc == GZ_OK) c->n_allow = i + 1;
+    }
+    return rc;
+}
+
 static const char *const KEYS[] = {"rpc_listen", "p2p_listen", "peers", "data_dir", "key_file",
-                                   "genesis_file", "propose_wait_ms", NULL};
+                                   "genesis_file", "propose_wait_ms", "allow", NULL};
 
 static int config_from_json(node_config *c, const json_t *root, const char *home, gz_msg *msg) {
     int rc = core_json_object(root, "config", NULL, KEYS, &root, msg);
@@ -99,6 +123,7 @@ static int config_from_json(node_config *c, const json_t *root, const char *home
     if (rc == GZ_OK) rc = get_path(root, "key_file", home, c->key_file, msg);
     if (rc == GZ_OK) rc = get_path(root, "genesis_file", home, c->genesis_file, msg);
     if (rc == GZ_OK) rc = get_wait(root, c, msg);
+    if (rc == GZ_OK) rc = get_allow(root, c, msg);
     return rc;
 }
 
@@ -129,6 +154,15 @@ int node_config_save(const node_config *c, gz_msg *msg) {
                              "peers", peers, "data_dir", rel(c->home, c->data_dir), "key_file",
                              rel(c->home, c->key_file), "genesis_file", rel(c->home, c->genesis_file),
                              "propose_wait_ms", (int)c->propose_wait_ms);
+    if (root != NULL && c->has_allow) {
+        json_t *allow = json_array();
+        for (size_t i = 0; i < c->n_allow; i++) {
+            char hex[65];
+            gz_hex_encode(hex, c->allow[i], 32);
+            json_array_append_new(allow, json_string(hex));
+        }
+        json_object_set_new(root, "allow", allow);
+    }
     char *text = root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
     json_decref(root);
     if (text == NULL) return gz_fail(msg, GZ_ENOMEM, "config: cannot encode");

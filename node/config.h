@@ -36,6 +36,12 @@ typedef struct node_config {
      * fewer, larger blocks under moderate load, each height's fixed cost
      * (votes, flushes) shared by more txs. 0 proposes at once. */
     uint32_t propose_wait_ms;
+    /* Keys of full nodes allowed to connect, besides the current validators,
+     * which always are. has_allow false (no "allow" key): the node is open,
+     * and outsiders get the outsider slots (docs/p2p.md §5). */
+    bool has_allow;
+    uint8_t allow[GZ_PEERS_MAX][32];
+    size_t n_allow;
 } node_config;
 
 #define NODE_PROPOSE_WAIT_MS_DEFAULT 50

@@ -87,6 +87,17 @@ static void on_message(void *ctx, int peer, uint8_t type, const uint8_t *payload
     node_on_message(h->eng, peer, type, payload, len);
 }
 
+/* Validators of the current set always; then the allow list when the
+ * config has one (everyone else refused), or everyone as an outsider. */
+static p2p_peer_class on_classify(void *ctx, const uint8_t pubkey[32]) {
+    node_host *h = ctx;
+    if (h->eng != NULL && node_is_validator(h->eng, pubkey)) return P2P_PEER_VALIDATOR;
+    if (!h->cfg.has_allow) return P2P_PEER_OUTSIDER;
+    for (size_t i = 0; i < h->cfg.n_allow; i++)
+        if (memcmp(h->cfg.allow[i], pubkey, 32) == 0) return P2P_PEER_ALLOWED;
+    return P2P_PEER_REFUSED;
+}
+
 /* Transport lines go through the log, with the time. */
 static void on_p2p_log(void *ctx, const char *line) {
     char l[600];
@@ -158,7 +169,7 @@ static int start_p2p(node_host *h, const uint8_t sk[32], gz_msg *msg) {
     };
     memcpy(pc.seckey, sk, 32);
     p2p_callbacks cb = {.on_peer_up = on_peer_up, .on_peer_down = on_peer_down, .on_message = on_message,
-                        .on_log = on_p2p_log};
+                        .on_log = on_p2p_log, .classify = on_classify};
     int rc = p2p_init(&h->net, &h->loop, &pc, &cb, h, msg);
     memset(pc.seckey, 0, sizeof pc.seckey);
     if (rc != GZ_OK) return rc;

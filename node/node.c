@@ -401,6 +401,12 @@ void node_status_get(const node *n, node_status *out) {
 
 const gz_genesis *node_genesis(const node *n) { return &n->g; }
 
+bool node_is_validator(const node *n, const uint8_t pk[32]) {
+    for (uint32_t i = 0; i < n->g.n_validators; i++)
+        if (memcmp(n->g.validators[i].pub_key, pk, 32) == 0) return true;
+    return false;
+}
+
 void node_wal_extent(const node *n, uint64_t *synced, uint64_t *written) {
     *synced = n->wal.synced;
     *written = n->wal.end;

@@ -150,6 +150,9 @@ typedef struct node_status {
 
 void node_status_get(const node *n, node_status *out);
 const gz_genesis *node_genesis(const node *n);
+/* Whether pk is a validator of the current set. Asked on every connection,
+ * since the set may change: callers keep no copy of it. */
+bool node_is_validator(const node *n, const uint8_t pk[32]);
 /* The WAL's length and how much of it the last sync made durable: a host
  * that simulates a crash may cut the file anywhere between the two. */
 void node_wal_extent(const node *n, uint64_t *synced, uint64_t *written);

@@ -15,10 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 
 #include "core/bytes.h"
 #include "core/keys.h"
 #include "core/mp.h"
+#include "p2p/p2p_crypto.h"
 #include "p2p/p2p_wire.h"
 
 /* One read hands us at most this much; frames are assembled per connection. */
@@ -33,6 +35,11 @@
 #define P2P_KEEPALIVE_S 30u
 /* The most keys an allow-list may hold: the validators and the full nodes. */
 #define P2P_ALLOW_MAX (GZ_VALIDATORS_MAX + GZ_PEERS_MAX)
+/* Plaintext encrypted per write handed to libuv, and writes in flight per
+ * connection: a peer that does not read holds at most this much ciphertext,
+ * however large the frames queued to it (shared with other peers) are. */
+#define P2P_SEAL_CHUNK ((size_t)128 * 1024)
+#define P2P_WRITES_IN_FLIGHT 2
 /* The smallest send-queue bound accepted (a few handshake frames fit). */
 #define P2P_SENDQ_BYTES_MIN 4096u
 _Static_assert(P2P_SENDQ_BYTES_MIN >= 2u * (P2P_LEN_BYTES + GZ_HANDSHAKE_FRAME_BYTES_MAX),
@@ -56,9 +63,26 @@ typedef struct p2p_conn {
     bool authed; /* the peer's AUTH verified */
     bool up;
     bool closing;
+    bool rx_keyed;      /* frames from the peer are encrypted (after its AUTH) */
+    p2p_peer_class cls; /* set at HELLO */
+    uint64_t seq;       /* when accepted or dialled, for "oldest" */
     uint8_t pubkey[32]; /* claimed in HELLO; proven once authed */
     uint8_t my_challenge[32];
     uint8_t their_challenge[32];
+    uint8_t eph_sk[32]; /* this connection's X25519 secret, wiped once used */
+    uint8_t eph_pk[32];
+    uint8_t their_eph[32];
+    uint8_t key_tx[32];
+    uint8_t key_rx[32];
+    uint64_t ctr_tx;
+    uint64_t ctr_rx;
+    p2p_sealer sealer;
+    struct p2p_qent *q_head; /* frames queued and not yet fully encrypted */
+    struct p2p_qent *q_tail;
+    size_t q_off;       /* bytes of the head frame already encrypted */
+    size_t sendq_bytes; /* queued plaintext left plus ciphertext in flight */
+    int in_flight;
+    char ip[64];
     char addr[P2P_ADDR_MAX + 1];
     char reason[200];
     uint8_t head[P2P_LEN_BYTES];
@@ -85,17 +109,27 @@ struct p2p_dialer {
     uint8_t pubkey[32];
 };
 
-/* One encoded frame, shared by every peer a broadcast queues it to. */
+/* One frame body in plaintext, shared by every peer a broadcast queues it
+ * to; each connection encrypts it as the socket drains. */
 typedef struct p2p_frame {
+    p2p *p;
     size_t refs;
     size_t len;
     uint8_t data[];
 } p2p_frame;
 
+typedef struct p2p_qent {
+    struct p2p_qent *next;
+    p2p_frame *f;
+} p2p_qent;
+
+/* One write handed to libuv, owning its bytes. */
 typedef struct p2p_wreq {
     uv_write_t req;
     p2p_conn *c;
-    p2p_frame *f;
+    size_t len;
+    bool counted; /* in c->sendq_bytes and p->held_bytes */
+    uint8_t data[];
 } p2p_wreq;
 
 static void conn_drop(p2p_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -225,56 +259,58 @@ static void dialer_timer_closed(uv_handle_t *h) { pending_done(((p2p_dialer *)h-
 
 /* ---- frames and writes ---- */
 
-static p2p_frame *frame_new(uint8_t type, const uint8_t *payload, size_t len) {
+static p2p_frame *frame_new(p2p *p, uint8_t type, const uint8_t *payload, size_t len) {
     assert(len <= P2P_PAYLOAD_BYTES_MAX);
     uint8_t head[P2P_FRAME_HEAD_MAX];
-    size_t head_len = p2p_frame_head(head, type, len);
+    size_t head_len = p2p_frame_head(head, type, len) - P2P_LEN_BYTES;
     p2p_frame *f = malloc(sizeof *f + head_len + len);
     if (f == NULL) return NULL;
+    f->p = p;
     f->refs = 1;
     f->len = head_len + len;
-    memcpy(f->data, head, head_len);
+    memcpy(f->data, head + P2P_LEN_BYTES, head_len);
     if (len > 0) memcpy(f->data + head_len, payload, len);
+    p->held_bytes += f->len;
     return f;
 }
 
 static void frame_unref(p2p_frame *f) {
     assert(f->refs > 0);
-    if (--f->refs == 0) free(f);
+    if (--f->refs > 0) return;
+    assert(f->p->held_bytes >= f->len);
+    f->p->held_bytes -= f->len;
+    free(f);
 }
+
+static void conn_pump(p2p_conn *c);
 
 static void write_done(uv_write_t *req, int status) {
     p2p_wreq *w = req->data;
     p2p_conn *c = w->c;
-    frame_unref(w->f);
+    if (w->counted) {
+        assert(c->sendq_bytes >= w->len && c->p->held_bytes >= w->len && c->in_flight > 0);
+        c->sendq_bytes -= w->len;
+        c->p->held_bytes -= w->len;
+        c->in_flight--;
+    }
     free(w);
     if (status < 0 && status != UV_ECANCELED)
         conn_drop(c, "write failed: %s", uv_strerror(status));
+    else if (!c->closing)
+        conn_pump(c);
 }
 
-/* Queues f on c. The bound counts what libuv has not yet handed to the kernel,
- * which is what a peer that does not read makes grow. */
-static GZ_WUR int conn_write(p2p_conn *c, p2p_frame *f) {
-    p2p *p = c->p;
-    assert(!c->closing);
-    size_t queued = uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp);
-    if (f->len > p->sendq_bytes_max || queued > p->sendq_bytes_max - f->len) {
-        conn_drop(c, "send queue would hold %zu bytes (limit %zu): peer too slow", queued + f->len,
-                  p->sendq_bytes_max);
-        return GZ_ELIMIT;
-    }
-    p2p_wreq *w = malloc(sizeof *w);
-    if (w == NULL) return GZ_ENOMEM;
+static GZ_WUR int conn_uv_write(p2p_conn *c, p2p_wreq *w) {
     w->c = c;
-    w->f = f;
     w->req.data = w;
-    f->refs++;
-    uv_buf_t buf = uv_buf_init((char *)f->data, (unsigned)f->len);
+    uv_buf_t buf = uv_buf_init((char *)w->data, (unsigned)w->len);
     int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, write_done);
     if (rc < 0) {
-        /* The caller's own reference keeps f alive; only ours is returned. */
-        assert(f->refs > 1);
-        f->refs--;
+        if (w->counted) {
+            c->sendq_bytes -= w->len;
+            c->p->held_bytes -= w->len;
+            c->in_flight--;
+        }
         free(w);
         conn_drop(c, "write failed: %s", uv_strerror(rc));
         return GZ_EIO;
@@ -282,8 +318,121 @@ static GZ_WUR int conn_write(p2p_conn *c, p2p_frame *f) {
     return GZ_OK;
 }
 
+/* A handshake frame (HELLO or AUTH), in plaintext, straight to libuv: it is
+ * written before any encrypted frame, and libuv keeps the order. */
+static GZ_WUR int conn_send_plain(p2p_conn *c, uint8_t type, const uint8_t *payload, size_t len) {
+    uint8_t head[P2P_FRAME_HEAD_MAX];
+    size_t hl = p2p_frame_head(head, type, len);
+    p2p_wreq *w = malloc(sizeof *w + hl + len);
+    if (w == NULL) return GZ_ENOMEM;
+    memcpy(w->data, head, hl);
+    memcpy(w->data + hl, payload, len);
+    w->len = hl + len;
+    w->counted = false;
+    return conn_uv_write(c, w);
+}
+
+/* Encrypts the next piece of the head frame into one write: its length
+ * prefix first, its tag last. */
+static GZ_WUR int conn_seal_piece(p2p_conn *c) {
+    p2p_frame *f = c->q_head->f;
+    size_t n = f->len - c->q_off;
+    if (n > P2P_SEAL_CHUNK) n = P2P_SEAL_CHUNK;
+    bool first = c->q_off == 0, last = c->q_off + n == f->len;
+    p2p_wreq *w = malloc(sizeof *w + P2P_LEN_BYTES + n + P2P_TAG_BYTES);
+    if (w == NULL) return GZ_ENOMEM;
+    size_t at = first ? P2P_LEN_BYTES : 0;
+    int rc = first ? p2p_sealer_begin(&c->sealer, w->data, c->key_tx, c->ctr_tx, f->len) : GZ_OK;
+    if (rc == GZ_OK) rc = p2p_sealer_update(&c->sealer, w->data + at, f->data + c->q_off, n);
+    at += n;
+    if (rc == GZ_OK && last) rc = p2p_sealer_end(&c->sealer, w->data + at);
+    if (last) at += P2P_TAG_BYTES;
+    if (rc != GZ_OK) {
+        free(w);
+        return rc;
+    }
+    w->len = at;
+    w->counted = true;
+    c->q_off += n;
+    c->sendq_bytes = c->sendq_bytes - n + at;
+    c->p->held_bytes += at;
+    c->in_flight++;
+    if (last) {
+        p2p_qent *e = c->q_head;
+        c->q_head = e->next;
+        if (c->q_head == NULL) c->q_tail = NULL;
+        c->q_off = 0;
+        c->ctr_tx++;
+        frame_unref(e->f);
+        free(e);
+    }
+    return conn_uv_write(c, w);
+}
+
+/* Hands queued frames to libuv, a bounded piece at a time. */
+static void conn_pump(p2p_conn *c) {
+    while (!c->closing && c->q_head != NULL && c->in_flight < P2P_WRITES_IN_FLIGHT) {
+        int rc = conn_seal_piece(c);
+        if (rc == GZ_ENOMEM) conn_drop(c, "out of memory encrypting a frame");
+        if (rc != GZ_OK) return;
+    }
+}
+
+static void conn_queue_free(p2p_conn *c) {
+    while (c->q_head != NULL) {
+        p2p_qent *e = c->q_head;
+        c->q_head = e->next;
+        c->sendq_bytes -= e->f->len - c->q_off;
+        c->q_off = 0;
+        frame_unref(e->f);
+        free(e);
+    }
+    c->q_tail = NULL;
+}
+
+/* Past the budget of all queues together, the peer holding the most is
+ * dropped, until the node is back within it. */
+static void total_budget_enforce(p2p *p) {
+    while (p->held_bytes > p->sendq_total_bytes_max) {
+        p2p_conn *worst = NULL;
+        for (p2p_conn *c = p->conns; c != NULL; c = c->next)
+            if (!c->closing && c->q_head != NULL && (worst == NULL || c->sendq_bytes > worst->sendq_bytes))
+                worst = c;
+        if (worst == NULL) return;
+        conn_drop(worst, "send budget of all peers (%zu bytes) exhausted: peer holds the most (%zu bytes queued)",
+                  p->sendq_total_bytes_max, worst->sendq_bytes);
+    }
+}
+
+/* Queues f on c. A frame is always accepted into an empty queue (a largest
+ * block goes out); past the per-peer bound the peer is too slow and dropped. */
+static GZ_WUR int conn_write(p2p_conn *c, p2p_frame *f) {
+    p2p *p = c->p;
+    assert(!c->closing && c->up);
+    if (c->sendq_bytes > 0 && (f->len > p->sendq_bytes_max || c->sendq_bytes > p->sendq_bytes_max - f->len)) {
+        conn_drop(c, "send queue would hold %zu bytes (limit %zu): peer too slow", c->sendq_bytes + f->len,
+                  p->sendq_bytes_max);
+        return GZ_ELIMIT;
+    }
+    p2p_qent *e = malloc(sizeof *e);
+    if (e == NULL) return GZ_ENOMEM;
+    e->next = NULL;
+    e->f = f;
+    f->refs++;
+    if (c->q_tail != NULL)
+        c->q_tail->next = e;
+    else
+        c->q_head = e;
+    c->q_tail = e;
+    c->sendq_bytes += f->len;
+    conn_pump(c);
+    total_budget_enforce(p);
+    if (c->closing) return GZ_ELIMIT;
+    return GZ_OK;
+}
+
 static GZ_WUR int conn_send(p2p_conn *c, uint8_t type, const uint8_t *payload, size_t len) {
-    p2p_frame *f = frame_new(type, payload, len);
+    p2p_frame *f = frame_new(c->p, type, payload, len);
     if (f == NULL) return GZ_ENOMEM;
     int rc = conn_write(c, f);
     frame_unref(f);
@@ -303,6 +452,8 @@ static void conn_handle_closed(uv_handle_t *h) {
         p->conns = c->next;
     if (c->next != NULL) c->next->prev = c->prev;
     free(c->body);
+    p2p_sealer_free(&c->sealer);
+    explicit_bzero(c, sizeof *c);
     free(c);
     pending_done(p);
 }
@@ -319,10 +470,16 @@ static void conn_timeout(uv_timer_t *t) {
 static p2p_conn *conn_new(p2p *p) {
     p2p_conn *c = calloc(1, sizeof *c);
     if (c == NULL) return NULL;
-    if (uv_tcp_init(p->loop, &c->tcp) < 0) {
+    if (p2p_sealer_init(&c->sealer) != GZ_OK) {
         free(c);
         return NULL;
     }
+    if (uv_tcp_init(p->loop, &c->tcp) < 0) {
+        p2p_sealer_free(&c->sealer);
+        free(c);
+        return NULL;
+    }
+    c->seq = ++p->seq;
     int rc = uv_timer_init(p->loop, &c->timer);
     assert(rc == 0); /* libuv documents that timer init cannot fail */
     (void)rc;
@@ -372,6 +529,8 @@ static void conn_drop(p2p_conn *c, const char *fmt, ...) {
     }
     p2p_dialer *d = c->dialer;
     c->dialer = NULL;
+    conn_queue_free(c);
+    explicit_bzero(c->eph_sk, sizeof c->eph_sk);
     uv_timer_stop(&c->timer);
     uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
     uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
@@ -389,8 +548,13 @@ static void conn_drop(p2p_conn *c, const char *fmt, ...) {
 
 static void conn_send_hello(p2p_conn *c) {
     p2p *p = c->p;
-    if (getrandom(c->my_challenge, sizeof c->my_challenge, 0) != (ssize_t)sizeof c->my_challenge) {
+    if (getrandom(c->my_challenge, sizeof c->my_challenge, 0) != (ssize_t)sizeof c->my_challenge ||
+        getrandom(c->eph_sk, sizeof c->eph_sk, 0) != (ssize_t)sizeof c->eph_sk) {
         conn_drop(c, "getrandom failed: %s", strerror(errno));
+        return;
+    }
+    if (p2p_x25519_pub(c->eph_pk, c->eph_sk) != GZ_OK) {
+        conn_drop(c, "cannot make an ephemeral key");
         return;
     }
     p2p_hello h;
@@ -399,10 +563,11 @@ static void conn_send_hello(p2p_conn *c) {
     memcpy(h.chain_id, p->chain_id, p->chain_id_len + 1);
     memcpy(h.pubkey, p->pubkey, 32);
     memcpy(h.challenge, c->my_challenge, 32);
+    memcpy(h.eph, c->eph_pk, 32);
     gz_buf b;
     gz_buf_init(&b);
     int rc = p2p_hello_encode(&b, &h);
-    if (rc == GZ_OK) rc = conn_send(c, P2P_MSG_HELLO, b.data, b.len);
+    if (rc == GZ_OK) rc = conn_send_plain(c, P2P_MSG_HELLO, b.data, b.len);
     gz_buf_free(&b);
     if (rc == GZ_ENOMEM) conn_drop(c, "out of memory sending hello");
 }
@@ -411,15 +576,76 @@ static void conn_send_auth(p2p_conn *c) {
     p2p *p = c->p;
     uint8_t digest[32];
     uint8_t sig[64];
-    p2p_auth_digest(digest, c->their_challenge, p->chain_id, p->chain_id_len, p->pubkey);
+    p2p_auth_digest(digest, c->their_challenge, c->their_eph, c->eph_pk, p->chain_id, p->chain_id_len,
+                    p->pubkey);
     int rc = core_sign32(sig, p->seckey, digest, NULL);
     assert(rc == GZ_OK); /* p2p_init checked the secret key */
     gz_buf b;
     gz_buf_init(&b);
     rc = p2p_auth_encode(&b, sig);
-    if (rc == GZ_OK) rc = conn_send(c, P2P_MSG_AUTH, b.data, b.len);
+    if (rc == GZ_OK) rc = conn_send_plain(c, P2P_MSG_AUTH, b.data, b.len);
     gz_buf_free(&b);
     if (rc == GZ_ENOMEM) conn_drop(c, "out of memory sending auth");
+}
+
+/* Both directions' keys from the X25519 secret and the handshake; they are
+ * used only once the peer's AUTH has bound its ephemeral key to its key. */
+static GZ_WUR int conn_derive_keys(p2p_conn *c) {
+    p2p *p = c->p;
+    uint8_t shared[32];
+    if (memcmp(c->their_eph, c->eph_pk, 32) == 0) return GZ_EPROTO; /* a reflected HELLO */
+    int rc = p2p_x25519_shared(shared, c->eph_sk, c->their_eph);
+    explicit_bzero(c->eph_sk, sizeof c->eph_sk);
+    if (rc != GZ_OK) return rc;
+    p2p_side me, them;
+    memcpy(me.pubkey, p->pubkey, 32);
+    memcpy(me.challenge, c->my_challenge, 32);
+    memcpy(me.eph, c->eph_pk, 32);
+    memcpy(them.pubkey, c->pubkey, 32);
+    memcpy(them.challenge, c->their_challenge, 32);
+    memcpy(them.eph, c->their_eph, 32);
+    p2p_session_key(c->key_tx, shared, &me, &them);
+    p2p_session_key(c->key_rx, shared, &them, &me);
+    explicit_bzero(shared, sizeof shared);
+    return GZ_OK;
+}
+
+/* What a key is to this node, asked anew for every connection. A peer this
+ * node dialled from its own list is at least ALLOWED: dialling out is the
+ * operator's choice and is not limited. */
+static p2p_peer_class key_class(const p2p_conn *c, const uint8_t key[32]) {
+    const p2p *p = c->p;
+    p2p_peer_class k;
+    if (p->cb.classify != NULL)
+        k = p->cb.classify(p->ctx, key);
+    else if (p->allow_n > 0)
+        k = key_allowed(p, key) ? P2P_PEER_ALLOWED : P2P_PEER_REFUSED;
+    else
+        k = P2P_PEER_OUTSIDER;
+    if (c->dialer != NULL && k < P2P_PEER_ALLOWED) k = P2P_PEER_ALLOWED;
+    return k;
+}
+
+static size_t up_outsiders(const p2p *p, const char *ip) {
+    size_t n = 0;
+    for (const p2p_conn *c = p->conns; c != NULL; c = c->next)
+        if (c->up && c->cls == P2P_PEER_OUTSIDER && (ip == NULL || strcmp(c->ip, ip) == 0)) n++;
+    return n;
+}
+
+/* Drops c if it is an outsider and no outsider slot is free for it. */
+static bool outsider_refused(p2p_conn *c) {
+    p2p *p = c->p;
+    if (c->cls != P2P_PEER_OUTSIDER) return false;
+    if (c->inbound && up_outsiders(p, c->ip) >= p->outsiders_per_ip_max) {
+        conn_drop(c, "too many outsider peers from %s (limit %zu)", c->ip, p->outsiders_per_ip_max);
+        return true;
+    }
+    if (up_outsiders(p, NULL) >= p->outsiders_max) {
+        conn_drop(c, "outsider slots full (limit %zu)", p->outsiders_max);
+        return true;
+    }
+    return false;
 }
 
 static void conn_on_hello(p2p_conn *c, const uint8_t *pl, size_t len) {
@@ -441,15 +667,22 @@ static void conn_on_hello(p2p_conn *c, const uint8_t *pl, size_t len) {
         conn_drop(c, "self-connection: the peer claims this node's own key");
         return;
     }
-    if (!key_allowed(p, h.pubkey)) {
+    c->cls = key_class(c, h.pubkey);
+    if (c->cls == P2P_PEER_REFUSED) {
         char shown[2 * 32 + 1];
         gz_hex_encode(shown, h.pubkey, 32);
         conn_drop(c, "key %s is not in the allow-list", shown);
         return;
     }
+    c->hello_rx = true;
+    if (outsider_refused(c)) return;
     memcpy(c->pubkey, h.pubkey, 32);
     memcpy(c->their_challenge, h.challenge, 32);
-    c->hello_rx = true;
+    memcpy(c->their_eph, h.eph, 32);
+    if (conn_derive_keys(c) != GZ_OK) {
+        conn_drop(c, "bad hello: hello.eph: not a usable X25519 key");
+        return;
+    }
     conn_send_auth(c);
 }
 
@@ -466,6 +699,34 @@ static const char *dup_resolve(const p2p *p, const p2p_conn *old, const p2p_conn
     *keep_new = cmp >= 0;
     if (cmp == 0) return "duplicate connection (replaced by a newer one from the same side)";
     return "duplicate connection (kept the one dialled by the lower key)";
+}
+
+/* The newest up peer of class k, the one a validator displaces first. */
+static p2p_conn *newest_up(const p2p *p, p2p_peer_class k) {
+    p2p_conn *best = NULL;
+    for (p2p_conn *c = p->conns; c != NULL; c = c->next)
+        if (c->up && c->cls == k && (best == NULL || c->seq > best->seq)) best = c;
+    return best;
+}
+
+/* Whether c may come up. A validator always finds a slot: when every slot
+ * is taken it displaces the newest outsider, else the newest allowed peer. */
+static bool slot_take(p2p_conn *c) {
+    p2p *p = c->p;
+    if (outsider_refused(c)) return false;
+    if (p->up_n < p->peers_max) return true;
+    if (c->cls == P2P_PEER_VALIDATOR) {
+        p2p_conn *v = newest_up(p, P2P_PEER_OUTSIDER);
+        if (v == NULL) v = newest_up(p, P2P_PEER_ALLOWED);
+        if (v != NULL) {
+            char shown[2 * 32 + 1];
+            gz_hex_encode(shown, c->pubkey, 32);
+            conn_drop(v, "slot given to validator %s (all %zu slots taken)", shown, p->peers_max);
+            return true;
+        }
+    }
+    conn_drop(c, "too many peers (limit %zu)", p->peers_max);
+    return false;
 }
 
 static void conn_complete(p2p_conn *c) {
@@ -486,10 +747,7 @@ static void conn_complete(p2p_conn *c) {
         conn_drop(keep_new ? old : c, "%s", why);
         if (c->closing || p->closing) return;
     }
-    if (p->up_n >= p->peers_max) {
-        conn_drop(c, "too many peers (limit %zu)", p->peers_max);
-        return;
-    }
+    if (!slot_take(c)) return;
     c->up = true;
     p->up_n++;
     c->id = p->next_id;
@@ -506,13 +764,17 @@ static void conn_on_auth(p2p_conn *c, const uint8_t *pl, size_t len) {
         conn_drop(c, "bad auth: %s", m.text);
         return;
     }
-    p2p_auth_digest(digest, c->my_challenge, p->chain_id, p->chain_id_len, c->pubkey);
+    p2p_auth_digest(digest, c->my_challenge, c->eph_pk, c->their_eph, p->chain_id, p->chain_id_len,
+                    c->pubkey);
     if (!core_verify(sig, digest, sizeof digest, c->pubkey)) {
         char shown[2 * 32 + 1];
         gz_hex_encode(shown, c->pubkey, 32);
         conn_drop(c, "auth signature does not verify for key %s", shown);
         return;
     }
+    /* Every later frame from the peer is encrypted, also those that came in
+     * the same read as its AUTH. */
+    c->rx_keyed = true;
     conn_complete(c);
 }
 
@@ -527,13 +789,31 @@ static void conn_on_handshake_msg(p2p_conn *c, uint8_t type, const uint8_t *pl, 
 
 /* ---- reading ---- */
 
+/* An encrypted frame's body: authenticated against the next counter, or the
+ * connection ends (a flipped bit, a replayed, reordered, dropped or cut frame). */
+static GZ_WUR int conn_open_frame(p2p_conn *c, const uint8_t **body, size_t *len) {
+    int rc = p2p_open(c->body, c->body_len - P2P_LEN_BYTES, c->key_rx, c->ctr_rx);
+    if (rc == GZ_ENOMEM) conn_drop(c, "out of memory decrypting a frame");
+    if (rc != GZ_OK && rc != GZ_ENOMEM)
+        conn_drop(c, "frame %llu does not authenticate (tampered, replayed, reordered or truncated)",
+                  (unsigned long long)c->ctr_rx);
+    if (rc != GZ_OK) return rc;
+    c->ctr_rx++;
+    *body = c->body + P2P_LEN_BYTES;
+    *len = c->body_len - P2P_LEN_BYTES - P2P_TAG_BYTES;
+    return GZ_OK;
+}
+
 static void conn_on_frame(p2p_conn *c) {
     p2p *p = c->p;
     uint8_t type;
     const uint8_t *pl;
     size_t len;
     gz_msg m;
-    if (p2p_body_decode(c->body, c->body_len, &type, &pl, &len, &m) != GZ_OK) {
+    const uint8_t *body = c->body;
+    size_t body_len = c->body_len;
+    if (c->rx_keyed && conn_open_frame(c, &body, &body_len) != GZ_OK) return;
+    if (p2p_body_decode(body, body_len, &type, &pl, &len, &m) != GZ_OK) {
         conn_drop(c, "undecodable frame: %s", m.text);
         return;
     }
@@ -549,28 +829,31 @@ static void conn_on_frame(p2p_conn *c) {
  * of the connection before allocating anything for the body. */
 static GZ_WUR int conn_frame_begin(p2p_conn *c) {
     uint32_t len = p2p_frame_len(c->head);
-    uint32_t limit = c->up ? GZ_FRAME_BYTES_MAX : GZ_HANDSHAKE_FRAME_BYTES_MAX;
-    if (len == 0) {
+    uint32_t limit = c->rx_keyed ? GZ_FRAME_BYTES_MAX + P2P_TAG_BYTES : GZ_HANDSHAKE_FRAME_BYTES_MAX;
+    /* An encrypted frame keeps its length prefix in front of it: the AAD. */
+    size_t pre = c->rx_keyed ? P2P_LEN_BYTES : 0;
+    if (len == 0 || (c->rx_keyed && len <= P2P_TAG_BYTES)) {
         conn_drop(c, "empty frame");
         return GZ_EPROTO;
     }
     if (len > limit) {
         conn_drop(c, "frame of %u bytes exceeds limit of %u%s", (unsigned)len, (unsigned)limit,
-                  c->up ? "" : " before the handshake");
+                  c->rx_keyed ? "" : " before the handshake");
         return GZ_ELIMIT;
     }
-    if (c->body_cap < len) {
+    if (c->body_cap < pre + len) {
         free(c->body);
         c->body_cap = 0;
-        c->body = malloc(len);
+        c->body = malloc(pre + len);
         if (c->body == NULL) {
             conn_drop(c, "out of memory for a frame of %u bytes", (unsigned)len);
             return GZ_ENOMEM;
         }
-        c->body_cap = len;
+        c->body_cap = pre + len;
     }
-    c->body_len = len;
-    c->body_have = 0;
+    memcpy(c->body, c->head, pre);
+    c->body_len = pre + len;
+    c->body_have = pre;
     return GZ_OK;
 }
 
@@ -756,11 +1039,69 @@ static void conn_set_remote_addr(p2p_conn *c) {
     snprintf(c->addr, sizeof c->addr, "(unknown)");
     if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) != 0) return;
     if (uv_ip_name((const struct sockaddr *)&ss, ip, sizeof ip) != 0) return;
+    snprintf(c->ip, sizeof c->ip, "%s", ip);
     if (ss.ss_family == AF_INET)
         port = ntohs(((const struct sockaddr_in *)&ss)->sin_port);
     else if (ss.ss_family == AF_INET6)
         port = ntohs(((const struct sockaddr_in6 *)&ss)->sin6_port);
     addr_format(c->addr, ip, port);
+}
+
+/* An inbound connection still in the handshake that counts against its
+ * address's limit: a validator's key, once claimed in HELLO, does not. */
+static bool hs_counts(const p2p_conn *c, const char *ip) {
+    if (!c->inbound || c->up || c->closing) return false;
+    if (ip == NULL) return true;
+    return strcmp(c->ip, ip) == 0 && !(c->hello_rx && c->cls == P2P_PEER_VALIDATOR);
+}
+
+static size_t hs_count(const p2p *p, const char *ip) {
+    size_t n = 0;
+    for (const p2p_conn *c = p->conns; c != NULL; c = c->next)
+        if (hs_counts(c, ip)) n++;
+    return n;
+}
+
+/* Nothing received from c, and nothing waiting in its socket: an honest
+ * peer sends HELLO as soon as TCP is up, so such a connection is the one to
+ * give up when a flood fills the handshake limits. */
+static bool conn_silent(const p2p_conn *c) {
+    uv_os_fd_t fd;
+    uint8_t b;
+    if (c->hello_rx || c->head_have > 0) return false;
+    if (uv_fileno((const uv_handle_t *)&c->tcp, &fd) != 0) return true;
+    return recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+/* The oldest silent handshaking connection (from ip, or from anywhere). */
+static p2p_conn *hs_victim(const p2p *p, const char *ip) {
+    p2p_conn *best = NULL;
+    for (p2p_conn *c = p->conns; c != NULL; c = c->next)
+        if (hs_counts(c, ip) && (best == NULL || c->seq < best->seq) && conn_silent(c)) best = c;
+    return best;
+}
+
+/* Admits c under the handshake limits, per address and in all, closing the
+ * oldest silent handshake to make room; with none to close, c is refused. */
+static bool inbound_admit(p2p *p, p2p_conn *c) {
+    if (hs_count(p, c->ip) >= p->handshakes_per_ip_max) {
+        p2p_conn *v = hs_victim(p, c->ip);
+        if (v == NULL) {
+            conn_drop(c, "too many handshakes from %s (limit %zu)", c->ip, p->handshakes_per_ip_max);
+            return false;
+        }
+        conn_drop(v, "silent handshake closed for a newer one from %s (limit %zu)", c->ip,
+                  p->handshakes_per_ip_max);
+    }
+    if (hs_count(p, NULL) >= GZ_P2P_HANDSHAKES_MAX) {
+        p2p_conn *v = hs_victim(p, NULL);
+        if (v == NULL) {
+            conn_drop(c, "too many handshakes (limit %u)", (unsigned)GZ_P2P_HANDSHAKES_MAX);
+            return false;
+        }
+        conn_drop(v, "silent handshake closed for a newer one (limit %u)", (unsigned)GZ_P2P_HANDSHAKES_MAX);
+    }
+    return true;
 }
 
 static void listener_accept(uv_stream_t *server, int status) {
@@ -782,10 +1123,7 @@ static void listener_accept(uv_stream_t *server, int status) {
         return;
     }
     conn_set_remote_addr(c);
-    if (p->inbound_n >= p->peers_max) {
-        conn_drop(c, "too many inbound connections (limit %zu)", p->peers_max);
-        return;
-    }
+    if (!inbound_admit(p, c)) return;
     c->inbound = true;
     p->inbound_n++;
     conn_ready(c);
@@ -839,6 +1177,10 @@ static GZ_WUR int config_check(const p2p_config *cfg, gz_msg *msg) {
         return gz_fail(msg, GZ_EARG, "p2p.peers_max: at most %d", GZ_PEERS_MAX);
     if (cfg->sendq_bytes_max != 0 && cfg->sendq_bytes_max < P2P_SENDQ_BYTES_MIN)
         return gz_fail(msg, GZ_EARG, "p2p.sendq_bytes_max: at least %u", P2P_SENDQ_BYTES_MIN);
+    if (cfg->sendq_total_bytes_max != 0 && cfg->sendq_total_bytes_max < P2P_SENDQ_BYTES_MIN)
+        return gz_fail(msg, GZ_EARG, "p2p.sendq_total_bytes_max: at least %u", P2P_SENDQ_BYTES_MIN);
+    if (cfg->outsiders_max > GZ_PEERS_MAX)
+        return gz_fail(msg, GZ_EARG, "p2p.outsiders_max: at most %d", GZ_PEERS_MAX);
     if (cfg->backoff_min_ms != 0 && cfg->backoff_max_ms != 0 &&
         cfg->backoff_min_ms > cfg->backoff_max_ms)
         return gz_fail(msg, GZ_EARG, "p2p.backoff_min_ms: above backoff_max_ms");
@@ -849,6 +1191,14 @@ static void config_defaults(p2p *p, const p2p_config *cfg) {
     p->peers_max = cfg->peers_max != 0 ? cfg->peers_max : GZ_PEERS_MAX;
     p->sendq_bytes_max = cfg->sendq_bytes_max != 0 ? cfg->sendq_bytes_max
                                                 : (size_t)GZ_PEER_SENDQ_BYTES_MAX;
+    p->sendq_total_bytes_max = cfg->sendq_total_bytes_max != 0 ? cfg->sendq_total_bytes_max
+                                                            : (size_t)GZ_P2P_SENDQ_TOTAL_BYTES_MAX;
+    p->outsiders_max = cfg->outsiders_max != 0 ? cfg->outsiders_max : GZ_P2P_OUTSIDER_PEERS_MAX;
+    if (p->outsiders_max >= p->peers_max) p->outsiders_max = p->peers_max > 1 ? p->peers_max - 1 : 1;
+    p->outsiders_per_ip_max =
+        cfg->outsiders_per_ip_max != 0 ? cfg->outsiders_per_ip_max : GZ_P2P_OUTSIDERS_PER_IP_MAX;
+    p->handshakes_per_ip_max =
+        cfg->handshakes_per_ip_max != 0 ? cfg->handshakes_per_ip_max : GZ_P2P_HANDSHAKES_PER_IP_MAX;
     p->handshake_timeout_ms =
         cfg->handshake_timeout_ms != 0 ? cfg->handshake_timeout_ms : P2P_HANDSHAKE_TIMEOUT_MS_DEFAULT;
     p->backoff_min_ms = cfg->backoff_min_ms != 0 ? cfg->backoff_min_ms : P2P_BACKOFF_MIN_MS_DEFAULT;
@@ -982,7 +1332,7 @@ int p2p_broadcast(p2p *p, uint8_t msg_type, const uint8_t *payload, size_t len,
     assert(p != NULL);
     if (!msg_args_ok(msg_type, payload, len)) return GZ_EMISUSE;
     if (p->up_n == 0) return 0;
-    p2p_frame *f = frame_new(msg_type, payload, len);
+    p2p_frame *f = frame_new(p, msg_type, payload, len);
     if (f == NULL) return GZ_ENOMEM;
     int sent = 0;
     /* A drop inside conn_write only marks the conn closing (it is freed from
@@ -1021,6 +1371,7 @@ int p2p_peer_info_get(const p2p *p, int peer_id, p2p_peer_info *out) {
     memcpy(out->pubkey, c->pubkey, 32);
     memcpy(out->addr, c->addr, sizeof out->addr);
     out->inbound = c->inbound;
-    out->sendq_bytes = uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp);
+    out->cls = c->cls;
+    out->sendq_bytes = c->sendq_bytes;
     return GZ_OK;
 }

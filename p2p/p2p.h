@@ -2,13 +2,17 @@
  *
  * libuv TCP carrying length-prefixed MessagePack frames. Each connection starts
  * with a handshake in which both sides prove the key they claim by signing the
- * other side's random challenge together with the chain id; only then is the
- * peer reported up. Above that, this layer moves opaque typed messages
+ * other side's random challenge, both ephemeral X25519 keys and the chain id;
+ * only then is the peer reported up, and every later frame is sealed with
+ * ChaCha20-Poly1305 under per-direction session keys (p2p_crypto.h). Keys are
+ * classified by the host (validator, allowed, outsider, refused) for the peer
+ * slots and the per-address limits. Above that, this layer moves opaque typed messages
  * (type >= P2P_MSG_APP_MIN) between authenticated peers; what they mean is the
  * node's business (node/gossip). Outbound peers from the configuration are
  * dialled persistently with exponential backoff and jitter. Every buffer is
  * bounded: a frame's declared length is checked before anything is allocated
- * for it, and a peer whose send queue grows past the bound is dropped.
+ * for it, a peer whose send queue grows past its bound is dropped, and so is
+ * the peer holding the most when all queues together pass theirs.
  *
  * Everything runs on one libuv loop thread; no function here is thread-safe. */
 #ifndef GZ_P2P_P2P_H
@@ -23,8 +27,9 @@
 #include "core/err.h"
 #include "core/limits.h"
 
-/* Wire protocol version carried in HELLO. */
-#define P2P_VERSION 1
+/* Wire protocol version carried in HELLO: 2 is the encrypted transport;
+ * version 1 (plaintext frames) is refused. */
+#define P2P_VERSION 2
 /* Tag of the tagged hash each side signs to prove its key (docs/p2p.md). */
 #define P2P_AUTH_TAG "gongzhi/p2p-auth"
 
@@ -46,6 +51,14 @@
 #define P2P_BACKOFF_MIN_MS_DEFAULT 100u
 #define P2P_BACKOFF_MAX_MS_DEFAULT 5000u
 
+/* What the host says of a key that claims a connection (classify). */
+typedef enum p2p_peer_class {
+    P2P_PEER_REFUSED = 0,  /* may not connect (an allow-list is set and the key is not in it) */
+    P2P_PEER_OUTSIDER = 1, /* anyone, when no allow-list is set: outsider slots only */
+    P2P_PEER_ALLOWED = 2,  /* a full node named in the allow-list */
+    P2P_PEER_VALIDATOR = 3 /* in the current validator set: never limited per IP */
+} p2p_peer_class;
+
 typedef struct p2p_config {
     const char *chain_id;     /* 1..GZ_CHAIN_ID_MAX bytes; both sides must agree */
     uint8_t seckey[32];       /* this node's key; the public key is derived from it */
@@ -53,10 +66,14 @@ typedef struct p2p_config {
     uint16_t listen_port;     /* 0 picks a free port (see p2p_listen_port) */
     const char *const *peers; /* persistent outbound peers as "host:port" or "[v6]:port" */
     size_t peers_n;           /* at most GZ_PEERS_MAX */
-    const uint8_t (*allow)[32]; /* if allow_n > 0, only these keys may connect */
+    const uint8_t (*allow)[32]; /* without a classify callback: if allow_n > 0, only these keys */
     size_t allow_n;
     size_t peers_max;              /* 0: GZ_PEERS_MAX; at most GZ_PEERS_MAX */
     size_t sendq_bytes_max;        /* 0: GZ_PEER_SENDQ_BYTES_MAX; at least 4096 */
+    size_t sendq_total_bytes_max;  /* 0: GZ_P2P_SENDQ_TOTAL_BYTES_MAX; at least sendq_bytes_max */
+    size_t outsiders_max;          /* 0: GZ_P2P_OUTSIDER_PEERS_MAX; below peers_max */
+    size_t outsiders_per_ip_max;   /* 0: GZ_P2P_OUTSIDERS_PER_IP_MAX */
+    size_t handshakes_per_ip_max;  /* 0: GZ_P2P_HANDSHAKES_PER_IP_MAX */
     uint32_t handshake_timeout_ms; /* connect + handshake deadline; 0: default */
     uint32_t backoff_min_ms;       /* first redial delay; 0: default */
     uint32_t backoff_max_ms;       /* redial delay ceiling; 0: default */
@@ -84,6 +101,7 @@ typedef struct p2p_callbacks {
     void (*on_message)(void *ctx, int peer_id, uint8_t msg_type, const uint8_t *payload,
                        size_t len);
     void (*on_log)(void *ctx, const char *line);
+    p2p_peer_class (*classify)(void *ctx, const uint8_t pubkey[32]);
 } p2p_callbacks;
 
 struct p2p;
@@ -113,6 +131,12 @@ typedef struct p2p {
     size_t allow_n;
     size_t peers_max;
     size_t sendq_bytes_max;
+    size_t sendq_total_bytes_max;
+    size_t outsiders_max;
+    size_t outsiders_per_ip_max;
+    size_t handshakes_per_ip_max;
+    size_t held_bytes; /* live frames plus ciphertext handed to libuv: what the total budget counts */
+    uint64_t seq;      /* orders connections by age */
     uint32_t handshake_timeout_ms;
     uint32_t backoff_min_ms;
     uint32_t backoff_max_ms;
@@ -133,6 +157,7 @@ typedef struct p2p_peer_info {
     uint8_t pubkey[32];
     char addr[P2P_ADDR_MAX + 1]; /* the dialled "host:port", or the remote "ip:port" */
     bool inbound;
+    p2p_peer_class cls;
     size_t sendq_bytes; /* bytes queued and not yet handed to the kernel */
 } p2p_peer_info;
 
@@ -158,7 +183,8 @@ void p2p_close(p2p *p, p2p_close_cb cb);
 
 /* Queues one message of type msg_type (>= P2P_MSG_APP_MIN) to peer_id.
  * Returns GZ_OK; GZ_ENOTFOUND if no such peer is up; GZ_ELIMIT if the peer's
- * send queue would exceed the bound, in which case the peer is dropped;
+ * send queue would exceed its bound, or the total budget dropped it, or the
+ * socket failed while the frame was handed on (the peer is dropped in each case);
  * GZ_EMISUSE for a transport type, a NULL payload with a length, or a payload
  * over P2P_PAYLOAD_BYTES_MAX;
  * GZ_ENOMEM; GZ_EIO if the socket failed (the peer is dropped). */

@@ -66,11 +66,12 @@ int p2p_body_decode(const uint8_t *body, size_t len, uint8_t *type, const uint8_
 
 int p2p_hello_encode(gz_buf *out, const p2p_hello *h) {
     size_t chain_len = strlen(h->chain_id);
-    int rc = mp_put_array(out, 4);
+    int rc = mp_put_array(out, 5);
     if (rc == GZ_OK) rc = mp_put_uint(out, h->version);
     if (rc == GZ_OK) rc = mp_put_str(out, h->chain_id, chain_len);
     if (rc == GZ_OK) rc = mp_put_bin(out, h->pubkey, 32);
     if (rc == GZ_OK) rc = mp_put_bin(out, h->challenge, 32);
+    if (rc == GZ_OK) rc = mp_put_bin(out, h->eph, 32);
     return rc;
 }
 
@@ -84,11 +85,12 @@ int p2p_hello_decode(p2p_hello *h, const uint8_t *p, size_t len, gz_msg *msg) {
     if (rc == GZ_OK && h->version != P2P_VERSION)
         rc = gz_fail(msg, GZ_EPROTO, "hello.version: %llu is not supported (this node speaks %d)",
                      (unsigned long long)h->version, P2P_VERSION);
-    if (rc == GZ_OK && n != 4)
-        rc = gz_fail(msg, GZ_EENCODING, "hello: array of %u elements, expected 4", (unsigned)n);
+    if (rc == GZ_OK && n != 5)
+        rc = gz_fail(msg, GZ_EENCODING, "hello: array of %u elements, expected 5", (unsigned)n);
     if (rc == GZ_OK) rc = mp_get_str(&rd, "hello.chain_id", h->chain_id, GZ_CHAIN_ID_MAX);
     if (rc == GZ_OK) rc = mp_get_bin_fixed(&rd, "hello.pubkey", h->pubkey, 32);
     if (rc == GZ_OK) rc = mp_get_bin_fixed(&rd, "hello.challenge", h->challenge, 32);
+    if (rc == GZ_OK) rc = mp_get_bin_fixed(&rd, "hello.eph", h->eph, 32);
     if (rc == GZ_OK) rc = mp_rd_end_field(&rd, "hello");
     if (rc != GZ_OK) memset(h, 0, sizeof *h);
     return rc;
@@ -110,12 +112,15 @@ int p2p_auth_decode(uint8_t sig[64], const uint8_t *p, size_t len, gz_msg *msg) 
     return rc;
 }
 
-void p2p_auth_digest(uint8_t out[32], const uint8_t challenge[32], const char *chain_id,
-                     size_t chain_id_len, const uint8_t pubkey[32]) {
-    uint8_t m[32 + GZ_CHAIN_ID_MAX + 32];
+void p2p_auth_digest(uint8_t out[32], const uint8_t their_challenge[32],
+                     const uint8_t their_eph[32], const uint8_t own_eph[32], const char *chain_id,
+                     size_t chain_id_len, const uint8_t own_pubkey[32]) {
+    uint8_t m[3 * 32 + GZ_CHAIN_ID_MAX + 32];
     assert(chain_id_len <= GZ_CHAIN_ID_MAX);
-    memcpy(m, challenge, 32);
-    memcpy(m + 32, chain_id, chain_id_len);
-    memcpy(m + 32 + chain_id_len, pubkey, 32);
-    core_tagged_hash(out, P2P_AUTH_TAG, m, 64 + chain_id_len);
+    memcpy(m, their_challenge, 32);
+    memcpy(m + 32, their_eph, 32);
+    memcpy(m + 64, own_eph, 32);
+    memcpy(m + 96, chain_id, chain_id_len);
+    memcpy(m + 96 + chain_id_len, own_pubkey, 32);
+    core_tagged_hash(out, P2P_AUTH_TAG, m, 128 + chain_id_len);
 }

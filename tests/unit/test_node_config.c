@@ -56,6 +56,32 @@ Test(config, propose_wait_absent_zero_and_max) {
     cr_assert_eq(c.propose_wait_ms, NODE_PROPOSE_WAIT_MS_MAX);
 }
 
+/* An allow-listed key, in hex: node key 00..01. */
+#define K "79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798"
+
+Test(config, allow_absent_empty_and_listed) {
+    node_config c;
+    gz_msg msg = {{0}};
+    write_config("{}");
+    cr_assert_eq(node_config_load(&c, home, &msg), GZ_OK, "%s", msg.text);
+    cr_assert(!c.has_allow, "absent: the node is open");
+    write_config("{\"allow\": []}");
+    cr_assert_eq(node_config_load(&c, home, &msg), GZ_OK, "%s", msg.text);
+    cr_assert(c.has_allow, "empty: only validators");
+    cr_assert_eq(c.n_allow, 0);
+    write_config("{\"allow\": [\"" K "\", \"C6047F9441ED7D6D3045406E95C07CD85C778E4B8CEF3CA7ABAC09B95C709EE5\"]}");
+    cr_assert_eq(node_config_load(&c, home, &msg), GZ_OK, "%s", msg.text);
+    cr_assert_eq(c.n_allow, 2);
+    cr_assert_eq(c.allow[0][0], 0x79);
+    cr_assert_eq(c.allow[1][31], 0xe5);
+    cr_assert_eq(node_config_save(&c, &msg), GZ_OK, "%s", msg.text);
+    node_config d;
+    cr_assert_eq(node_config_load(&d, home, &msg), GZ_OK, "%s", msg.text);
+    cr_assert(d.has_allow);
+    cr_assert_eq(d.n_allow, 2);
+    cr_assert_eq(memcmp(d.allow, c.allow, 2 * 32), 0, "saved and loaded again");
+}
+
 Test(config, bad_files_name_the_field) {
     static const struct { const char *text, *field; } cases[] = {
         {"{\"rpc_listen\": \"nope\"}", "config.rpc_listen"},
@@ -68,11 +94,18 @@ Test(config, bad_files_name_the_field) {
         {"{\"propose_wait_ms\": -1}", "config.propose_wait_ms"},
         {"{\"propose_wait_ms\": 10001}", "config.propose_wait_ms: expected an integer in 0..10000, found 10001"},
         {"{\"propose_wait_ms\": \"50\"}", "config.propose_wait_ms"},
+        {"{\"allow\": \"%s\"}", "config.allow"},
+        {"{\"allow\": [\"%s\", 5]}", "config.allow[1]: expected a string"},
+        {"{\"allow\": [\"%s\", \"79be\"]}", "config.allow[1]: expected a public key as 64 hex digits"},
+        {"{\"allow\": [\"%s\", \"zz%.62s\"]}", "config.allow[1]: expected a public key"},
+        {"{\"allow\": [\"%s\", \"%s\"]}", "config.allow[1]: the same key as config.allow[0]"},
         {"[1, 2]", "config: expected an object"},
         {"{\"rpc_listen\": ", "config.json"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        write_config(cases[i].text);
+        char text[512];
+        snprintf(text, sizeof text, cases[i].text, K, K);
+        write_config(text);
         node_config c;
         gz_msg msg = {{0}};
         cr_assert_neq(node_config_load(&c, home, &msg), GZ_OK, "case %zu", i);

@@ -17,6 +17,7 @@
 #include "core/keys.h"
 #include "core/mp.h"
 #include "p2p/p2p.h"
+#include "p2p/p2p_crypto.h"
 #include "p2p/p2p_wire.h"
 
 static uv_loop_t g_loop;
@@ -71,6 +72,8 @@ typedef struct tnode {
     size_t last_len;
     char log[8192];
     bool closed;
+    uint8_t vals[4][32]; /* keys classify calls validators; every other key is an outsider */
+    int n_vals;
     bool kick_on_msg;  /* p2p_disconnect the sender from inside on_message */
     bool close_on_msg; /* p2p_close from inside on_message */
 } tnode;
@@ -117,7 +120,16 @@ static void on_log(void *ctx, const char *line) {
     snprintf(n->log + used, sizeof n->log - used, "%s\n", line);
 }
 
-static const p2p_callbacks k_cb = {on_up, on_down, on_msg, on_log};
+static const p2p_callbacks k_cb = {on_up, on_down, on_msg, on_log, NULL};
+
+static p2p_peer_class classify(void *ctx, const uint8_t key[32]) {
+    const tnode *n = ctx;
+    for (int i = 0; i < n->n_vals; i++)
+        if (memcmp(n->vals[i], key, 32) == 0) return P2P_PEER_VALIDATOR;
+    return P2P_PEER_OUTSIDER;
+}
+
+static const p2p_callbacks k_cb_classify = {on_up, on_down, on_msg, on_log, classify};
 
 static void node_keys(tnode *n, int key_index) {
     memset(n, 0, sizeof *n);
@@ -186,6 +198,10 @@ typedef struct raw {
     uint8_t rx[4096];
     size_t rx_len;
     uint8_t challenge[32];
+    /* The session once the handshake is done: frames both ways are sealed. */
+    bool keyed;
+    uint8_t key_tx[32], key_rx[32];
+    uint64_t ctr_tx, ctr_rx;
 } raw;
 
 typedef struct raw_wreq {
@@ -259,14 +275,20 @@ static void raw_send_frame(raw *r, uint8_t type, const uint8_t *pl, size_t len) 
     cr_assert_eq(mp_put_array(&body, 2), GZ_OK);
     cr_assert_eq(mp_put_uint(&body, type), GZ_OK);
     cr_assert_eq(mp_put_bin(&body, pl, len), GZ_OK);
-    uint8_t *frame = malloc(4 + body.len);
+    uint8_t *frame = malloc(4 + body.len + 16);
     cr_assert_not_null(frame);
-    frame[0] = (uint8_t)(body.len >> 24);
-    frame[1] = (uint8_t)(body.len >> 16);
-    frame[2] = (uint8_t)(body.len >> 8);
-    frame[3] = (uint8_t)body.len;
-    memcpy(frame + 4, body.data, body.len);
-    raw_write(r, frame, 4 + body.len);
+    size_t n = 4 + body.len;
+    if (r->keyed) {
+        cr_assert_eq(p2p_seal(frame, r->key_tx, r->ctr_tx++, body.data, body.len), GZ_OK);
+        n += 16;
+    } else {
+        frame[0] = (uint8_t)(body.len >> 24);
+        frame[1] = (uint8_t)(body.len >> 16);
+        frame[2] = (uint8_t)(body.len >> 8);
+        frame[3] = (uint8_t)body.len;
+        memcpy(frame + 4, body.data, body.len);
+    }
+    raw_write(r, frame, n);
     free(frame);
     gz_buf_free(&body);
 }
@@ -279,7 +301,12 @@ static bool raw_take_frame(raw *r, uint8_t *type, uint8_t *pl, size_t *len, size
     mp_rd rd;
     uint64_t t;
     const uint8_t *p;
-    mp_rd_init(&rd, r->rx + 4, n, NULL);
+    size_t body_len = n;
+    if (r->keyed) {
+        cr_assert_eq(p2p_open(r->rx, n, r->key_rx, r->ctr_rx++), GZ_OK, "the node's frame authenticates");
+        body_len -= 16;
+    }
+    mp_rd_init(&rd, r->rx + 4, body_len, NULL);
     cr_assert_eq(mp_get_array_n(&rd, "frame", 2), GZ_OK);
     cr_assert_eq(mp_get_uint(&rd, "type", &t), GZ_OK);
     cr_assert_eq(mp_get_bin(&rd, "payload", &p, len, max), GZ_OK);
@@ -291,14 +318,31 @@ static bool raw_take_frame(raw *r, uint8_t *type, uint8_t *pl, size_t *len, size
     return true;
 }
 
-static void raw_auth_digest(uint8_t out[32], const uint8_t challenge[32], const char *chain,
-                            const uint8_t pub[32]) {
-    uint8_t m[32 + 64 + 32];
+/* TH("gongzhi/p2p-auth", their_challenge ‖ their_eph ‖ own_eph ‖ chain ‖ own_pub), built by hand. */
+static void raw_auth_digest(uint8_t out[32], const uint8_t challenge[32], const uint8_t their_eph[32],
+                            const uint8_t own_eph[32], const char *chain, const uint8_t pub[32]) {
+    uint8_t m[3 * 32 + 64 + 32];
     size_t cl = strlen(chain);
     memcpy(m, challenge, 32);
-    memcpy(m + 32, chain, cl);
-    memcpy(m + 32 + cl, pub, 32);
-    core_tagged_hash(out, "gongzhi/p2p-auth", m, 64 + cl);
+    memcpy(m + 32, their_eph, 32);
+    memcpy(m + 64, own_eph, 32);
+    memcpy(m + 96, chain, cl);
+    memcpy(m + 96 + cl, pub, 32);
+    core_tagged_hash(out, "gongzhi/p2p-auth", m, 128 + cl);
+}
+
+/* The session keys of docs/p2p.md, built by hand from the shared secret. */
+static void raw_keys(raw *r, const uint8_t eph_sk[32], const uint8_t my_eph[32], const uint8_t their_eph[32],
+                     const uint8_t their_challenge[32], const uint8_t my_pk[32], const uint8_t their_pk[32]) {
+    uint8_t shared[32], m[7 * 32];
+    cr_assert_eq(p2p_x25519_shared(shared, eph_sk, their_eph), GZ_OK);
+    const uint8_t *dir[2][6] = {{my_eph, their_eph, r->challenge, their_challenge, my_pk, their_pk},
+                                {their_eph, my_eph, their_challenge, r->challenge, their_pk, my_pk}};
+    for (int d = 0; d < 2; d++) {
+        memcpy(m, shared, 32);
+        for (int i = 0; i < 6; i++) memcpy(m + 32 * (i + 1), dir[d][i], 32);
+        core_tagged_hash(d == 0 ? r->key_tx : r->key_rx, "gongzhi/p2p-key", m, sizeof m);
+    }
 }
 
 /* Completes the handshake with node n as the holder of key (sk, pk): reads the
@@ -306,6 +350,7 @@ static void raw_auth_digest(uint8_t out[32], const uint8_t challenge[32], const 
 static void raw_handshake(raw *r, const tnode *n, const uint8_t sk[32], const uint8_t pk[32],
                           const char *chain) {
     uint8_t type = 0, pl[256], their_challenge[32], node_pk[32], sig[64], digest[32];
+    uint8_t eph_sk[32], eph[32], their_eph[32];
     size_t len = 0;
     uint64_t version;
     char chain_rx[65];
@@ -313,27 +358,31 @@ static void raw_handshake(raw *r, const tnode *n, const uint8_t sk[32], const ui
     cr_assert_eq(type, 1, "the node speaks first, with HELLO");
     mp_rd rd;
     mp_rd_init(&rd, pl, len, NULL);
-    cr_assert_eq(mp_get_array_n(&rd, "hello", 4), GZ_OK);
+    cr_assert_eq(mp_get_array_n(&rd, "hello", 5), GZ_OK);
     cr_assert_eq(mp_get_uint(&rd, "version", &version), GZ_OK);
-    cr_assert_eq(version, 1);
+    cr_assert_eq(version, 2);
     cr_assert_eq(mp_get_str(&rd, "chain", chain_rx, 64), GZ_OK);
     cr_assert_str_eq(chain_rx, chain);
     cr_assert_eq(mp_get_bin_fixed(&rd, "pubkey", node_pk, 32), GZ_OK);
     cr_assert_eq(memcmp(node_pk, n->pk, 32), 0);
     cr_assert_eq(mp_get_bin_fixed(&rd, "challenge", their_challenge, 32), GZ_OK);
+    cr_assert_eq(mp_get_bin_fixed(&rd, "eph", their_eph, 32), GZ_OK);
     cr_assert_eq(mp_rd_end(&rd), GZ_OK);
 
     gz_buf b;
     gz_buf_init(&b);
     for (int i = 0; i < 32; i++) r->challenge[i] = (uint8_t)(i * 7 + 3);
-    cr_assert_eq(mp_put_array(&b, 4), GZ_OK);
-    cr_assert_eq(mp_put_uint(&b, 1), GZ_OK);
+    for (int i = 0; i < 32; i++) eph_sk[i] = (uint8_t)(i * 5 + 1);
+    cr_assert_eq(p2p_x25519_pub(eph, eph_sk), GZ_OK);
+    cr_assert_eq(mp_put_array(&b, 5), GZ_OK);
+    cr_assert_eq(mp_put_uint(&b, 2), GZ_OK);
     cr_assert_eq(mp_put_str(&b, chain, strlen(chain)), GZ_OK);
     cr_assert_eq(mp_put_bin(&b, pk, 32), GZ_OK);
     cr_assert_eq(mp_put_bin(&b, r->challenge, 32), GZ_OK);
+    cr_assert_eq(mp_put_bin(&b, eph, 32), GZ_OK);
     raw_send_frame(r, 1, b.data, b.len);
     gz_buf_reset(&b);
-    raw_auth_digest(digest, their_challenge, chain, pk);
+    raw_auth_digest(digest, their_challenge, their_eph, eph, chain, pk);
     cr_assert_eq(core_sign32(sig, sk, digest, NULL), GZ_OK);
     cr_assert_eq(mp_put_array(&b, 1), GZ_OK);
     cr_assert_eq(mp_put_bin(&b, sig, 64), GZ_OK);
@@ -345,8 +394,10 @@ static void raw_handshake(raw *r, const tnode *n, const uint8_t sk[32], const ui
     mp_rd_init(&rd, pl, len, NULL);
     cr_assert_eq(mp_get_array_n(&rd, "auth", 1), GZ_OK);
     cr_assert_eq(mp_get_bin_fixed(&rd, "sig", sig, 64), GZ_OK);
-    raw_auth_digest(digest, r->challenge, chain, n->pk);
+    raw_auth_digest(digest, r->challenge, eph, their_eph, chain, n->pk);
     cr_assert(core_verify(sig, digest, 32, n->pk), "the node's AUTH verifies as documented");
+    raw_keys(r, eph_sk, eph, their_eph, their_challenge, pk, n->pk);
+    r->keyed = true;
 }
 
 /* ---- pure wire format ---- */
@@ -420,8 +471,13 @@ Test(node_p2p, hello_round_trip_and_version_check) {
     cr_assert_eq(p2p_hello_encode(&b, &h), GZ_OK);
     cr_assert_eq(p2p_hello_decode(&out, b.data, b.len, NULL), GZ_OK);
     cr_assert_eq(memcmp(&h, &out, sizeof h), 0);
-    /* A later version is refused as such, whatever follows it. */
-    b.data[1] = 2;
+    cr_assert_eq(b.data[0], 0x95, "five elements");
+    /* Version 1 (the plaintext transport) and later versions are refused as such. */
+    b.data[1] = 1;
+    gz_msg m1;
+    cr_assert_eq(p2p_hello_decode(&out, b.data, b.len, &m1), GZ_EPROTO);
+    cr_assert(strstr(m1.text, "hello.version: 1 is not supported") != NULL, "%s", m1.text);
+    b.data[1] = 3;
     gz_msg m;
     cr_assert_eq(p2p_hello_decode(&out, b.data, b.len, &m), GZ_EPROTO);
     cr_assert(strstr(m.text, "hello.version") != NULL, "%s", m.text);
@@ -431,11 +487,12 @@ Test(node_p2p, hello_round_trip_and_version_check) {
     char long_chain[GZ_CHAIN_ID_MAX + 2];
     memset(long_chain, 'x', sizeof long_chain - 1);
     long_chain[sizeof long_chain - 1] = '\0';
-    cr_assert_eq(mp_put_array(&b, 4), GZ_OK);
-    cr_assert_eq(mp_put_uint(&b, 1), GZ_OK);
+    cr_assert_eq(mp_put_array(&b, 5), GZ_OK);
+    cr_assert_eq(mp_put_uint(&b, 2), GZ_OK);
     cr_assert_eq(mp_put_str(&b, long_chain, strlen(long_chain)), GZ_OK);
     cr_assert_eq(mp_put_bin(&b, h.pubkey, 32), GZ_OK);
     cr_assert_eq(mp_put_bin(&b, h.challenge, 32), GZ_OK);
+    cr_assert_eq(mp_put_bin(&b, h.eph, 32), GZ_OK);
     cr_assert_eq(p2p_hello_decode(&out, b.data, b.len, &m), GZ_EENCODING);
     cr_assert(strstr(m.text, "hello.chain_id") != NULL, "%s", m.text);
     gz_buf_free(&b);
@@ -796,7 +853,7 @@ Test(node_p2p, hand_made_handshake_then_oversized_frame_drops_the_peer) {
     raw_handshake(&r, &a, x.sk, x.pk, "wire");
     RUN_UNTIL(a.ups == 2, 2000);
     cr_assert_eq(a.ups, 2);
-    uint32_t over = GZ_FRAME_BYTES_MAX + 1;
+    uint32_t over = GZ_FRAME_BYTES_MAX + 16 + 1;
     uint8_t head[4] = {(uint8_t)(over >> 24), (uint8_t)(over >> 16), (uint8_t)(over >> 8),
                        (uint8_t)over};
     raw_write(&r, head, 4);
@@ -804,7 +861,7 @@ Test(node_p2p, hand_made_handshake_then_oversized_frame_drops_the_peer) {
     cr_assert_eq(a.downs, 2);
     char want[96];
     snprintf(want, sizeof want, "frame of %u bytes exceeds limit of %u", over,
-             (unsigned)GZ_FRAME_BYTES_MAX);
+             (unsigned)GZ_FRAME_BYTES_MAX + 16);
     cr_assert(strstr(a.last_down_reason, want) != NULL, "%s", a.last_down_reason);
     RUN_UNTIL(r.eof, 2000);
     cr_assert(r.eof);
@@ -843,11 +900,14 @@ Test(node_p2p, bad_auth_signature_is_rejected) {
     gz_buf b;
     gz_buf_init(&b);
     uint8_t challenge[32] = {1}, digest[32], sig[64];
-    cr_assert_eq(mp_put_array(&b, 4), GZ_OK);
-    cr_assert_eq(mp_put_uint(&b, 1), GZ_OK);
+    uint8_t eph[32], eph_sk[32] = {7};
+    cr_assert_eq(p2p_x25519_pub(eph, eph_sk), GZ_OK);
+    cr_assert_eq(mp_put_array(&b, 5), GZ_OK);
+    cr_assert_eq(mp_put_uint(&b, 2), GZ_OK);
     cr_assert_eq(mp_put_str(&b, "auth", 4), GZ_OK);
     cr_assert_eq(mp_put_bin(&b, x.pk, 32), GZ_OK);
     cr_assert_eq(mp_put_bin(&b, challenge, 32), GZ_OK);
+    cr_assert_eq(mp_put_bin(&b, eph, 32), GZ_OK);
     raw_send_frame(&r, 1, b.data, b.len);
     gz_buf_reset(&b);
     memset(digest, 0x5a, 32);
@@ -995,4 +1055,373 @@ Test(node_p2p, disconnect_and_close_from_inside_on_message_are_safe) {
     cr_assert_eq(b.downs, 2);
     free(a.last_payload);
     node_close(&b);
+}
+
+/* ---- the encrypted transport ---- */
+
+/* Seals [type, payload] as the raw client's next frame into out; returns its length. */
+static size_t raw_seal(raw *r, uint8_t type, const uint8_t *pl, size_t len, uint8_t *out) {
+    gz_buf body;
+    gz_buf_init(&body);
+    cr_assert_eq(mp_put_array(&body, 2), GZ_OK);
+    cr_assert_eq(mp_put_uint(&body, type), GZ_OK);
+    cr_assert_eq(mp_put_bin(&body, pl, len), GZ_OK);
+    cr_assert_eq(p2p_seal(out, r->key_tx, r->ctr_tx++, body.data, body.len), GZ_OK);
+    size_t n = 4 + body.len + 16;
+    gz_buf_free(&body);
+    return n;
+}
+
+/* A raw peer up at node a (listening on chain "enc"). */
+static void raw_up(raw *r, tnode *a, const tnode *x) {
+    int ups = a->ups;
+    raw_connect(r, p2p_listen_port(&a->p));
+    raw_handshake(r, a, x->sk, x->pk, "enc");
+    RUN_UNTIL(a->ups == ups + 1, 2000);
+    cr_assert_eq(a->ups, ups + 1, "log: %s", a->log);
+}
+
+static void expect_auth_failure(tnode *a, raw *r, int downs) {
+    RUN_UNTIL(a->downs == downs, 2000);
+    cr_assert_eq(a->downs, downs);
+    cr_assert(strstr(a->last_down_reason, "does not authenticate") != NULL, "%s", a->last_down_reason);
+    RUN_UNTIL(r->eof, 2000);
+    cr_assert(r->eof, "the node hangs up");
+    raw_close(r);
+}
+
+Test(node_p2p, frames_are_encrypted_and_tampered_replayed_reordered_cut_frames_close) {
+    tnode a, x;
+    node_keys(&a, 1);
+    node_keys(&x, 7);
+    p2p_config ca = node_config(&a, "enc");
+    node_start(&a, &ca);
+    raw r;
+    uint8_t f1[64], f2[64];
+    /* The node's frames are sealed: its first app frame opens under our key. */
+    raw_up(&r, &a, &x);
+    cr_assert_eq(p2p_send(&a.p, a.last_up_id, 16, (const uint8_t *)"secret", 6), GZ_OK);
+    uint8_t type, pl[64];
+    size_t len;
+    RUN_UNTIL(raw_take_frame(&r, &type, pl, &len, sizeof pl), 2000);
+    cr_assert_eq(type, 16);
+    cr_assert_eq(len, 6);
+    cr_assert_eq(memcmp(pl, "secret", 6), 0);
+    /* A flipped bit. */
+    size_t n = raw_seal(&r, 16, (const uint8_t *)"ok", 2, f1);
+    raw_write(&r, f1, n);
+    RUN_UNTIL(a.msgs == 1, 2000);
+    cr_assert_eq(a.msgs, 1, "a good sealed frame is delivered");
+    n = raw_seal(&r, 16, (const uint8_t *)"ok", 2, f1);
+    f1[6] ^= 0x10;
+    raw_write(&r, f1, n);
+    expect_auth_failure(&a, &r, 1);
+    /* A replay of a frame that was accepted. */
+    raw_up(&r, &a, &x);
+    n = raw_seal(&r, 16, (const uint8_t *)"once", 4, f1);
+    raw_write(&r, f1, n);
+    raw_write(&r, f1, n);
+    expect_auth_failure(&a, &r, 2);
+    cr_assert_eq(a.msgs, 2, "the first copy was delivered, the replay not");
+    /* Two frames in the wrong order. */
+    raw_up(&r, &a, &x);
+    size_t n1 = raw_seal(&r, 16, (const uint8_t *)"1", 1, f1);
+    size_t n2 = raw_seal(&r, 16, (const uint8_t *)"2", 1, f2);
+    raw_write(&r, f2, n2);
+    raw_write(&r, f1, n1);
+    expect_auth_failure(&a, &r, 3);
+    /* A frame cut short, its length prefix rewritten to match. */
+    raw_up(&r, &a, &x);
+    n = raw_seal(&r, 16, (const uint8_t *)"whole", 5, f1);
+    f1[3]--;
+    raw_write(&r, f1, n - 1);
+    expect_auth_failure(&a, &r, 4);
+    cr_assert_eq(a.msgs, 2);
+    node_close(&a);
+}
+
+Test(node_p2p, version_1_hello_is_refused_as_unsupported) {
+    tnode a, x;
+    node_keys(&a, 1);
+    node_keys(&x, 7);
+    p2p_config ca = node_config(&a, "enc");
+    node_start(&a, &ca);
+    raw r;
+    raw_connect(&r, p2p_listen_port(&a.p));
+    gz_buf b;
+    gz_buf_init(&b);
+    uint8_t challenge[32] = {3};
+    cr_assert_eq(mp_put_array(&b, 4), GZ_OK);
+    cr_assert_eq(mp_put_uint(&b, 1), GZ_OK);
+    cr_assert_eq(mp_put_str(&b, "enc", 3), GZ_OK);
+    cr_assert_eq(mp_put_bin(&b, x.pk, 32), GZ_OK);
+    cr_assert_eq(mp_put_bin(&b, challenge, 32), GZ_OK);
+    raw_send_frame(&r, 1, b.data, b.len);
+    gz_buf_free(&b);
+    RUN_UNTIL(r.eof, 2000);
+    cr_assert(r.eof);
+    cr_assert(strstr(a.log, "bad hello: hello.version: 1 is not supported (this node speaks 2)") != NULL, "%s",
+              a.log);
+    cr_assert_eq(a.ups, 0);
+    raw_close(&r);
+    node_close(&a);
+}
+
+/* A man in the middle who swaps the ephemeral key in a HELLO cannot make the
+ * AUTH verify: the signature covers both ephemeral keys. */
+Test(node_p2p, auth_over_a_swapped_ephemeral_key_does_not_verify) {
+    tnode a, x;
+    node_keys(&a, 1);
+    node_keys(&x, 7);
+    p2p_config ca = node_config(&a, "enc");
+    node_start(&a, &ca);
+    raw r;
+    raw_connect(&r, p2p_listen_port(&a.p));
+    uint8_t type, pl[256], their_eph[32], their_ch[32], pk[32], sig[64], digest[32];
+    size_t len;
+    char chain[8];
+    uint64_t v;
+    RUN_UNTIL(raw_take_frame(&r, &type, pl, &len, sizeof pl), 2000);
+    mp_rd rd;
+    mp_rd_init(&rd, pl, len, NULL);
+    cr_assert_eq(mp_get_array_n(&rd, "hello", 5), GZ_OK);
+    cr_assert_eq(mp_get_uint(&rd, "v", &v), GZ_OK);
+    cr_assert_eq(mp_get_str(&rd, "c", chain, 7), GZ_OK);
+    cr_assert_eq(mp_get_bin_fixed(&rd, "pk", pk, 32), GZ_OK);
+    cr_assert_eq(mp_get_bin_fixed(&rd, "ch", their_ch, 32), GZ_OK);
+    cr_assert_eq(mp_get_bin_fixed(&rd, "eph", their_eph, 32), GZ_OK);
+    uint8_t sent_eph[32], signed_eph[32], sk1[32] = {0x10}, sk2[32] = {0x20}; /* distinct after clamping */
+    cr_assert_eq(p2p_x25519_pub(sent_eph, sk1), GZ_OK);
+    cr_assert_eq(p2p_x25519_pub(signed_eph, sk2), GZ_OK);
+    gz_buf b;
+    gz_buf_init(&b);
+    cr_assert_eq(mp_put_array(&b, 5), GZ_OK);
+    cr_assert_eq(mp_put_uint(&b, 2), GZ_OK);
+    cr_assert_eq(mp_put_str(&b, "enc", 3), GZ_OK);
+    cr_assert_eq(mp_put_bin(&b, x.pk, 32), GZ_OK);
+    cr_assert_eq(mp_put_bin(&b, their_ch, 32), GZ_OK);
+    cr_assert_eq(mp_put_bin(&b, sent_eph, 32), GZ_OK);
+    raw_send_frame(&r, 1, b.data, b.len);
+    gz_buf_reset(&b);
+    /* x's genuine signature, but over the ephemeral key x really sent. */
+    raw_auth_digest(digest, their_ch, their_eph, signed_eph, "enc", x.pk);
+    cr_assert_eq(core_sign32(sig, x.sk, digest, NULL), GZ_OK);
+    cr_assert_eq(mp_put_array(&b, 1), GZ_OK);
+    cr_assert_eq(mp_put_bin(&b, sig, 64), GZ_OK);
+    raw_send_frame(&r, 2, b.data, b.len);
+    gz_buf_free(&b);
+    RUN_UNTIL(r.eof, 2000);
+    cr_assert(strstr(a.log, "auth signature does not verify") != NULL, "log: %s ups %d eof %d", a.log, a.ups, r.eof);
+    cr_assert_eq(a.ups, 0);
+    raw_close(&r);
+    node_close(&a);
+}
+
+/* ---- slots, per-address limits and the send budget ---- */
+
+static void node_start_classified(tnode *n, const p2p_config *cfg) {
+    gz_msg m;
+    gz_msg_clear(&m);
+    cr_assert_eq(p2p_init(&n->p, &g_loop, cfg, &k_cb_classify, n, &m), GZ_OK, "%s", m.text);
+    cr_assert_eq(p2p_start(&n->p, &m), GZ_OK, "%s", m.text);
+}
+
+/* Starts n dialling a's port (chain "slots"). */
+static void dial_a(tnode *n, int key, const char *addr) {
+    node_keys(n, key);
+    const char *peers[] = {addr};
+    p2p_config c = node_config(n, "slots");
+    c.listen_host = NULL;
+    c.peers = peers;
+    c.peers_n = 1;
+    node_start(n, &c);
+}
+
+static bool has_peer(const tnode *a, const uint8_t key[32]) {
+    int ids[16];
+    size_t n = p2p_peer_ids(&a->p, ids, 16);
+    for (size_t i = 0; i < n && i < 16; i++) {
+        p2p_peer_info info;
+        if (p2p_peer_info_get(&a->p, ids[i], &info) == GZ_OK && memcmp(info.pubkey, key, 32) == 0) return true;
+    }
+    return false;
+}
+
+Test(node_p2p, outsider_slots_fill_and_a_validator_still_gets_in) {
+    tnode a, o[3], v[2];
+    node_keys(&a, 1);
+    node_keys(&v[0], 20);
+    node_keys(&v[1], 21);
+    memcpy(a.vals[0], v[0].pk, 32);
+    memcpy(a.vals[1], v[1].pk, 32);
+    a.n_vals = 2;
+    p2p_config ca = node_config(&a, "slots");
+    ca.peers_max = 3;
+    ca.outsiders_max = 2;
+    ca.outsiders_per_ip_max = 8;
+    node_start_classified(&a, &ca);
+    char addr[32];
+    addr_of(addr, p2p_listen_port(&a.p));
+    dial_a(&o[0], 10, addr);
+    dial_a(&o[1], 11, addr);
+    RUN_UNTIL(p2p_peer_count(&a.p) == 2, 3000);
+    cr_assert_eq(p2p_peer_count(&a.p), 2, "%s", a.log);
+    dial_a(&o[2], 12, addr);
+    RUN_UNTIL(strstr(a.log, "outsider slots full (limit 2)") != NULL, 3000);
+    cr_assert(strstr(a.log, "outsider slots full (limit 2)") != NULL, "%s", a.log);
+    cr_assert(!has_peer(&a, o[2].pk));
+    /* The last slot is not an outsider's: a validator takes it. */
+    dial_a(&v[0], 20, addr);
+    RUN_UNTIL(has_peer(&a, v[0].pk), 3000);
+    cr_assert(has_peer(&a, v[0].pk), "%s", a.log);
+    cr_assert_eq(p2p_peer_count(&a.p), 3);
+    /* Every slot is taken; a second validator displaces an outsider. */
+    dial_a(&v[1], 21, addr);
+    RUN_UNTIL(has_peer(&a, v[1].pk), 3000);
+    cr_assert(has_peer(&a, v[1].pk), "%s", a.log);
+    cr_assert(strstr(a.log, "slot given to validator") != NULL, "%s", a.log);
+    RUN_UNTIL(false, 300); /* the displaced outsider redials and is refused */
+    cr_assert_eq(p2p_peer_count(&a.p), 3);
+    cr_assert(has_peer(&a, v[0].pk) && has_peer(&a, v[1].pk), "validators stay: %s", a.log);
+    cr_assert(strstr(a.log, "too many peers (limit 3)") != NULL, "%s", a.log);
+    for (int i = 0; i < 3; i++) node_close(&o[i]);
+    for (int i = 0; i < 2; i++) node_close(&v[i]);
+    node_close(&a);
+}
+
+Test(node_p2p, outsiders_per_address_are_limited_but_validators_are_not) {
+    tnode a, o[3], v;
+    node_keys(&a, 1);
+    node_keys(&v, 20);
+    memcpy(a.vals[0], v.pk, 32);
+    a.n_vals = 1;
+    p2p_config ca = node_config(&a, "slots");
+    ca.outsiders_per_ip_max = 2;
+    node_start_classified(&a, &ca);
+    char addr[32];
+    addr_of(addr, p2p_listen_port(&a.p));
+    for (int i = 0; i < 3; i++) dial_a(&o[i], 10 + i, addr);
+    RUN_UNTIL(strstr(a.log, "too many outsider peers from 127.0.0.1 (limit 2)") != NULL, 3000);
+    cr_assert(strstr(a.log, "too many outsider peers from 127.0.0.1 (limit 2)") != NULL, "%s", a.log);
+    cr_assert_eq(p2p_peer_count(&a.p), 2);
+    dial_a(&v, 20, addr);
+    RUN_UNTIL(has_peer(&a, v.pk), 3000);
+    cr_assert(has_peer(&a, v.pk), "a validator from the same address gets in: %s", a.log);
+    p2p_peer_info info;
+    int ids[8];
+    size_t n = p2p_peer_ids(&a.p, ids, 8);
+    cr_assert_eq(n, 3);
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_eq(p2p_peer_info_get(&a.p, ids[i], &info), GZ_OK);
+        cr_assert_eq(info.cls, memcmp(info.pubkey, v.pk, 32) == 0 ? P2P_PEER_VALIDATOR : P2P_PEER_OUTSIDER);
+    }
+    for (int i = 0; i < 3; i++) node_close(&o[i]);
+    node_close(&v);
+    node_close(&a);
+}
+
+Test(node_p2p, classify_refused_key_is_dropped_at_hello) {
+    tnode a, b;
+    node_keys(&a, 1);
+    p2p_config ca = node_config(&a, "slots");
+    ca.allow = (const uint8_t(*)[32])a.pk; /* only ourselves: everyone else is refused */
+    ca.allow_n = 1;
+    node_start(&a, &ca);
+    char addr[32], hexk[65];
+    addr_of(addr, p2p_listen_port(&a.p));
+    dial_a(&b, 9, addr);
+    gz_hex_encode(hexk, b.pk, 32);
+    RUN_UNTIL(strstr(a.log, "is not in the allow-list") != NULL, 3000);
+    cr_assert(strstr(a.log, hexk) != NULL, "%s", a.log);
+    cr_assert_eq(a.ups, 0);
+    node_close(&b);
+    node_close(&a);
+}
+
+/* Connections that never send HELLO fill one address's handshake limit; the
+ * oldest silent one makes room, so a validator dialling in still gets up. */
+Test(node_p2p, handshake_flood_evicts_silent_connections_and_a_validator_gets_in) {
+    tnode a, v;
+    node_keys(&a, 1);
+    node_keys(&v, 20);
+    memcpy(a.vals[0], v.pk, 32);
+    a.n_vals = 1;
+    p2p_config ca = node_config(&a, "slots");
+    ca.handshakes_per_ip_max = 3;
+    node_start_classified(&a, &ca);
+    raw r[8];
+    for (int i = 0; i < 8; i++) raw_connect(&r[i], p2p_listen_port(&a.p));
+    int eofs = 0;
+    RUN_UNTIL((eofs = r[0].eof + r[1].eof + r[2].eof + r[3].eof + r[4].eof) >= 5, 2000);
+    cr_assert_geq(eofs, 5, "the oldest silent connections were closed: %s", a.log);
+    cr_assert(strstr(a.log, "silent handshake closed for a newer one from 127.0.0.1 (limit 3)") != NULL, "%s",
+              a.log);
+    char addr[32];
+    addr_of(addr, p2p_listen_port(&a.p));
+    dial_a(&v, 20, addr);
+    RUN_UNTIL(has_peer(&a, v.pk), 3000);
+    cr_assert(has_peer(&a, v.pk), "%s", a.log);
+    for (int i = 0; i < 8; i++) raw_close(&r[i]);
+    node_close(&v);
+    node_close(&a);
+}
+
+Test(node_p2p, a_frame_larger_than_the_queue_bound_goes_into_an_empty_queue) {
+    tnode a, b;
+    node_keys(&a, 1);
+    node_keys(&b, 2);
+    p2p_config ca = node_config(&a, "big");
+    ca.sendq_bytes_max = 4096;
+    node_start(&a, &ca);
+    char addr[32];
+    addr_of(addr, p2p_listen_port(&a.p));
+    const char *peers[] = {addr};
+    p2p_config cb = node_config(&b, "big");
+    cb.peers = peers;
+    cb.peers_n = 1;
+    node_start(&b, &cb);
+    RUN_UNTIL(a.ups == 1 && b.ups == 1, 3000);
+    size_t big = 300u * 1024u; /* more than two sealing pieces */
+    uint8_t *payload = malloc(big);
+    for (size_t i = 0; i < big; i++) payload[i] = (uint8_t)(i * 7);
+    cr_assert_eq(p2p_send(&a.p, a.last_up_id, 16, payload, big), GZ_OK);
+    cr_assert_eq(p2p_send(&a.p, a.last_up_id, 16, payload, 10), GZ_ELIMIT, "a second frame is over the bound");
+    cr_assert_eq(a.downs, 1);
+    free(payload);
+    node_close(&a);
+    node_close(&b);
+}
+
+Test(node_p2p, the_total_send_budget_drops_the_peer_holding_the_most) {
+    tnode a, x, y;
+    node_keys(&a, 1);
+    node_keys(&x, 7);
+    node_keys(&y, 8);
+    p2p_config ca = node_config(&a, "enc");
+    ca.sendq_bytes_max = 3u << 20;
+    ca.sendq_total_bytes_max = 4u << 20;
+    node_start(&a, &ca);
+    raw rx, ry;
+    raw_up(&rx, &a, &x);
+    int id_x = a.last_up_id;
+    raw_up(&ry, &a, &y);
+    int id_y = a.last_up_id;
+    cr_assert_eq(uv_read_stop((uv_stream_t *)&rx.tcp), 0);
+    cr_assert_eq(uv_read_stop((uv_stream_t *)&ry.tcp), 0);
+    size_t chunk = 64u * 1024u;
+    uint8_t *payload = calloc(1, chunk);
+    for (int i = 0; i < 8000 && a.downs == 0; i++) {
+        int rc = p2p_send(&a.p, i % 2 ? id_y : id_x, 16, payload, chunk);
+        cr_assert(rc == GZ_OK || rc == GZ_ELIMIT || rc == GZ_ENOTFOUND, "rc %d", rc);
+        if (i % 16 == 0) uv_run(&g_loop, UV_RUN_NOWAIT);
+    }
+    free(payload);
+    cr_assert_eq(a.downs, 1, "one peer dropped: %s", a.log);
+    cr_assert(strstr(a.last_down_reason, "send budget of all peers (4194304 bytes) exhausted") != NULL, "%s",
+              a.last_down_reason);
+    cr_assert_eq(p2p_peer_count(&a.p), 1, "the other peer stays");
+    cr_assert_leq(a.p.held_bytes, 4u << 20, "back within the budget");
+    raw_close(&rx);
+    raw_close(&ry);
+    node_close(&a);
 }
