@@ -92,6 +92,7 @@ static void on_message(void *ctx, int peer, uint8_t type, const uint8_t *payload
 static p2p_peer_class on_classify(void *ctx, const uint8_t pubkey[32]) {
     node_host *h = ctx;
     if (h->eng != NULL && node_is_validator(h->eng, pubkey)) return P2P_PEER_VALIDATOR;
+    if (h->eng != NULL && node_peer_banned(h->eng, pubkey)) return P2P_PEER_REFUSED;
     if (!h->cfg.has_allow) return P2P_PEER_OUTSIDER;
     for (size_t i = 0; i < h->cfg.n_allow; i++)
         if (memcmp(h->cfg.allow[i], pubkey, 32) == 0) return P2P_PEER_ALLOWED;

@@ -235,7 +235,7 @@ void node_on_message(node *n, int peer, uint8_t type, const uint8_t *payload, si
     case NODE_MSG_PROPOSAL: rc = node_handle_proposal(n, payload, len, &msg); break;
     case NODE_MSG_VOTE: rc = node_handle_vote(n, payload, len, &msg); break;
     case NODE_MSG_STATUS: rc = node_handle_status(n, p, payload, len); break;
-    case NODE_MSG_BLOCK_REQ: rc = node_handle_block_req(n, peer, payload, len); break;
+    case NODE_MSG_BLOCK_REQ: rc = node_handle_block_req(n, p, payload, len); break;
     case NODE_MSG_BLOCK: rc = node_handle_block(n, p, payload, len, &msg); break;
     default: rc = gz_fail(&msg, GZ_EPROTO, "unknown message type %u", type);
     }

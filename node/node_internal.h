@@ -67,6 +67,10 @@
 /* A peer not in the validator set dropped for a message that cannot be valid
  * is refused for this long when it comes back with the same key. */
 #define NODE_BAN_MS 60000
+/* Block requests a node answers per peer and second (a burst of as many):
+ * an honest syncing peer asks one height after another, each after the last
+ * answer; a peer asking faster only costs store reads, so the rest wait. */
+#define NODE_BLOCK_REQS_PER_S 200
 #define NODE_BANS_MAX 64
 
 /* One tx of an admission batch: its bytes (borrowed), decoded form, verdict. */
@@ -121,6 +125,8 @@ typedef struct node_peer {
     uint64_t last_rx_ms; /* monotonic: when it last sent anything */
     uint64_t ignore_until_ms; /* its height claims count for nothing until then */
     uint32_t misses;     /* block requests it left unanswered in a row */
+    uint32_t req_tokens; /* block requests it may still make (NODE_BLOCK_REQS_PER_S) */
+    uint64_t req_refill_ms;
     bool up;
 } node_peer;
 /* A key refused for a while (NODE_BAN_MS). */
@@ -264,7 +270,7 @@ void node_feed_future(node *n);
 node_peer *node_peer_get(node *n, int peer_id);
 void node_peer_add(node *n, int peer_id, const uint8_t pubkey[32]);
 GZ_WUR int node_handle_status(node *n, node_peer *p, const uint8_t *payload, size_t len);
-GZ_WUR int node_handle_block_req(node *n, int peer, const uint8_t *payload, size_t len);
+GZ_WUR int node_handle_block_req(node *n, node_peer *p, const uint8_t *payload, size_t len);
 GZ_WUR int node_handle_block(node *n, node_peer *p, const uint8_t *payload, size_t len, gz_msg *msg);
 /* Refuses the key of a peer outside the validator set for NODE_BAN_MS. */
 void node_ban_key(node *n, const uint8_t pubkey[32]);

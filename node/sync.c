@@ -140,10 +140,21 @@ int node_handle_status(node *n, node_peer *p, const uint8_t *payload, size_t len
     return GZ_OK;
 }
 
-int node_handle_block_req(node *n, int peer, const uint8_t *payload, size_t len) {
+/* Whether the peer may have another block request answered now. */
+static bool req_allowed(node_peer *p, uint64_t now) {
+    if (now - p->req_refill_ms >= 1000) {
+        p->req_tokens = NODE_BLOCK_REQS_PER_S;
+        p->req_refill_ms = now;
+    }
+    if (p->req_tokens == 0) return false;
+    p->req_tokens--;
+    return true;
+}
+
+int node_handle_block_req(node *n, node_peer *p, const uint8_t *payload, size_t len) {
     uint64_t v;
     int rc = read_u64_msg(payload, len, "block_req.height", &v);
-    if (rc == GZ_OK) send_block(n, peer, v);
+    if (rc == GZ_OK && req_allowed(p, node_mono_ms(n))) send_block(n, p->id, v);
     return rc;
 }
 
