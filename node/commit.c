@@ -158,15 +158,16 @@ static void retry_commit(node *n) {
     after_commit(n, b);
 }
 
-void node_storage_retry(node *n) {
+bool node_storage_retry(node *n) {
     retry_commit(n);
     if ((n->halted & NODE_HALT_WAL) && node_wal_recover(n)) n->halted &= ~(unsigned)NODE_HALT_WAL;
     if ((n->halted & NODE_HALT_SIGNSTATE) && node_signstate_heal(&n->ss) == GZ_OK)
         n->halted &= ~(unsigned)NODE_HALT_SIGNSTATE;
     if (n->halted != 0) {
         node_timer_start(n, NODE_TIMER_STORAGE_RETRY, NODE_STORAGE_RETRY_MS);
-        return;
+        return false;
     }
     n->halt_disk_full = false;
     node_log(n, "storage: writes work again; signing resumes");
+    return !n->decided;
 }

@@ -180,6 +180,14 @@ static void start_next_height(node *n) {
     else node_feed_future(n);
 }
 
+/* Arms the current step's timeout again: after a restart its timer is gone,
+ * and after a halt the step may wait for a vote this node refused to sign. */
+static void rearm_step_timeout(node *n) {
+    cons_state st;
+    cons_state_get(&n->cs, &st);
+    cb_schedule_timeout(n, st.height, st.round, st.step, cons_timeout_ms(&n->cs, st.step, st.round));
+}
+
 static void on_tick(node *n) {
     node_timer_start(n, NODE_TIMER_TICK, NODE_TICK_MS);
     if (!n->net_on) return;
@@ -208,7 +216,9 @@ void node_on_timer(node *n, unsigned timer) {
     case NODE_TIMER_NEXT_HEIGHT: start_next_height(n); break;
     case NODE_TIMER_TXS_READY: node_on_txs_ready(n); break;
     case NODE_TIMER_ADMIT: node_admit_flush(n); break;
-    case NODE_TIMER_STORAGE_RETRY: node_storage_retry(n); break;
+    case NODE_TIMER_STORAGE_RETRY:
+        if (node_storage_retry(n)) rearm_step_timeout(n);
+        break;
     default: assert(!"unknown timer");
     }
 }
@@ -359,10 +369,7 @@ void node_start(node *n) {
         node_log(n, "wal: replayed %llu records of height %llu", (unsigned long long)n->wal.records,
                  (unsigned long long)(n->ch.height + 1));
     /* Timers armed before the crash are gone: re-arm the current step's. */
-    cons_state st;
-    cons_state_get(&n->cs, &st);
-    if (n->wal.records > 0 && !n->decided)
-        cb_schedule_timeout(n, st.height, st.round, st.step, cons_timeout_ms(&n->cs, st.step, st.round));
+    if (n->wal.records > 0 && !n->decided) rearm_step_timeout(n);
     node_timer_start(n, NODE_TIMER_TICK, NODE_TICK_MS);
 }
 

@@ -283,8 +283,9 @@ void node_commit_decided(node *n, uint64_t height, uint64_t round, const uint8_t
  * is added. */
 void node_keep_candidates(node *n);
 /* NODE_TIMER_STORAGE_RETRY: writes the pending commit, heals the WAL and the
- * sign state; signing resumes when all of them work. */
-void node_storage_retry(node *n);
+ * sign state; signing resumes when all of them work. Returns true when it
+ * resumed within an undecided height, whose step the caller re-arms. */
+bool node_storage_retry(node *n);
 /* Commits a block learnt through sync after checking its commit. */
 GZ_WUR int node_commit_synced(node *n, const uint8_t *block, size_t block_len, const uint8_t *commit,
                               size_t commit_len, gz_msg *msg);
