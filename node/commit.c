@@ -37,15 +37,21 @@ static const char *store_detail(const node *n, const char *why) {
     return e[0] != '\0' ? e : why;
 }
 
-/* A commit that could not be written: keep it for node_storage_retry. The
- * height counts as decided, so its messages are no longer taken, and the next
- * one does not start until the commit is durable. */
-static void commit_paused(node *n, const uint8_t id[32], const gz_commit *cm, int rc, const char *why) {
+/* While the WAL or the sign state fails, nothing is committed either: the
+ * disk they are on is the store's in a normal setup, and a node that keeps
+ * writing blocks into its last free bytes ends in a store error mid-flush.
+ * A failed store alone does not block: a commit is what tells it healed. */
+static bool commits_blocked(const node *n) { return (n->halted & ~(unsigned)NODE_HALT_STORE) != 0; }
+
+/* A decided block not written yet: kept for node_storage_retry. The height
+ * counts as decided, so its messages are no longer taken, and the next one
+ * does not start until the commit is durable. */
+static void commit_keep(node *n, const uint8_t id[32], const gz_commit *cm) {
     n->decided = true;
     n->commit_pending = true;
     memcpy(n->pending_id, id, 32);
     if (cm != &n->pending_commit) n->pending_commit = *cm;
-    node_storage_failed(n, NODE_HALT_STORE, rc, NULL, store_detail(n, why));
+    if (!n->timer_armed[NODE_TIMER_STORAGE_RETRY]) node_timer_start(n, NODE_TIMER_STORAGE_RETRY, NODE_STORAGE_RETRY_MS);
 }
 
 /* A commit went through: the store takes writes again. */
@@ -98,9 +104,14 @@ void node_commit_decided(node *n, uint64_t height, uint64_t round, const uint8_t
         node_log(n, "FATAL: cannot commit decided block %llu: %s", (unsigned long long)height, b->reason);
         abort();
     }
+    if (commits_blocked(n)) {
+        commit_keep(n, id, cm);
+        return;
+    }
     int rc = chain_commit(&n->ch, b, cm, &msg);
     if (rc != GZ_OK) {
-        commit_paused(n, id, cm, rc, msg.text);
+        commit_keep(n, id, cm);
+        node_storage_failed(n, NODE_HALT_STORE, rc, NULL, store_detail(n, msg.text));
         return;
     }
     assert(n->ch.height == height);
@@ -125,6 +136,7 @@ int node_commit_synced(node *n, const uint8_t *block, size_t block_len, const ui
                  (unsigned long long)b->header.height, b->reason);
         abort();
     }
+    if (commits_blocked(n)) return gz_fail(msg, GZ_ESTATE, "commit: paused while the WAL or sign state fails");
     rc = chain_commit(&n->ch, b, cm, msg);
     if (rc != GZ_OK) {
         node_storage_failed(n, NODE_HALT_STORE, rc, NULL, store_detail(n, msg->text));
@@ -163,7 +175,7 @@ bool node_storage_retry(node *n) {
     if ((n->halted & NODE_HALT_WAL) && node_wal_recover(n)) n->halted &= ~(unsigned)NODE_HALT_WAL;
     if ((n->halted & NODE_HALT_SIGNSTATE) && node_signstate_heal(&n->ss) == GZ_OK)
         n->halted &= ~(unsigned)NODE_HALT_SIGNSTATE;
-    if (n->halted != 0) {
+    if (n->halted != 0 || n->commit_pending) {
         node_timer_start(n, NODE_TIMER_STORAGE_RETRY, NODE_STORAGE_RETRY_MS);
         return false;
     }

@@ -169,7 +169,7 @@ static void start_next_height(node *n) {
     chain_clear(&n->ch);
     gz_msg msg = {{0}};
     int wrc = node_wal_reset(&n->wal, &msg);
-    if (wrc != GZ_OK) node_storage_failed(n, NODE_HALT_WAL, wrc, NULL, msg.text);
+    if (wrc != GZ_OK) node_storage_failed(n, NODE_HALT_WAL, wrc, n->wal.path, msg.text);
     uint64_t now = node_mono_ms(n);
     node_timer_stop(n, NODE_TIMER_PROPOSE_WAIT);
     bool txs = mempool_count(&n->mp) > 0 && node_txs_ready_now(n, now);

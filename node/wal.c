@@ -182,6 +182,17 @@ static int walk(int fd, uint64_t limit, node_wal_cb cb, void *data, uint64_t *en
     return err;
 }
 
+/* Reserves NODE_WAL_RESERVE_BYTES past the records (the file's size is
+ * unchanged): a healed log must have room for a height's records, or a disk
+ * that is still full would look healed as soon as a reset freed the few
+ * bytes of the last height. A file system that cannot reserve is not an
+ * error. */
+static int wal_reserve(int fd) {
+    if (fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, NODE_WAL_RESERVE_BYTES) == 0) return GZ_OK;
+    if (errno == EOPNOTSUPP || errno == ENOSYS) return GZ_OK;
+    return io_err(errno);
+}
+
 static void wal_zero(node_wal *w) {
     memset(w, 0, sizeof *w);
     w->fd = -1;
@@ -322,6 +333,7 @@ static int heal_write(node_wal *w, int fd, uint64_t *end, uint64_t *records) {
     rc = walk(fd, w->fd >= 0 ? w->end : 0, NULL, NULL, end, records);
     if (rc != GZ_OK) return rc;
     if (ftruncate(fd, (off_t)*end) != 0) return io_err(errno);
+    if ((rc = wal_reserve(fd)) != GZ_OK) return rc;
     if (fdatasync(fd) != 0) return io_err(errno);
     return GZ_OK;
 }

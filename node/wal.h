@@ -21,6 +21,11 @@
 
 /* Bytes before each payload. */
 #define NODE_WAL_HEADER_BYTES 9
+/* Disk space node_wal_heal reserves beyond the records (the file's size
+ * unchanged, the space given back by the next reset): a height's votes over
+ * many rounds fit, so a log healed on a disk with less free space than this
+ * does not count as healed. */
+#define NODE_WAL_RESERVE_BYTES (1024u * 1024u)
 
 typedef struct node_wal {
     int fd;
@@ -77,7 +82,7 @@ GZ_WUR int node_wal_reset(node_wal *w, gz_msg *msg);
  * its directory synced) holding the clean prefix of what w holds, and
  * appends go there from now on: after a failed write or sync the old file's
  * contents on disk are unknown, while a new file written and synced is
- * known. Clears broken. Returns GZ_OK, or GZ_ENOSPC, GZ_EIO or GZ_ENOMEM with
+ * known; the new file reserves NODE_WAL_RESERVE_BYTES. Clears broken. Returns GZ_OK, or GZ_ENOSPC, GZ_EIO or GZ_ENOMEM with
  * msg naming the path (w unchanged, still broken if it was). */
 GZ_WUR int node_wal_heal(node_wal *w, gz_msg *msg);
 
