@@ -171,10 +171,11 @@ static void retry_commit(node *n) {
 }
 
 bool node_storage_retry(node *n) {
-    retry_commit(n);
+    /* The WAL and the sign state first: while either fails, commits wait. */
     if ((n->halted & NODE_HALT_WAL) && node_wal_recover(n)) n->halted &= ~(unsigned)NODE_HALT_WAL;
     if ((n->halted & NODE_HALT_SIGNSTATE) && node_signstate_heal(&n->ss) == GZ_OK)
         n->halted &= ~(unsigned)NODE_HALT_SIGNSTATE;
+    if (!commits_blocked(n)) retry_commit(n);
     if (n->halted != 0 || n->commit_pending) {
         node_timer_start(n, NODE_TIMER_STORAGE_RETRY, NODE_STORAGE_RETRY_MS);
         return false;
