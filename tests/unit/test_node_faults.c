@@ -5,6 +5,7 @@
  * healthy; the WAL's duplicate detection does not depend on how many votes
  * the re-send set holds. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "core/mp.h"
 #include "ledger/genesis.h"
 #include "node/node.h"
+#include "node/signstate.h"
 #include "node/wire.h"
 #include "storage/store.h"
 #include "tests/unit/testutil.h"
@@ -354,4 +356,39 @@ Test(node_faults, two_votes_per_key_are_logged_once_each) {
     gz_buf_free(&c);
     host_close(h);
     free(h);
+}
+
+/* A sign-state write the file system refuses (a file-size limit below the
+ * record's 60 bytes) fails without changing the state in memory;
+ * node_signstate_heal fails while the cause lasts and rewrites the record
+ * once writes work, and the file then reads back as the last state persisted. */
+Test(node_faults, a_refused_signstate_write_is_healed) {
+    char dir[64], path[128];
+    tu_tmpdir_make(dir, sizeof dir, "test-ss-fault");
+    snprintf(path, sizeof path, "%s/signstate", dir);
+    node_signstate s;
+    gz_msg msg = {{0}};
+    cr_assert_eq(node_signstate_open(&s, path, &msg), GZ_OK, "%s", msg.text);
+    uint8_t h1[32] = {1}, h2[32] = {2};
+    cr_assert_eq(node_signstate_check_and_persist(&s, 5, 0, NODE_STEP_PREVOTE, h1), GZ_OK);
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit old, lim;
+    cr_assert_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = 30;
+    cr_assert_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    int rc = node_signstate_check_and_persist(&s, 6, 0, NODE_STEP_PREVOTE, h2);
+    cr_assert_eq(rc, GZ_EIO, "%s", gz_strerror(rc));
+    cr_assert_eq(s.last_errno, EFBIG);
+    cr_assert_eq(s.height, 5, "the state in memory is the last one persisted");
+    cr_assert_neq(node_signstate_heal(&s), GZ_OK, "still refused while the limit holds");
+    cr_assert_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+    cr_assert_eq(node_signstate_heal(&s), GZ_OK);
+    node_signstate_free(&s);
+    cr_assert_eq(node_signstate_open(&s, path, &msg), GZ_OK, "the file reads back whole: %s", msg.text);
+    cr_assert(s.have);
+    cr_assert_eq(s.height, 5);
+    cr_assert(memcmp(s.sighash, h1, 32) == 0);
+    node_signstate_free(&s);
+    tu_tmpdir_remove(dir);
 }
