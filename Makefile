@@ -3,7 +3,7 @@
 #   make run     install missing Debian packages, build, start a 4-validator devnet
 #   make test    the whole suite: lint, unit tests (also under ASan+UBSan), simulation, end-to-end
 #   make build   release build into build/
-#   make sim SEEDS=N    N simulation seeds (make sim-bugs: injected bugs must be found)
+#   make sim SEEDS=N    N simulation seeds, also with failing stores (make sim-bugs: injected bugs must be found)
 #   make fuzz    each libFuzzer target for FUZZ_SECONDS
 #   make bench   throughput and latency benchmark
 #   make lint    cppcheck and the tree's own checks (tools/lint_tree.py); fails on any finding
@@ -57,6 +57,7 @@ unit-asan: build-asan
 
 sim: build
 	./$(BUILD)/gz_sim --seeds $(SEEDS)
+	./$(BUILD)/gz_sim --seeds $(SEEDS) --store-faults
 
 # Each injected bug must be found (docs/consensus.md, "The simulator"): the
 # runs are expected to fail, and passing runs fail this target.

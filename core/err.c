@@ -27,6 +27,7 @@ const char *gz_strerror(int err) {
     case GZ_EUSAGE: return "bad usage";
     case GZ_EVERIFY: return "verification failed";
     case GZ_EMISUSE: return "API misuse (a bug in the caller)";
+    case GZ_ENOSPC: return "disk full";
     default: return "unknown error";
     }
 }

@@ -42,7 +42,8 @@ typedef enum gz_err {
     GZ_EPROTO = -106,      /* a peer or client broke the protocol */
     GZ_EUSAGE = -107,      /* bad command-line usage */
     GZ_EVERIFY = -108,     /* a proof or signature check failed */
-    GZ_EMISUSE = -109      /* our own API was called against its contract */
+    GZ_EMISUSE = -109,     /* our own API was called against its contract */
+    GZ_ENOSPC = -110       /* the disk is full (ENOSPC, or the storage engine's "No space left") */
 } gz_err;
 
 /* Returns a static, human-readable name for err (never NULL). */

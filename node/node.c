@@ -39,8 +39,15 @@ static bool cb_valid(void *ctx, uint64_t height, uint64_t round, const uint8_t i
     return ok;
 }
 
+/* A refused sign-state write halts signing like a failed WAL append. */
+static void signstate_failed(node *n, int rc) {
+    if (rc == GZ_EIO || rc == GZ_ENOSPC)
+        node_storage_failed(n, NODE_HALT_SIGNSTATE, rc, n->ss.path, strerror(n->ss.last_errno));
+}
+
 static bool cb_sign_vote(void *ctx, cons_vote *v) {
     node *n = ctx;
+    if (n->halted != 0) return false; /* a failed write: nothing is signed until it heals */
     gz_vote gv;
     node_vote_from_cons(n, v, &gv);
     gv.time = node_wall_ms(n);
@@ -48,6 +55,7 @@ static bool cb_sign_vote(void *ctx, cons_vote *v) {
     if (core_vote_sighash(h, &gv) != GZ_OK) return false;
     uint8_t step = v->type == CONS_PREVOTE ? NODE_STEP_PREVOTE : NODE_STEP_PRECOMMIT;
     int rc = node_signstate_check_and_persist(&n->ss, v->height, v->round, step, h);
+    signstate_failed(n, rc);
     if (rc != GZ_OK) {
         if (!n->replaying)
             node_log(n, "refusing to sign vote %llu/%llu/%u: %s", (unsigned long long)v->height,
@@ -61,11 +69,14 @@ static bool cb_sign_vote(void *ctx, cons_vote *v) {
 
 static bool cb_sign_proposal(void *ctx, cons_proposal *p) {
     node *n = ctx;
+    if (n->halted != 0) return false;
     gz_proposal gp;
     node_proposal_from_cons(n, p, &gp);
     uint8_t h[32];
     if (core_proposal_sighash(h, &gp) != GZ_OK) return false;
-    if (node_signstate_check_and_persist(&n->ss, p->height, p->round, NODE_STEP_PROPOSAL, h) != GZ_OK) return false;
+    int rc = node_signstate_check_and_persist(&n->ss, p->height, p->round, NODE_STEP_PROPOSAL, h);
+    signstate_failed(n, rc);
+    if (rc != GZ_OK) return false;
     return core_sign32(p->sig, n->sk, h, NULL) == GZ_OK;
 }
 
@@ -74,9 +85,9 @@ static void cb_broadcast_vote(void *ctx, const cons_vote *v) {
     gz_buf b;
     gz_buf_init(&b);
     if (node_encode_vote(n, v, &b) == GZ_OK) {
-        node_wal_note(n, NODE_WAL_VOTE, b.data, b.len, true);
         node_vote_key key = {.validator = v->validator, .round = v->round, .type = v->type};
-        node_gossip_vote(n, &b, &key);
+        /* Logged with sync before it leaves; if that fails it does not leave. */
+        if (node_wal_note_own(n, NODE_WAL_VOTE, &b, &key)) node_gossip_vote(n, &b, &key);
     }
     gz_buf_free(&b);
 }
@@ -87,8 +98,7 @@ static void cb_broadcast_proposal(void *ctx, const cons_proposal *p) {
     gz_buf_init(&b);
     if (node_encode_proposal(n, p, &b) == GZ_OK) {
         (void)node_proposal_logged(n, p->round); /* it is, synced, before it leaves */
-        node_wal_note(n, NODE_WAL_PROPOSAL, b.data, b.len, true);
-        node_gossip_proposal(n, &b);
+        if (node_wal_note_own(n, NODE_WAL_PROPOSAL, &b, NULL)) node_gossip_proposal(n, &b);
     }
     gz_buf_free(&b);
 }
@@ -154,9 +164,12 @@ static void start_next_height(node *n) {
     gz_buf_reset(&n->height_prop);
     n->has_prop_id = false;
     n->n_wal_props = 0;
+    node_wal_votes_reset(n);
+    gz_buf_reset(&n->own_pending);
     chain_clear(&n->ch);
     gz_msg msg = {{0}};
-    if (node_wal_reset(&n->wal, &msg) != GZ_OK) node_log(n, "wal: reset failed: %s", msg.text);
+    int wrc = node_wal_reset(&n->wal, &msg);
+    if (wrc != GZ_OK) node_storage_failed(n, NODE_HALT_WAL, wrc, n->wal.path, msg.text);
     uint64_t now = node_mono_ms(n);
     node_timer_stop(n, NODE_TIMER_PROPOSE_WAIT);
     bool txs = mempool_count(&n->mp) > 0 && node_txs_ready_now(n, now);
@@ -165,6 +178,14 @@ static void start_next_height(node *n) {
         node_log(n, "consensus: cannot start height %llu: %s", (unsigned long long)(n->ch.height + 1),
                  gz_strerror(rc));
     else node_feed_future(n);
+}
+
+/* Arms the current step's timeout again: after a restart its timer is gone,
+ * and after a halt the step may wait for a vote this node refused to sign. */
+static void rearm_step_timeout(node *n) {
+    cons_state st;
+    cons_state_get(&n->cs, &st);
+    cb_schedule_timeout(n, st.height, st.round, st.step, cons_timeout_ms(&n->cs, st.step, st.round));
 }
 
 static void on_tick(node *n) {
@@ -195,6 +216,9 @@ void node_on_timer(node *n, unsigned timer) {
     case NODE_TIMER_NEXT_HEIGHT: start_next_height(n); break;
     case NODE_TIMER_TXS_READY: node_on_txs_ready(n); break;
     case NODE_TIMER_ADMIT: node_admit_flush(n); break;
+    case NODE_TIMER_STORAGE_RETRY:
+        if (node_storage_retry(n)) rearm_step_timeout(n);
+        break;
     default: assert(!"unknown timer");
     }
 }
@@ -352,10 +376,7 @@ void node_start(node *n) {
         node_log(n, "wal: replayed %llu records of height %llu", (unsigned long long)n->wal.records,
                  (unsigned long long)(n->ch.height + 1));
     /* Timers armed before the crash are gone: re-arm the current step's. */
-    cons_state st;
-    cons_state_get(&n->cs, &st);
-    if (n->wal.records > 0 && !n->decided)
-        cb_schedule_timeout(n, st.height, st.round, st.step, cons_timeout_ms(&n->cs, st.step, st.round));
+    if (n->wal.records > 0 && !n->decided) rearm_step_timeout(n);
     node_timer_start(n, NODE_TIMER_TICK, NODE_TICK_MS);
 }
 
@@ -376,6 +397,7 @@ void node_close(node *n) {
     for (size_t i = 0; i < NODE_FUTURE_VOTES_MAX; i++) gz_buf_free(&n->future_votes[i]);
     gz_buf_free(&n->height_prop);
     gz_buf_free(&n->future_prop);
+    gz_buf_free(&n->own_pending);
     memset(n->sk, 0, sizeof n->sk);
     free(n);
 }
@@ -397,6 +419,8 @@ void node_status_get(const node *n, node_status *out) {
     out->step = st.step;
     out->sync_target = n->sync_target;
     out->catching_up = n->sync_target > n->ch.height + 1;
+    out->storage_halted = n->halted != 0 || n->commit_pending;
+    out->disk_full = n->halt_disk_full;
 }
 
 const gz_genesis *node_genesis(const node *n) { return &n->g; }

@@ -47,6 +47,7 @@ enum node_timer_id {
     NODE_TIMER_NEXT_HEIGHT,                       /* start the next height */
     NODE_TIMER_TXS_READY,                         /* tell consensus about new txs */
     NODE_TIMER_ADMIT,                             /* admit the queued submissions */
+    NODE_TIMER_STORAGE_RETRY,                     /* retry a failed WAL, store or sign-state write */
     NODE_TIMERS_N
 };
 
@@ -146,6 +147,10 @@ typedef struct node_status {
     uint8_t step;               /* cons step */
     uint64_t sync_target;       /* highest height a peer reported */
     bool catching_up;
+    /* A write to the WAL, the store or the sign state failed: the node
+     * signs and commits nothing until it succeeds again (docs/operations.md). */
+    bool storage_halted;
+    bool disk_full;             /* ... and the failure was a full disk */
 } node_status;
 
 void node_status_get(const node *n, node_status *out);

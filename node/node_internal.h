@@ -72,6 +72,15 @@
  * answer; a peer asking faster only costs store reads, so the rest wait. */
 #define NODE_BLOCK_REQS_PER_S 200
 #define NODE_BANS_MAX 64
+/* After a failed WAL, store or sign-state write, the node tries again this
+ * often: soon enough to resume within a second of space coming back, rare
+ * enough that a full disk costs nothing. */
+#define NODE_STORAGE_RETRY_MS 500
+/* Rounds of one height per validator whose votes the WAL index remembers
+ * (node_vote_seen): consensus keeps full vote sets of CONS_ROUND_SLOTS
+ * rounds and CONS_FAR_ROUNDS far ones per validator; twice that leaves room
+ * for rounds consensus evicted and may see again. */
+#define NODE_WAL_VOTE_ROUNDS (2 * (CONS_ROUND_SLOTS + CONS_FAR_ROUNDS))
 
 /* One tx of an admission batch: its bytes (borrowed), decoded form, verdict. */
 typedef struct admit_item {
@@ -117,6 +126,18 @@ typedef struct node_vote_key {
  * bytes (KNOWN), one other vote of its key (SECOND: keep it too), two
  * (EXTRA: drop it). */
 enum node_vote_seen { NODE_VOTE_NEW = 0, NODE_VOTE_KNOWN, NODE_VOTE_SECOND, NODE_VOTE_EXTRA };
+
+/* What node_storage_failed halts on (bits of node.halted). */
+enum node_halt { NODE_HALT_WAL = 1u << 0, NODE_HALT_STORE = 1u << 1, NODE_HALT_SIGNSTATE = 1u << 2 };
+
+/* The WAL index of one validator's votes in one round: the digests of the
+ * (at most two, node_vote_key) votes of each type logged this height. */
+typedef struct node_wal_votes {
+    bool used;
+    uint64_t round;
+    uint8_t n[2];             /* by type - 1 */
+    uint8_t digest[2][2][32]; /* [type - 1][k]: SHA-256 of the vote message */
+} node_wal_votes;
 
 typedef struct node_peer {
     int id;
@@ -188,6 +209,22 @@ struct node {
     bool syncing;             /* committing blocks fetched from peers, for the log */
     uint64_t sync_from;       /* committed height when this sync began */
     uint64_t sync_start_ms;
+    /* Which votes of this height the WAL holds, per validator: it decides
+     * what is logged and what is a duplicate, whatever the re-send set
+     * above could keep. */
+    node_wal_votes wal_votes[GZ_VALIDATORS_MAX][NODE_WAL_VOTE_ROUNDS];
+    /* Storage failures: while halted is not 0 the node signs nothing, and a
+     * decided block whose commit could not be written is kept and retried
+     * on NODE_TIMER_STORAGE_RETRY before the next height starts. */
+    unsigned halted;          /* enum node_halt */
+    bool halt_disk_full;      /* one of the failures was a full disk */
+    gz_buf own_pending;       /* an own message signed but not sent: its WAL append failed */
+    uint8_t own_pending_type; /* NODE_WAL_VOTE or NODE_WAL_PROPOSAL */
+    uint64_t own_pending_height;
+    node_vote_key own_pending_key;
+    bool commit_pending;
+    uint8_t pending_id[32];
+    gz_commit pending_commit;
     /* Scratch space of the engine's own (large, one use at a time). */
     gz_commit scratch_commit;
     admit_item scratch_items[GZ_ADMIT_BATCH_MAX];
@@ -210,8 +247,21 @@ void node_drop_peer(node *n, int peer, const char *why);
  * One per round: a second, different one is the proposer's equivocation. */
 bool node_proposal_logged(node *n, uint64_t round);
 /* Appends a record to the WAL (nothing while replaying). With sync the
- * record is durable before this returns. */
-void node_wal_note(node *n, uint8_t type, const uint8_t *payload, size_t len, bool sync);
+ * record is durable before this returns. A failed append halts signing
+ * (node_storage_failed): what consensus sees next may not be in the log.
+ * Returns whether the record was appended (or replaying). */
+bool node_wal_note(node *n, uint8_t type, const uint8_t *payload, size_t len, bool sync);
+/* Logs an own vote or proposal with sync before it is sent. false: it must
+ * not be sent; it is kept and sent once the WAL is healed. */
+bool node_wal_note_own(node *n, uint8_t type, const gz_buf *payload, const node_vote_key *key);
+/* Records a failed write (what: enum node_halt) of path with error rc:
+ * halts signing, logs once (naming a full disk "disk full"), arms the retry. */
+void node_storage_failed(node *n, unsigned what, int rc, const char *path, const char *detail);
+/* Heals the WAL (node_wal_heal), logs the height's kept messages again and
+ * sends the own message that was held back. Returns whether the WAL works. */
+bool node_wal_recover(node *n);
+/* Empties the WAL index of votes (a new height). */
+void node_wal_votes_reset(node *n);
 void node_gossip_tx(node *n, const uint8_t *bytes, size_t len);
 void node_flush_txs(node *n);
 /* Broadcasts an encoded own proposal / vote and keeps it for re-sends. */
@@ -219,10 +269,14 @@ void node_gossip_proposal(node *n, const gz_buf *payload);
 void node_gossip_vote(node *n, const gz_buf *payload, const node_vote_key *key);
 void node_gossip_status(node *n);
 void node_gossip_resend(node *n, int peer);
-/* How the height's kept votes relate to this one (enum node_vote_seen). */
+/* How the votes the WAL holds of this height relate to this one (enum
+ * node_vote_seen). A vote of a round the index has no room for (its
+ * validator's NODE_WAL_VOTE_ROUNDS rounds are all nearer the current round or
+ * pinned) counts as KNOWN: dropped unlogged, like a duplicate. */
 int node_vote_seen(const node *n, const uint8_t *payload, size_t len, const node_vote_key *key);
-/* Keeps a NEW or SECOND vote for re-sending. A full set gives up its lowest round for
- * a higher one, so an equivocator cannot crowd out the rounds in progress. */
+/* Notes a NEW or SECOND vote in the WAL index and keeps it for re-sending.
+ * A full re-send set gives up its lowest round for a higher one, so an
+ * equivocator cannot crowd out the rounds in progress. */
 void node_remember_vote(node *n, const uint8_t *payload, size_t len, const node_vote_key *key);
 void node_remember_proposal(node *n, const uint8_t *payload, size_t len);
 /* The signed forms (SPEC §4) of consensus' vote and proposal. */
@@ -255,6 +309,10 @@ void node_commit_decided(node *n, uint64_t height, uint64_t round, const uint8_t
  * locked, the valid and the last proposed block. Called before a candidate
  * is added. */
 void node_keep_candidates(node *n);
+/* NODE_TIMER_STORAGE_RETRY: writes the pending commit, heals the WAL and the
+ * sign state; signing resumes when all of them work. Returns true when it
+ * resumed within an undecided height, whose step the caller re-arms. */
+bool node_storage_retry(node *n);
 /* Commits a block learnt through sync after checking its commit. */
 GZ_WUR int node_commit_synced(node *n, const uint8_t *block, size_t block_len, const uint8_t *commit,
                               size_t commit_len, gz_msg *msg);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/hash.h"
 #include "core/mp.h"
 #include "node/node_internal.h"
 
@@ -53,10 +54,71 @@ bool node_proposal_logged(node *n, uint64_t round) {
     return false;
 }
 
-void node_wal_note(node *n, uint8_t type, const uint8_t *payload, size_t len, bool sync) {
-    if (n->replaying) return;
+bool node_wal_note(node *n, uint8_t type, const uint8_t *payload, size_t len, bool sync) {
+    if (n->replaying) return true;
     int rc = node_wal_append(&n->wal, type, payload, len, sync);
-    if (rc != GZ_OK) node_log(n, "wal: append failed: %s", gz_strerror(rc));
+    if (rc == GZ_OK) return true;
+    node_storage_failed(n, NODE_HALT_WAL, rc, n->wal.path,
+                        n->wal.last_errno != 0 ? strerror(n->wal.last_errno) : gz_strerror(rc));
+    return false;
+}
+
+bool node_wal_note_own(node *n, uint8_t type, const gz_buf *payload, const node_vote_key *key) {
+    if (node_wal_note(n, type, payload->data, payload->len, true)) return true;
+    /* Signed but not durably logged: it must not leave. Kept, it goes out
+     * once the log is healed, if its height is still the current one. */
+    gz_buf_reset(&n->own_pending);
+    if (gz_buf_append(&n->own_pending, payload->data, payload->len) != GZ_OK) gz_buf_reset(&n->own_pending);
+    n->own_pending_type = type;
+    n->own_pending_height = n->ch.height + 1;
+    if (key != NULL) n->own_pending_key = *key;
+    return false;
+}
+
+static const char *halt_name(unsigned what) {
+    return what == NODE_HALT_WAL ? "wal" : what == NODE_HALT_STORE ? "store" : "signstate";
+}
+
+void node_storage_failed(node *n, unsigned what, int rc, const char *path, const char *detail) {
+    bool fresh = (n->halted & what) == 0;
+    n->halted |= what;
+    if (rc == GZ_ENOSPC) n->halt_disk_full = true;
+    if (fresh)
+        node_log(n, "%s: %s%s%s: %s; signing%s paused until it takes writes again (retrying every %d ms)",
+                 rc == GZ_ENOSPC ? "disk full" : "storage failure", halt_name(what), path != NULL ? " " : "",
+                 path != NULL ? path : "", detail != NULL ? detail : gz_strerror(rc),
+                 what == NODE_HALT_STORE ? " and committing" : "", NODE_STORAGE_RETRY_MS);
+    if (!n->timer_armed[NODE_TIMER_STORAGE_RETRY]) node_timer_start(n, NODE_TIMER_STORAGE_RETRY, NODE_STORAGE_RETRY_MS);
+}
+
+/* Sends the own message held back by a failed append, now logged. */
+static bool send_own_pending(node *n) {
+    if (n->own_pending.len == 0) return true;
+    bool current = n->own_pending_height == n->ch.height + 1 && !n->decided;
+    if (current && node_wal_append(&n->wal, n->own_pending_type, n->own_pending.data, n->own_pending.len, true) != GZ_OK)
+        return false;
+    if (current && n->own_pending_type == NODE_WAL_VOTE) node_gossip_vote(n, &n->own_pending, &n->own_pending_key);
+    else if (current) node_gossip_proposal(n, &n->own_pending);
+    gz_buf_reset(&n->own_pending);
+    return true;
+}
+
+bool node_wal_recover(node *n) {
+    gz_msg msg = {{0}};
+    if (node_wal_heal(&n->wal, &msg) != GZ_OK) return false;
+    /* Consensus saw messages whose records failed: log again what the
+     * height keeps (the re-send set), so that what it built on is ahead of
+     * anything it signs from now on. Records already there are harmless
+     * twice: replay feeds consensus duplicates it ignores. */
+    int rc = GZ_OK;
+    if (n->height_prop.len > 0)
+        rc = node_wal_append(&n->wal, NODE_WAL_PROPOSAL, n->height_prop.data, n->height_prop.len, false);
+    for (size_t i = 0; i < n->n_height_votes && rc == GZ_OK; i++)
+        rc = node_wal_append(&n->wal, NODE_WAL_VOTE, n->height_votes[i].data, n->height_votes[i].len, false);
+    if (rc == GZ_OK) rc = node_wal_sync(&n->wal);
+    if (rc != GZ_OK || !send_own_pending(n)) return false;
+    n->n_wal_props = 0; /* a proposal whose record failed is logged when it comes again */
+    return true;
 }
 
 /* ---- txs ------------------------------------------------------------------ */
@@ -134,22 +196,90 @@ int node_encode_proposal(node *n, const cons_proposal *p, gz_buf *out) {
     return rc;
 }
 
-/* ---- the height's messages, for re-sends ---------------------------------- */
+/* ---- the WAL index of votes ---------------------------------------------- */
 
-static bool same_key(const node_vote_key *a, const node_vote_key *b) {
-    return a->validator == b->validator && a->round == b->round && a->type == b->type;
+void node_wal_votes_reset(node *n) {
+    for (uint32_t v = 0; v < n->g.n_validators && v < GZ_VALIDATORS_MAX; v++)
+        for (size_t r = 0; r < NODE_WAL_VOTE_ROUNDS; r++) n->wal_votes[v][r].used = false;
+}
+
+static uint64_t round_distance(uint64_t a, uint64_t b) { return a > b ? a - b : b - a; }
+
+/* Whether consensus reads the votes of round (cons_round_pinned's rule,
+ * without the POL round it alone knows). */
+static bool round_pinned(const cons_state *st, uint64_t round) {
+    if (round == st->round || round == st->round + 1) return true;
+    if (st->locked_round >= 0 && round == (uint64_t)st->locked_round) return true;
+    return st->valid_round >= 0 && round == (uint64_t)st->valid_round;
+}
+
+/* The index slot of key's round: the one holding it, else a free one, else
+ * the unpinned one farthest from the current round if key's round is
+ * nearer, else NODE_WAL_VOTE_ROUNDS (no room). *held says which. */
+static size_t wal_votes_slot(const node *n, const node_vote_key *key, bool *held) {
+    const node_wal_votes *row = n->wal_votes[key->validator];
+    size_t free_at = NODE_WAL_VOTE_ROUNDS;
+    *held = false;
+    for (size_t r = 0; r < NODE_WAL_VOTE_ROUNDS; r++) {
+        if (row[r].used && row[r].round == key->round) {
+            *held = true;
+            return r;
+        }
+        if (!row[r].used && free_at == NODE_WAL_VOTE_ROUNDS) free_at = r;
+    }
+    if (free_at < NODE_WAL_VOTE_ROUNDS) return free_at;
+    cons_state st;
+    cons_state_get(&n->cs, &st);
+    size_t far = NODE_WAL_VOTE_ROUNDS;
+    for (size_t r = 0; r < NODE_WAL_VOTE_ROUNDS; r++) {
+        if (round_pinned(&st, row[r].round)) continue;
+        if (far == NODE_WAL_VOTE_ROUNDS ||
+            round_distance(row[r].round, st.round) > round_distance(row[far].round, st.round))
+            far = r;
+    }
+    if (far == NODE_WAL_VOTE_ROUNDS) return far;
+    bool nearer = round_pinned(&st, key->round) ||
+                  round_distance(key->round, st.round) < round_distance(row[far].round, st.round);
+    return nearer ? far : NODE_WAL_VOTE_ROUNDS;
+}
+
+static bool key_ok(const node *n, const node_vote_key *key) {
+    return key->validator < n->g.n_validators && key->validator < GZ_VALIDATORS_MAX &&
+           (key->type == CONS_PREVOTE || key->type == CONS_PRECOMMIT);
 }
 
 int node_vote_seen(const node *n, const uint8_t *payload, size_t len, const node_vote_key *key) {
-    size_t others = 0;
-    for (size_t i = 0; i < n->n_height_votes; i++) {
-        if (!same_key(&n->height_vote_keys[i], key)) continue;
-        const gz_buf *b = &n->height_votes[i];
-        if (b->len == len && memcmp(b->data, payload, len) == 0) return NODE_VOTE_KNOWN;
-        others++;
-    }
-    return others == 0 ? NODE_VOTE_NEW : others == 1 ? NODE_VOTE_SECOND : NODE_VOTE_EXTRA;
+    if (!key_ok(n, key)) return NODE_VOTE_KNOWN;
+    bool held;
+    size_t r = wal_votes_slot(n, key, &held);
+    if (r == NODE_WAL_VOTE_ROUNDS) return NODE_VOTE_KNOWN; /* no room: dropped unlogged */
+    if (!held) return NODE_VOTE_NEW;
+    const node_wal_votes *e = &n->wal_votes[key->validator][r];
+    uint8_t d[32];
+    core_sha256(d, payload, len);
+    size_t t = (size_t)key->type - 1;
+    for (size_t k = 0; k < e->n[t]; k++)
+        if (memcmp(e->digest[t][k], d, 32) == 0) return NODE_VOTE_KNOWN;
+    return e->n[t] == 0 ? NODE_VOTE_NEW : e->n[t] == 1 ? NODE_VOTE_SECOND : NODE_VOTE_EXTRA;
 }
+
+/* Notes a vote in the WAL index (node_vote_seen said NEW or SECOND). */
+static void wal_votes_add(node *n, const uint8_t *payload, size_t len, const node_vote_key *key) {
+    if (!key_ok(n, key)) return;
+    bool held;
+    size_t r = wal_votes_slot(n, key, &held);
+    if (r == NODE_WAL_VOTE_ROUNDS) return;
+    node_wal_votes *e = &n->wal_votes[key->validator][r];
+    if (!held) {
+        memset(e, 0, sizeof *e);
+        e->used = true;
+        e->round = key->round;
+    }
+    size_t t = (size_t)key->type - 1;
+    if (e->n[t] < 2) core_sha256(e->digest[t][e->n[t]++], payload, len);
+}
+
+/* ---- the height's messages, for re-sends ---------------------------------- */
 
 /* The slot for a new vote: a free one, else the one of the lowest round if
  * that is below the new vote's round, else none. */
@@ -162,6 +292,7 @@ static size_t vote_slot(const node *n, uint64_t round) {
 }
 
 void node_remember_vote(node *n, const uint8_t *payload, size_t len, const node_vote_key *key) {
+    wal_votes_add(n, payload, len, key);
     size_t k = vote_slot(n, key->round);
     if (k == GZ_HEIGHT_VOTES_MAX) return;
     gz_buf *b = &n->height_votes[k];

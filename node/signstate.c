@@ -100,6 +100,12 @@ int node_signstate_open(node_signstate *s, const char *path, gz_msg *msg) {
     return err;
 }
 
+/* Notes errno for the log and names a full disk as such. */
+static int io_fail(node_signstate *s) {
+    s->last_errno = errno;
+    return errno == ENOSPC ? GZ_ENOSPC : GZ_EIO;
+}
+
 /* Writes the record over the file in place and fdatasyncs it: one device
  * flush per signature. The first write creates the file, and then its
  * directory is synced too, once. The 60-byte record sits at offset 0, inside
@@ -113,7 +119,7 @@ static int persist(node_signstate *s, const uint8_t rec[NODE_SIGNSTATE_FILE_BYTE
             fd = open(s->path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
             s->dir_pending = true;
         }
-        if (fd < 0) return GZ_EIO;
+        if (fd < 0) return io_fail(s);
         s->fd = fd;
         s->fd_open = true;
     }
@@ -121,12 +127,13 @@ static int persist(node_signstate *s, const uint8_t rec[NODE_SIGNSTATE_FILE_BYTE
     while (done < NODE_SIGNSTATE_FILE_BYTES) {
         ssize_t w = pwrite(s->fd, rec + done, NODE_SIGNSTATE_FILE_BYTES - done, (off_t)done);
         if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return GZ_EIO;
+        if (w == 0) errno = EIO;
+        if (w <= 0) return io_fail(s);
         done += (size_t)w;
     }
-    if (fdatasync(s->fd) != 0) return GZ_EIO;
+    if (fdatasync(s->fd) != 0) return io_fail(s);
     if (s->dir_pending) {
-        if (node_fsync_parent_dir(s->path) != GZ_OK) return GZ_EIO;
+        if (node_fsync_parent_dir(s->path) != GZ_OK) return io_fail(s);
         s->dir_pending = false; /* retried by the next persist until it succeeds */
     }
     return GZ_OK;
@@ -180,4 +187,12 @@ int node_signstate_check_and_persist(node_signstate *s, uint64_t height, uint64_
     s->step = step;
     memcpy(s->sighash, sighash, 32);
     return GZ_OK;
+}
+
+int node_signstate_heal(node_signstate *s) {
+    if (s == NULL || s->path == NULL) return GZ_EMISUSE;
+    if (!s->have) return GZ_OK; /* nothing on disk to rewrite: the next signature tries */
+    uint8_t rec[NODE_SIGNSTATE_FILE_BYTES];
+    encode(rec, s->height, s->round, s->step, s->sighash);
+    return persist(s, rec);
 }

@@ -38,6 +38,7 @@ typedef struct node_signstate {
     uint64_t round;
     uint8_t step;
     uint8_t sighash[32];
+    int last_errno;     /* of the last failed write, for the log */
 } node_signstate;
 
 /* Loads the state at path (a missing file is an empty state). Returns GZ_OK,
@@ -57,8 +58,13 @@ void node_signstate_free(node_signstate *s);
  *               sighash: signing would be equivocation;
  *   GZ_EMISUSE  step outside 1..3, s not open or sighash NULL;
  *   GZ_EIO      the state could not be persisted (the in-memory state is
- *               unchanged, so the caller must not sign). */
+ *               unchanged, so the caller must not sign; s->last_errno says
+ *               why), GZ_ENOSPC when the disk is full. */
 GZ_WUR int node_signstate_check_and_persist(node_signstate *s, uint64_t height, uint64_t round,
                                             uint8_t step, const uint8_t sighash[32]);
+/* Writes the last signed state again and syncs it: after a failed persist,
+ * this tells whether the file takes writes again. Returns GZ_OK (also when
+ * nothing was signed yet), GZ_EIO, GZ_ENOSPC or GZ_EMISUSE. */
+GZ_WUR int node_signstate_heal(node_signstate *s);
 
 #endif

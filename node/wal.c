@@ -98,12 +98,16 @@ static int pread_full(int fd, uint8_t *buf, size_t n, uint64_t off) {
     return GZ_OK;
 }
 
-/* Writes every byte of iov[0..cnt) at off, resuming after short writes. */
+/* The error for a failed call with errno e: a full disk is named as such. */
+static int io_err(int e) { return e == ENOSPC || e == EDQUOT ? GZ_ENOSPC : GZ_EIO; }
+
+/* Writes every byte of iov[0..cnt) at off, resuming after short writes.
+ * Returns GZ_OK, GZ_ENOSPC or GZ_EIO, errno telling why. */
 static int pwritev_full(int fd, struct iovec *iov, int cnt, uint64_t off) {
     while (cnt > 0) {
         ssize_t r = pwritev(fd, iov, cnt, (off_t)off);
         if (r < 0 && errno == EINTR) continue;
-        if (r < 0) return GZ_EIO;
+        if (r < 0) return io_err(errno);
         off += (uint64_t)r;
         size_t done = (size_t)r;
         while (cnt > 0 && done >= iov->iov_len) {
@@ -178,6 +182,17 @@ static int walk(int fd, uint64_t limit, node_wal_cb cb, void *data, uint64_t *en
     return err;
 }
 
+/* Reserves NODE_WAL_RESERVE_BYTES past the records (the file's size is
+ * unchanged): a healed log must have room for a height's records, or a disk
+ * that is still full would look healed as soon as a reset freed the few
+ * bytes of the last height. A file system that cannot reserve is not an
+ * error. */
+static int wal_reserve(int fd) {
+    if (fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, NODE_WAL_RESERVE_BYTES) == 0) return GZ_OK;
+    if (errno == EOPNOTSUPP || errno == ENOSYS) return GZ_OK;
+    return io_err(errno);
+}
+
 static void wal_zero(node_wal *w) {
     memset(w, 0, sizeof *w);
     w->fd = -1;
@@ -230,40 +245,42 @@ int node_wal_open(node_wal *w, const char *path, gz_msg *msg) {
     return GZ_OK;
 }
 
+/* Notes a failed call's errno for the log and returns its error. */
+static int wal_fail(node_wal *w, int e, bool broken) {
+    w->last_errno = e;
+    if (broken) w->broken = true;
+    return io_err(e);
+}
+
 int node_wal_append(node_wal *w, uint8_t type, const uint8_t *payload, size_t len, bool sync) {
     if (w == NULL || w->fd < 0 || type == 0) return GZ_EMISUSE;
     if (payload == NULL && len > 0) return GZ_EMISUSE;
     if (len > GZ_FRAME_BYTES_MAX) return GZ_ELIMIT;
-    if (w->broken) return GZ_EIO;
+    if (w->broken) return io_err(w->last_errno);
     uint8_t head[NODE_WAL_HEADER_BYTES];
     gz_put_u32be(head, (uint32_t)len);
     head[8] = type;
     gz_put_u32be(head + 4, record_crc(head, payload, len));
     struct iovec iov[2] = {{head, sizeof head}, {(void *)payload, len}};
     if (pwritev_full(w->fd, iov, len > 0 ? 2 : 1, w->end) != GZ_OK) {
+        int e = errno;
         /* Leave no partial record behind, or later records would follow garbage. */
-        if (ftruncate(w->fd, (off_t)w->end) != 0) w->broken = true;
-        return GZ_EIO;
+        return wal_fail(w, e, ftruncate(w->fd, (off_t)w->end) != 0);
     }
     w->end += NODE_WAL_HEADER_BYTES + len;
     w->records++;
-    if (sync && fdatasync(w->fd) != 0) {
-        /* After a failed fsync the kernel may have dropped the dirty pages;
-         * nothing written since can be trusted, so stop appending. */
-        w->broken = true;
-        return GZ_EIO;
-    }
+    /* After a failed fsync the kernel may have dropped the dirty pages;
+     * nothing written since can be trusted, so stop appending until
+     * node_wal_heal has rewritten the log. */
+    if (sync && fdatasync(w->fd) != 0) return wal_fail(w, errno, true);
     if (sync) w->synced = w->end;
     return GZ_OK;
 }
 
 int node_wal_sync(node_wal *w) {
     if (w == NULL || w->fd < 0) return GZ_EMISUSE;
-    if (w->broken) return GZ_EIO;
-    if (fdatasync(w->fd) != 0) {
-        w->broken = true;
-        return GZ_EIO;
-    }
+    if (w->broken) return io_err(w->last_errno);
+    if (fdatasync(w->fd) != 0) return wal_fail(w, errno, true);
     w->synced = w->end;
     return GZ_OK;
 }
@@ -279,10 +296,73 @@ int node_wal_replay(node_wal *w, node_wal_cb cb, void *data) {
 
 int node_wal_reset(node_wal *w, gz_msg *msg) {
     if (w == NULL || w->fd < 0) return GZ_EMISUSE;
-    if (ftruncate(w->fd, 0) != 0) return gz_fail(msg, GZ_EIO, "wal %s: truncate: %s", w->path, strerror(errno));
+    if (w->broken)
+        return gz_fail(msg, io_err(w->last_errno), "wal %s: broken by an earlier failed write (%s); not reset",
+                       w->path, strerror(w->last_errno));
+    if (ftruncate(w->fd, 0) != 0) {
+        int e = errno;
+        w->last_errno = e;
+        return gz_fail(msg, io_err(e), "wal %s: truncate: %s", w->path, strerror(e));
+    }
     w->end = 0;
     w->records = 0;
     w->synced = 0;
+    return GZ_OK;
+}
+
+/* Copies [0, end) of the old file into fd. */
+static int copy_prefix(int from, int to, uint64_t end) {
+    uint8_t buf[64 * 1024];
+    for (uint64_t off = 0; off < end;) {
+        size_t n = end - off < sizeof buf ? (size_t)(end - off) : sizeof buf;
+        int rc = pread_full(from, buf, n, off);
+        if (rc != GZ_OK) return rc;
+        struct iovec iov = {buf, n};
+        if ((rc = pwritev_full(to, &iov, 1, off)) != GZ_OK) return rc;
+        off += n;
+    }
+    return GZ_OK;
+}
+
+/* Writes the new file: the old one's records, re-checked, then synced. */
+static int heal_write(node_wal *w, int fd, uint64_t *end, uint64_t *records) {
+    int rc = w->fd >= 0 ? copy_prefix(w->fd, fd, w->end) : GZ_OK;
+    if (rc != GZ_OK) return rc;
+    /* What the old file's pages held may be less than what it was told to
+     * hold: keep the clean prefix of what was copied. */
+    rc = walk(fd, w->fd >= 0 ? w->end : 0, NULL, NULL, end, records);
+    if (rc != GZ_OK) return rc;
+    if (ftruncate(fd, (off_t)*end) != 0) return io_err(errno);
+    if ((rc = wal_reserve(fd)) != GZ_OK) return rc;
+    if (fdatasync(fd) != 0) return io_err(errno);
+    return GZ_OK;
+}
+
+int node_wal_heal(node_wal *w, gz_msg *msg) {
+    if (w == NULL || w->path == NULL) return GZ_EMISUSE;
+    size_t plen = strlen(w->path);
+    char *tmp = malloc(plen + 5);
+    if (tmp == NULL) return gz_fail(msg, GZ_ENOMEM, "wal: out of memory");
+    memcpy(tmp, w->path, plen);
+    memcpy(tmp + plen, ".new", 5);
+    uint64_t end = 0, records = 0;
+    int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int rc = fd < 0 ? io_err(errno) : heal_write(w, fd, &end, &records);
+    if (rc == GZ_OK && rename(tmp, w->path) != 0) rc = io_err(errno);
+    if (rc == GZ_OK && node_fsync_parent_dir(w->path) != GZ_OK) rc = GZ_EIO;
+    if (rc != GZ_OK) {
+        int e = errno;
+        if (fd >= 0) close(fd);
+        (void)unlink(tmp);
+        free(tmp);
+        w->last_errno = e;
+        return gz_fail(msg, rc, "wal %s: rewrite: %s", w->path, strerror(e));
+    }
+    free(tmp);
+    if (w->fd >= 0) close(w->fd);
+    w->fd = fd;
+    w->end = w->synced = end;
+    w->records = records;
     w->broken = false;
     return GZ_OK;
 }

@@ -21,6 +21,11 @@
 
 /* Bytes before each payload. */
 #define NODE_WAL_HEADER_BYTES 9
+/* Disk space node_wal_heal reserves beyond the records (the file's size
+ * unchanged, the space given back by the next reset): a height's votes over
+ * many rounds fit, so a log healed on a disk with less free space than this
+ * does not count as healed. */
+#define NODE_WAL_RESERVE_BYTES (1024u * 1024u)
 
 typedef struct node_wal {
     int fd;
@@ -30,6 +35,7 @@ typedef struct node_wal {
     uint64_t synced;     /* bytes made durable by the last sync: a crash may lose any after them */
     uint64_t dropped_bytes; /* cut from the tail by node_wal_open */
     bool broken;         /* a failed write could not be undone; appends refused */
+    int last_errno;      /* of the last failed write, for the log */
 } node_wal;
 
 /* Called once per record in order; any result other than GZ_OK stops the
@@ -46,14 +52,14 @@ void node_wal_close(node_wal *w);
 
 /* Appends one record; with sync, the record is on disk (fdatasync) before
  * this returns. Returns GZ_OK, GZ_EMISUSE (w not open, type 0, NULL payload
- * with len > 0),
- * GZ_ELIMIT (len > GZ_FRAME_BYTES_MAX) or GZ_EIO. After a failed write the
- * partial record is cut off again; if that fails too, w is broken and every
- * later append returns GZ_EIO. */
+ * with len > 0), GZ_ELIMIT (len > GZ_FRAME_BYTES_MAX), GZ_ENOSPC (the disk
+ * is full) or GZ_EIO, w->last_errno saying why. After a failed write the
+ * partial record is cut off again; if that fails too, or a sync fails, w is
+ * broken: every later append and sync fails until node_wal_heal succeeds. */
 GZ_WUR int node_wal_append(node_wal *w, uint8_t type, const uint8_t *payload, size_t len,
                            bool sync);
-/* Makes every appended record durable. Returns GZ_OK, GZ_EIO or GZ_EMISUSE
- * (w not open). */
+/* Makes every appended record durable. Returns GZ_OK, GZ_EIO, GZ_ENOSPC or
+ * GZ_EMISUSE (w not open). A failed sync breaks w. */
 GZ_WUR int node_wal_sync(node_wal *w);
 
 /* Calls cb for every complete record, oldest first. Returns GZ_OK, cb's first
@@ -67,8 +73,18 @@ GZ_WUR int node_wal_replay(node_wal *w, node_wal_cb cb, void *data);
  * ignores as late, or a torn tail, which open cuts off. The truncation is made
  * durable by the next synced append, since fdatasync also persists the size.
  * This keeps two device flushes (a new file's and its directory's) off every
- * height. Returns GZ_OK, GZ_EIO (w unchanged) or GZ_EMISUSE (w not open). */
+ * height. Returns GZ_OK, GZ_EIO or GZ_ENOSPC (w unchanged) or GZ_EMISUSE
+ * (w not open). A broken w stays broken and is not emptied: only
+ * node_wal_heal makes it take appends again. */
 GZ_WUR int node_wal_reset(node_wal *w, gz_msg *msg);
+
+/* Rewrites the log as a new file (path ".new", synced, renamed over path,
+ * its directory synced) holding the clean prefix of what w holds, and
+ * appends go there from now on: after a failed write or sync the old file's
+ * contents on disk are unknown, while a new file written and synced is
+ * known; the new file reserves NODE_WAL_RESERVE_BYTES. Clears broken. Returns GZ_OK, or GZ_ENOSPC, GZ_EIO or GZ_ENOMEM with
+ * msg naming the path (w unchanged, still broken if it was). */
+GZ_WUR int node_wal_heal(node_wal *w, gz_msg *msg);
 
 /* CRC-32C (Castagnoli), chainable: crc = node_crc32c(crc, more, n) starting
  * from 0. node_crc32c(0, "123456789", 9) == 0xe3069283. */

@@ -18,10 +18,48 @@ typedef struct store store;
 
 /* Opens (creating if missing) a RocksDB store in directory path.
  * Returns GZ_OK, GZ_EARG (empty path), GZ_EMISUSE (out NULL), GZ_ENOMEM, or
- * GZ_ESTORAGE with msg holding RocksDB's reason; *out is NULL on failure. */
+ * GZ_ESTORAGE with msg holding RocksDB's reason; *out is NULL on failure.
+ * A write that fails (GZ_ESTORAGE, or GZ_ENOSPC when RocksDB reports a full
+ * disk) makes the next write reopen the database first, since RocksDB may
+ * refuse every write after one failed; reads keep working meanwhile. */
 GZ_WUR int store_open_rocksdb(store **out, const char *path, gz_msg *msg);
 /* Opens an empty in-memory store. Returns GZ_OK, GZ_EMISUSE (out NULL) or GZ_ENOMEM. */
 GZ_WUR int store_open_memory(store **out);
+/* Fault injection for tests and the simulator (storage/store_fault.c): a
+ * store that forwards every call to an inner one and fails some of them.
+ * Chances are in parts per million per call, drawn from a generator seeded
+ * with seed, so the same configuration fails the same calls. A write fails
+ * with GZ_ENOSPC while disk_full is set, with sched_err (GZ_ENOSPC or else
+ * GZ_ESTORAGE) for writes number [fail_writes_after, fail_writes_after +
+ * fail_writes_count) counted from 0, else by chance: GZ_ENOSPC with
+ * enospc_ppm, GZ_ESTORAGE with write_fail_ppm. A read (get or scan) fails
+ * with GZ_ESTORAGE with read_fail_ppm. A failed call changes nothing. */
+typedef struct store_fault_cfg {
+    uint64_t seed;
+    uint32_t write_fail_ppm;
+    uint32_t enospc_ppm;
+    uint32_t read_fail_ppm;
+    uint64_t fail_writes_after;
+    uint64_t fail_writes_count;
+    int sched_err;
+    bool disk_full;
+} store_fault_cfg;
+
+typedef struct store_fault_stats {
+    uint64_t writes, reads;            /* calls seen (empty batches never reach a store) */
+    uint64_t write_faults, read_faults; /* of them, failed on purpose */
+} store_fault_stats;
+
+/* Wraps inner (which the new store takes over and closes) in a faulty store.
+ * Returns GZ_OK, GZ_EMISUSE (a NULL argument) or GZ_ENOMEM (inner is then
+ * still the caller's). */
+GZ_WUR int store_open_faulty(store **out, store *inner, const store_fault_cfg *cfg);
+/* Replaces a faulty store's configuration (a new seed restarts the draws);
+ * GZ_EMISUSE when s is not one. */
+GZ_WUR int store_faults_set(store *s, const store_fault_cfg *cfg);
+/* Copies a faulty store's counters; false when s is not one. */
+bool store_faults_stats(const store *s, store_fault_stats *out);
+
 /* Closes and frees s (NULL is fine). */
 void store_close(store *s);
 /* The engine's one-line reason for the most recent GZ_ESTORAGE on s, or "". */
@@ -62,8 +100,9 @@ GZ_WUR int store_batch_put(store_batch *b, const uint8_t *key, size_t key_len, c
 GZ_WUR int store_batch_del(store_batch *b, const uint8_t *key, size_t key_len);
 /* Applies every op of b atomically, in order; with sync, the batch is on disk
  * (the engine's log fsynced) before this returns. An empty batch is a no-op.
- * Returns GZ_OK, GZ_EMISUSE, GZ_ENOMEM or GZ_ESTORAGE; on failure nothing was
- * applied. */
+ * Returns GZ_OK, GZ_EMISUSE, GZ_ENOMEM, GZ_ENOSPC (the disk is full) or
+ * GZ_ESTORAGE; on failure nothing was applied, and writing the same batch
+ * again later is how a caller retries. */
 GZ_WUR int store_write(store *s, const store_batch *b, bool sync);
 
 /* Ordered iteration over keys starting with prefix, from the first key >= start

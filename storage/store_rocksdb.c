@@ -1,8 +1,17 @@
 /* The durable backend: RocksDB through its C API. RocksDB's char *err is
- * turned into GZ_ESTORAGE here, its text kept for store_errmsg and freed. */
+ * turned into GZ_ESTORAGE here (GZ_ENOSPC when it says the disk is full),
+ * its text kept for store_errmsg and freed.
+ *
+ * A failed write may leave RocksDB in its background-error state, where every
+ * later write fails until DB::Resume, which the C API lacks. So the write
+ * after a failed one first closes and reopens the database: opening replays
+ * RocksDB's own log and starts a clean instance. While the disk is still full
+ * that open fails too; the store then opens the database read-only, so that
+ * reads go on being served, and tries again at the next write. */
 #include "storage/store_internal.h"
 
 #include <rocksdb/c.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +30,9 @@
 
 typedef struct rocks_store {
     store base;
+    char *path;
+    bool reopen;    /* the last write failed: reopen before the next one */
+    bool read_only; /* db is a read-only instance (a reopen failed) */
     rocksdb_t *db;
     rocksdb_options_t *opts;
     rocksdb_block_based_table_options_t *table;
@@ -30,15 +42,24 @@ typedef struct rocks_store {
     rocksdb_writeoptions_t *wopts_sync;
 } rocks_store;
 
+/* RocksDB reports a full disk only in its status text (IOError, subcode
+ * NoSpace: "... No space left on device"). */
+static bool rocks_err_nospace(const char *err) {
+    return err != NULL && (strstr(err, "No space left on device") != NULL || strstr(err, "NoSpace") != NULL);
+}
+
 /* Converts and frees RocksDB's error string. */
 static int rocks_fail(gz_msg *msg, char *err, const char *what) {
-    gz_fail(msg, GZ_ESTORAGE, "rocksdb %s: %s", what, err != NULL ? err : "unknown error");
+    int rc = rocks_err_nospace(err) ? GZ_ENOSPC : GZ_ESTORAGE;
+    gz_fail(msg, rc, "rocksdb %s: %s%s", what, rc == GZ_ENOSPC ? "disk full: " : "",
+            err != NULL ? err : "unknown error");
     rocksdb_free(err);
-    return GZ_ESTORAGE;
+    return rc;
 }
 
 static int rocks_get(store *s, const uint8_t *key, size_t key_len, gz_buf *val) {
     rocks_store *r = (rocks_store *)s;
+    if (r->db == NULL) return gz_fail(&s->last_error, GZ_ESTORAGE, "rocksdb get: %s is not open", r->path);
     char *err = NULL;
     rocksdb_pinnableslice_t *v =
         rocksdb_get_pinned(r->db, r->ropts, (const char *)key, key_len, &err);
@@ -51,8 +72,35 @@ static int rocks_get(store *s, const uint8_t *key, size_t key_len, gz_buf *val) 
     return rc;
 }
 
+/* Closes the instance and opens a writable one; when that fails, a
+ * read-only one for the reads, and the next write tries again. */
+static int rocks_reopen(rocks_store *r) {
+    if (r->db != NULL) rocksdb_close(r->db);
+    r->db = NULL;
+    char *err = NULL;
+    r->db = rocksdb_open(r->opts, r->path, &err);
+    if (err == NULL && r->db != NULL) {
+        r->reopen = r->read_only = false;
+        return GZ_OK;
+    }
+    int rc = rocks_fail(&r->base.last_error, err, "reopen");
+    r->db = NULL;
+    err = NULL;
+    r->db = rocksdb_open_for_read_only(r->opts, r->path, 0, &err);
+    if (err != NULL) {
+        rocksdb_free(err);
+        r->db = NULL;
+    }
+    r->read_only = r->db != NULL;
+    return rc;
+}
+
 static int rocks_write(store *s, const store_batch *b, bool sync) {
     rocks_store *r = (rocks_store *)s;
+    if (r->reopen || r->db == NULL) {
+        int rc = rocks_reopen(r);
+        if (rc != GZ_OK) return rc;
+    }
     rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
     if (wb == NULL) return GZ_ENOMEM;
     store_op op;
@@ -67,7 +115,12 @@ static int rocks_write(store *s, const store_batch *b, bool sync) {
     char *err = NULL;
     rocksdb_write(r->db, sync ? r->wopts_sync : r->wopts, wb, &err);
     rocksdb_writebatch_destroy(wb);
-    if (err != NULL) return rocks_fail(&s->last_error, err, "write");
+    if (err != NULL) {
+        r->reopen = true;
+        char what[512];
+        snprintf(what, sizeof what, "write in %s", r->path);
+        return rocks_fail(&s->last_error, err, what);
+    }
     return GZ_OK;
 }
 
@@ -77,6 +130,7 @@ static int rocks_scan(store *s, const uint8_t *prefix, size_t prefix_len, const 
     const uint8_t *first;
     size_t first_len;
     store_scan_first(prefix, prefix_len, start, start_len, &first, &first_len);
+    if (r->db == NULL) return gz_fail(&s->last_error, GZ_ESTORAGE, "rocksdb scan: %s is not open", r->path);
     rocksdb_iterator_t *it = rocksdb_create_iterator(r->db, r->ropts);
     if (it == NULL) return GZ_ENOMEM;
     if (first_len == 0) rocksdb_iter_seek_to_first(it);
@@ -104,6 +158,7 @@ static void rocks_release(rocks_store *r) {
     if (r->opts != NULL) rocksdb_options_destroy(r->opts);
     if (r->table != NULL) rocksdb_block_based_options_destroy(r->table);
     if (r->cache != NULL) rocksdb_cache_destroy(r->cache);
+    free(r->path);
     free(r);
 }
 
@@ -165,7 +220,8 @@ int store_open_rocksdb(store **out, const char *path, gz_msg *msg) {
     rocks_store *r = calloc(1, sizeof *r);
     if (r == NULL) return gz_fail(msg, GZ_ENOMEM, "store: out of memory");
     r->base.ops = &rocks_ops;
-    if (rocks_configure(r) != GZ_OK) {
+    r->path = strdup(path);
+    if (r->path == NULL || rocks_configure(r) != GZ_OK) {
         rocks_release(r);
         return gz_fail(msg, GZ_ENOMEM, "store: out of memory configuring rocksdb");
     }

@@ -47,6 +47,7 @@ typedef struct sim_options {
     int validators;           /* 4 or 7 */
     bool verbose;
     int fault;                /* enum sim_fault */
+    bool store_faults;        /* stores fail writes until GST (sim_faults.c) */
 } sim_options;
 
 typedef struct sim_result {

@@ -140,7 +140,9 @@ int sim_node_open(sim_world *w, sim_node *n) {
     snprintf(n->wal_path, sizeof n->wal_path, "%s/node%d.wal", w->dir, n->idx);
     snprintf(n->ss_path, sizeof n->ss_path, "%s/node%d.signstate", w->dir, n->idx);
     if (store_open_memory(&n->st) != GZ_OK) return -1;
+    if (sim_faults_wrap(w, n) != 0) return -1;
     if (engine_open(n) != 0) return -1;
+    sim_faults_start(w, n);
     n->up = true;
     node_start(n->eng);
     return 0;

@@ -213,6 +213,15 @@ void sim_node_crash(sim_node *n);
 void sim_node_restart(sim_node *n);
 void sim_node_free(sim_node *n);
 
+/* ---- sim_faults.c: storage faults (--store-faults) ---- */
+/* Wraps n's fresh store in a faulty one, with no faults yet (the genesis is
+ * written at the first open); 0, or -1 when it cannot. */
+int sim_faults_wrap(sim_world *w, sim_node *n);
+/* Once n's engine is open: its store starts failing writes. */
+void sim_faults_start(sim_world *w, sim_node *n);
+/* At GST: every store takes writes again. */
+void sim_faults_stop(sim_world *w);
+
 /* ---- sim_client.c: keys, genesis, clients, the Byzantine validator ---- */
 void sim_key(uint8_t sk[32], uint8_t pk[32], const char *what, int i);
 void sim_genesis(sim_world *w);

@@ -3,6 +3,9 @@
  *   gz_sim --seeds N [--start S] [--validators 4|7|both] [--inject-bug BUG]
  *   gz_sim --seed X [--validators 4|7|both] [--verbose] [--inject-bug BUG]
  *
+ * --store-faults makes every node's store fail writes until GST
+ * (tests/sim/sim_faults.c).
+ *
  * BUG is lock or double (consensus), admit-sig (node/admit.c) or chain-dup
  * (node/chain.c): the honest nodes break that rule, and the runs must find it.
  * Prints one line per failing run with the command that replays it, then
@@ -26,6 +29,7 @@ typedef struct cli {
     bool verbose;
     int bug;
     const char *bug_name;
+    bool store_faults;
 } cli;
 
 static const struct {
@@ -37,8 +41,8 @@ static const struct {
 static int usage(const char *why) {
     fprintf(stderr, "gz_sim: %s\n", why);
     fprintf(stderr,
-            "usage: gz_sim --seeds N [--start S] [--validators 4|7|both] [--inject-bug BUG]\n"
-            "       gz_sim --seed X [--validators 4|7|both] [--verbose] [--inject-bug BUG]\n"
+            "usage: gz_sim --seeds N [--start S] [--validators 4|7|both] [--inject-bug BUG] [--store-faults]\n"
+            "       gz_sim --seed X [--validators 4|7|both] [--verbose] [--inject-bug BUG] [--store-faults]\n"
             "BUG: lock, double, admit-sig or chain-dup\n");
     return 2;
 }
@@ -61,6 +65,10 @@ static int parse(int argc, char **argv, cli *c) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--verbose") == 0) {
             c->verbose = true;
+            continue;
+        }
+        if (strcmp(a, "--store-faults") == 0) {
+            c->store_faults = true;
             continue;
         }
         if (v == NULL) return usage("missing value after an option");
@@ -117,8 +125,9 @@ static void report(const cli *c, uint64_t s, int n, const sim_result *res) {
                res->admitted, res->submitted, res->crashes, res->recover_ms / 1000.0, res->first[0] ? "; " : "",
                res->first);
     if (c->multi && (res->safety > 0 || res->liveness > 0))
-        printf("FAIL %s; replay: gz_sim --seed 0x%016" PRIx64 " --validators %d%s%s --verbose\n", res->first, s, n,
-               c->bug_name ? " --inject-bug " : "", c->bug_name ? c->bug_name : "");
+        printf("FAIL %s; replay: gz_sim --seed 0x%016" PRIx64 " --validators %d%s%s%s --verbose\n", res->first, s,
+               n, c->bug_name ? " --inject-bug " : "", c->bug_name ? c->bug_name : "",
+               c->store_faults ? " --store-faults" : "");
 }
 
 int main(int argc, char **argv) {
@@ -134,7 +143,8 @@ int main(int argc, char **argv) {
         for (int k = 0; k < 2; k++) {
             int n = k == 0 ? 4 : 7;
             if (c.validators != 0 && c.validators != n) continue;
-            sim_options opt = {.seed = s, .validators = n, .verbose = c.verbose, .fault = c.bug};
+            sim_options opt = {.seed = s, .validators = n, .verbose = c.verbose, .fault = c.bug,
+                               .store_faults = c.store_faults};
             sim_result res;
             current_seed = s;
             current_validators = n;

@@ -393,6 +393,7 @@ static void schedule_faults(sim_world *w) {
 static bool honest(const sim_node *n) { return !n->byz; }
 
 static void gst(sim_world *w) {
+    sim_faults_stop(w);
     w->stable = true;
     w->partitioned = false;
     for (int i = 0; i < w->n_nodes; i++)

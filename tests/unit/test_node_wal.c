@@ -1,9 +1,12 @@
 /* The consensus WAL: append and replay, torn and corrupt tails, reset. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -277,4 +280,64 @@ Test(node_wal, open_errors) {
     cr_assert_eq(w.fd, -1);
     cr_assert_null(w.path);
     cr_assert(strstr(msg.text, "missing-dir") != NULL, "%s", msg.text);
+}
+
+/* A log broken by a failed sync (the flag node_wal_append sets when
+ * fdatasync fails) stays broken across a reset: a new height must not make
+ * a log whose contents on disk are unknown look healthy. */
+Test(node_wal, reset_keeps_a_broken_log_broken) {
+    write_records(4, NULL);
+    node_wal w;
+    gz_msg msg = {{0}};
+    cr_assert_eq(node_wal_open(&w, path, &msg), GZ_OK);
+    w.broken = true;
+    w.last_errno = EIO;
+    cr_assert_neq(node_wal_reset(&w, &msg), GZ_OK, "a broken log is not reset");
+    cr_assert(strstr(msg.text, path) != NULL, "the message names the log: %s", msg.text);
+    cr_assert(w.broken, "and it is still broken");
+    uint8_t p[300];
+    size_t len = payload_of(4, p);
+    cr_assert_eq(node_wal_append(&w, 1 + 4 % 7, p, len, true), GZ_EIO, "appends stay refused");
+    cr_assert_eq(node_wal_sync(&w), GZ_EIO);
+    cr_assert_eq(node_wal_heal(&w, &msg), GZ_OK, "%s", msg.text);
+    cr_assert(!w.broken, "a rewritten log is healthy");
+    cr_assert_eq(w.records, 4, "with the records it held");
+    cr_assert_eq(node_wal_append(&w, 1 + 4 % 7, p, len, true), GZ_OK);
+    node_wal_close(&w);
+    w = reopen_expect(5, 0);
+    char tmp[160];
+    snprintf(tmp, sizeof tmp, "%s.new", path);
+    cr_assert_neq(access(tmp, F_OK), 0, "no temporary file is left behind");
+    node_wal_close(&w);
+}
+
+/* A write the file system refuses (here a file-size limit: EFBIG) fails the
+ * append, leaves no partial record, and the log takes records again once
+ * the limit is lifted. */
+Test(node_wal, a_refused_write_leaves_no_partial_record) {
+    write_records(3, NULL);
+    node_wal w;
+    gz_msg msg = {{0}};
+    cr_assert_eq(node_wal_open(&w, path, &msg), GZ_OK);
+    off_t before = file_size();
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit old, lim;
+    cr_assert_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = (rlim_t)before + 20;
+    cr_assert_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    uint8_t p[300];
+    size_t len = payload_of(3, p);
+    cr_assert_gt(len, 20);
+    int rc = node_wal_append(&w, 1 + 3 % 7, p, len, true);
+    cr_assert_eq(rc, GZ_EIO, "%s", gz_strerror(rc));
+    cr_assert_eq(w.last_errno, EFBIG);
+    cr_assert_eq(file_size(), before, "the partial record was cut off");
+    cr_assert(!w.broken, "cutting it off worked, so the log is not broken");
+    cr_assert_eq(node_wal_heal(&w, &msg), GZ_OK, "a rewrite of the same size fits: %s", msg.text);
+    cr_assert_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+    cr_assert_eq(node_wal_append(&w, 1 + 3 % 7, p, len, true), GZ_OK);
+    node_wal_close(&w);
+    w = reopen_expect(4, 0);
+    node_wal_close(&w);
 }
