@@ -45,6 +45,11 @@ static void m_status(void *ctx, json_t *params, rpc_call *call) {
                           "mempool_txs", (json_int_t)st.mempool_txs, "validator_index",
                           (json_int_t)st.validator_index, "round", (json_int_t)st.round, "step",
                           cons_step_name(st.step), "sync_target", (json_int_t)st.sync_target);
+    /* Whether writes fail and signing is halted (docs/operations.md, "A full disk"). */
+    if (r != NULL) {
+        json_object_set_new(r, "storage_halted", json_boolean(st.storage_halted));
+        json_object_set_new(r, "disk_full", json_boolean(st.disk_full));
+    }
     rpc_reply_result(call, r);
 }
 
