@@ -148,6 +148,7 @@ typedef struct node_peer {
     uint32_t misses;     /* block requests it left unanswered in a row */
     uint32_t req_tokens; /* block requests it may still make (NODE_BLOCK_REQS_PER_S) */
     uint64_t req_refill_ms;
+    bool req_limit_logged; /* said once that its requests are over the rate */
     bool up;
 } node_peer;
 /* A key refused for a while (NODE_BAN_MS). */

@@ -126,6 +126,9 @@ void node_peer_add(node *n, int peer_id, const uint8_t pubkey[32]) {
         p->last_rx_ms = node_mono_ms(n);
         p->ignore_until_ms = 0;
         p->misses = 0;
+        p->req_tokens = NODE_BLOCK_REQS_PER_S;
+        p->req_refill_ms = p->last_rx_ms;
+        p->req_limit_logged = false;
         memcpy(p->pubkey, pubkey, 32);
         return;
     }
@@ -154,8 +157,14 @@ static bool req_allowed(node_peer *p, uint64_t now) {
 int node_handle_block_req(node *n, node_peer *p, const uint8_t *payload, size_t len) {
     uint64_t v;
     int rc = read_u64_msg(payload, len, "block_req.height", &v);
-    if (rc == GZ_OK && req_allowed(p, node_mono_ms(n))) send_block(n, p->id, v);
-    return rc;
+    if (rc != GZ_OK) return rc;
+    if (req_allowed(p, node_mono_ms(n))) {
+        send_block(n, p->id, v);
+    } else if (!p->req_limit_logged) {
+        p->req_limit_logged = true;
+        node_log(n, "peer %d: block requests over %u per second are ignored", p->id, NODE_BLOCK_REQS_PER_S);
+    }
+    return GZ_OK;
 }
 
 /* Drops peers that have been silent too long (see NODE_PEER_SILENT_MS). */
