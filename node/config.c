@@ -114,6 +114,16 @@ int node_config_load(node_config *c, const char *home, gz_msg *msg) {
     return rc;
 }
 
+int node_config_parse(node_config *c, const char *home, const char *text, size_t len, gz_msg *msg) {
+    node_config_default(c, home);
+    json_error_t jerr;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (root == NULL) return gz_fail(msg, GZ_EARG, "config.json: %s (line %d)", jerr.text, jerr.line);
+    int rc = config_from_json(c, root, home, msg);
+    json_decref(root);
+    return rc;
+}
+
 static const char *rel(const char *home, const char *path) {
     size_t n = strlen(home);
     return strncmp(path, home, n) == 0 && path[n] == '/' ? path + n + 1 : path;
