@@ -113,7 +113,7 @@ fuzz: fuzz-build
 	  echo "== fuzz_$$name for $(FUZZ_SECONDS)s (max_len $$max, corpus $$corpus)"; \
 	  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  ./$(FUZZ_BUILD)/fuzz_$$name -max_total_time=$(FUZZ_SECONDS) -max_len=$$max -timeout=$(FUZZ_TIMEOUT) \
-	    -detect_leaks=1 -jobs=1 -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/crashes/$$name- \
+	    -detect_leaks=1 -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/crashes/$$name- \
 	    $$work $$corpus >/dev/null 2>$$work.log || { tail -40 $$work.log; \
 	    echo "fuzz_$$name failed: the input is in $(FUZZ_BUILD)/crashes/; fix it, then add it to $$corpus/"; exit 1; }; \
 	  runs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $$work.log); \

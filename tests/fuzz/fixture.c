@@ -228,15 +228,16 @@ static bool all_committed(const fz_net *net, uint64_t heights) {
 /* Fires the timer due first anywhere, moving every clock to it. */
 static bool fire_next(fz_net *net) {
     int who = -1, timer = -1;
+    uint64_t at = UINT64_MAX;
     for (int i = 0; i < FZ_VALIDATORS; i++) {
         int t = fz_node_next_timer(&net->nodes[i]);
-        if (t >= 0 && (who < 0 || net->nodes[i].due[t] < net->nodes[who].due[timer])) {
+        if (t >= 0 && net->nodes[i].due[t] < at) {
             who = i;
             timer = t;
+            at = net->nodes[i].due[t];
         }
     }
     if (who < 0) return false;
-    uint64_t at = net->nodes[who].due[timer];
     for (int i = 0; i < FZ_VALIDATORS; i++)
         if (net->nodes[i].now < at) net->nodes[i].now = at;
     net->nodes[who].due[timer] = UINT64_MAX;

@@ -62,7 +62,7 @@ static void free_all(void) {
 static void verify_kind(int kind) {
     verify_report r;
     verify_report_init(&r);
-    uint8_t sha[32] = {0};
+    static const uint8_t sha[32];
     if (kind == KIND_ANCHOR) verify_anchor(&r, &G, &AB, sha);
     else if (kind == KIND_TX) verify_tx(&r, &G, &TP);
     else verify_log(&r, &G, &LP);
