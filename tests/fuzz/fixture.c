@@ -78,6 +78,7 @@ static void env_send(void *ctx, int peer, uint8_t type, const uint8_t *payload, 
     fz_node *f = ctx;
     if (!f->record || f->n_sent == FZ_SENT_MAX) return;
     fz_sent *s = &f->sent[f->n_sent++];
+    s->from = f->index;
     s->peer = peer;
     s->type = type;
     gz_buf_init(&s->payload);
@@ -150,6 +151,9 @@ int fz_node_open(fz_node *f, const gz_genesis *g, int index, const char *tag, bo
     node_start(f->eng);
     for (int i = 0; i < (int)g->n_validators; i++)
         if (i != index) node_on_peer_up(f->eng, i, g->validators[i].pub_key);
+    uint8_t sk[32];
+    fz_key(sk, pk, "outsider", 0);
+    node_on_peer_up(f->eng, FZ_OUTSIDER, pk);
     return 0;
 }
 

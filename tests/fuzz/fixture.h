@@ -23,6 +23,9 @@
 #define FZ_HOLDERS 2
 /* The engine under test is this validator; the others are its peers. */
 #define FZ_ME (FZ_VALIDATORS - 1)
+/* The peer id of a node outside the validator set that every engine has up
+ * (its key: fz_key(.., "outsider", 0)). */
+#define FZ_OUTSIDER FZ_VALIDATORS
 
 /* A deterministic key pair for (role, i). */
 void fz_key(uint8_t sk[32], uint8_t pk[32], const char *role, int i);
@@ -60,7 +63,8 @@ typedef struct fz_node {
 
 /* Opens validator index's engine over a new memory store, its WAL and sign
  * state named by tag in fz_tmpdir() (fresh: removed first), every other
- * validator marked up as peer i (its index), and starts it. Returns 0, or -1
+ * validator marked up as peer i (its index) and the outsider as peer
+ * FZ_OUTSIDER, and starts it. Returns 0, or -1
  * with a line on stderr. */
 int fz_node_open(fz_node *f, const gz_genesis *g, int index, const char *tag, bool fresh);
 void fz_node_close(fz_node *f);

@@ -6,7 +6,8 @@
  *   sel u8 ‖ len u32 (big-endian; a shorter tail takes the rest) ‖ payload
  * where sel's low 3 bits pick what happens (0..5: the message NODE_MSG_TXS +
  * n; 6: the next armed timer fires, the clock moving to it; 7: the peer goes
- * down and comes back) and the next 2 bits the peer (0..FZ_ME-1).
+ * down and comes back) and the next 2 bits the peer (0..2: the other
+ * validators, 3: a node outside the validator set).
  *
  * The seeds are real messages of a 4-validator network on the same chain:
  * the proposal and votes of height 1, txs, status, block requests and the
@@ -34,19 +35,35 @@ static void put_record(gz_buf *out, uint8_t sel, const uint8_t *p, size_t len) {
 }
 
 static uint8_t sel_of(uint8_t type, int peer) {
-    return (uint8_t)((type - NODE_MSG_TXS) | ((peer % FZ_ME) << 3));
+    return (uint8_t)((type - NODE_MSG_TXS) | ((peer == FZ_OUTSIDER ? 3 : peer % FZ_ME) << 3));
 }
 
-static void seed_one(const char *dir, const char *name, const fz_sent *s) {
+/* The peer id and key a record's sel names. */
+static int peer_of(uint8_t sel, uint8_t pk[32]) {
+    int bits = (sel >> 3) & 3;
+    if (bits < FZ_ME) {
+        memcpy(pk, G.validators[bits].pub_key, 32);
+        return bits;
+    }
+    uint8_t sk[32];
+    fz_key(sk, pk, "outsider", 0);
+    return FZ_OUTSIDER;
+}
+
+static void seed_one_from(const char *dir, const char *name, const fz_sent *s, int from) {
     if (s == NULL) {
         fprintf(stderr, "fuzz: no %s message to seed\n", name);
         exit(1);
     }
     gz_buf b;
     gz_buf_init(&b);
-    put_record(&b, sel_of(s->type, s->from), s->payload.data, s->payload.len);
+    put_record(&b, sel_of(s->type, from), s->payload.data, s->payload.len);
     if (fz_seed(dir, name, b.data, b.len) != 0) exit(1);
     gz_buf_free(&b);
+}
+
+static void seed_one(const char *dir, const char *name, const fz_sent *s) {
+    seed_one_from(dir, name, s, s != NULL ? s->from : 0);
 }
 
 /* [height] as STATUS and BLOCK_REQ carry it. */
@@ -67,6 +84,9 @@ static void seed_block(const char *dir, fz_net *net, uint64_t h, const char *nam
     for (size_t k = 0; k < n0->n_sent; k++)
         if (n0->sent[k].type == NODE_MSG_BLOCK) s = &n0->sent[k];
     seed_one(dir, name, s);
+    char other[64];
+    snprintf(other, sizeof other, "%s_from_outsider", name);
+    seed_one_from(dir, other, s, FZ_OUTSIDER);
     gz_buf_free(&req);
 }
 
@@ -146,13 +166,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
         const uint8_t *p = data + off;
         off += len;
-        int peer = (sel >> 3) % FZ_ME;
+        uint8_t pk[32];
+        int peer = peer_of(sel, pk);
         unsigned kind = sel & 7u;
         if (kind == SEL_TIMER) {
             fire_next_timer(&F);
         } else if (kind == SEL_REPEER) {
             node_on_peer_down(F.eng, peer, "fuzz");
-            node_on_peer_up(F.eng, peer, G.validators[peer].pub_key);
+            node_on_peer_up(F.eng, peer, pk);
         } else {
             F.now += 1;
             node_on_message(F.eng, peer, (uint8_t)(NODE_MSG_TXS + kind), p, len);
