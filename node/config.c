@@ -33,10 +33,15 @@ int node_parse_hostport(const char *s, char *host, size_t host_cap, uint16_t *po
     const char *colon = strrchr(s, ':');
     *port = 0;
     if (colon == NULL || colon == s || (size_t)(colon - s) >= host_cap) return GZ_EARG;
+    /* Digits only, at most five: strtol alone would take leading blanks, a
+     * sign and any number of leading zeros, and a peer written back would
+     * no longer fit its slot. */
+    size_t digits = strspn(colon + 1, "0123456789");
+    if (digits == 0 || digits > 5 || colon[1 + digits] != '\0') return GZ_EARG;
     char *end;
     errno = 0;
     long p = strtol(colon + 1, &end, 10);
-    if (errno != 0 || *end != '\0' || colon[1] == '\0' || p < 0 || p > 65535) return GZ_EARG;
+    if (errno != 0 || *end != '\0' || p < 0 || p > 65535) return GZ_EARG;
     memcpy(host, s, (size_t)(colon - s));
     host[colon - s] = '\0';
     *port = (uint16_t)p;
