@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,17 +43,30 @@ void fz_genesis(gz_genesis *g) {
     }
 }
 
+static char tmp_dir[256];
+
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+/* The directory goes at exit (not after a crash: its files may help). */
+static void remove_tmpdir(void) { (void)nftw(tmp_dir, remove_one, 16, FTW_DEPTH | FTW_PHYS); }
+
 /* A memory-backed directory when there is one: the engines fdatasync their
  * WAL on every own vote. */
 const char *fz_tmpdir(void) {
-    static char dir[256];
+    char *dir = tmp_dir;
     if (dir[0] != '\0') return dir;
     const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/gz-fuzz-XXXXXX", base ? base : "/tmp");
+    snprintf(dir, sizeof tmp_dir, "%s/gz-fuzz-XXXXXX", base ? base : "/tmp");
     if (mkdtemp(dir) == NULL) {
         perror("fuzz: mkdtemp");
         abort();
     }
+    atexit(remove_tmpdir);
     return dir;
 }
 
