@@ -4,7 +4,7 @@
 #   make test    the whole suite: lint, unit tests (also under ASan+UBSan), simulation, end-to-end
 #   make build   release build into build/
 #   make sim SEEDS=N    N simulation seeds, also with failing stores (make sim-bugs: injected bugs must be found)
-#   make fuzz    each libFuzzer target for FUZZ_SECONDS
+#   make fuzz    each libFuzzer target for FUZZ_SECONDS (make fuzz-short: a few seconds each)
 #   make bench   throughput and latency benchmark
 #   make lint    cppcheck and the tree's own checks (tools/lint_tree.py); fails on any finding
 
@@ -21,7 +21,7 @@ DEB_PACKAGES := build-essential cmake pkg-config curl libuv1-dev libsecp256k1-de
                 clang libclang-rt-14-dev jq iproute2 procps faketime cppcheck python3
 
 
-.PHONY: all deps build build-asan test unit unit-asan sim sim-bugs e2e run fuzz fuzz-short bench clean lint
+.PHONY: all deps build build-asan test unit unit-asan sim sim-bugs e2e run fuzz fuzz-build fuzz-seeds fuzz-short bench clean lint
 
 all: build
 
@@ -78,15 +78,55 @@ test: build build-asan
 run: build
 	./$(BUILD)/gongzhi devnet
 
-fuzz: deps
+# libFuzzer targets: one per tests/fuzz/fuzz_<name>.c, with its corpus in
+# tests/fuzz/corpus/<name>/ (tx/ and rpc/ for the first two) and its own
+# -max_len (docs/fuzzing.md). New inputs go to a scratch directory; crashes
+# to $(FUZZ_BUILD)/crashes/, to be fixed and then kept in the corpus.
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_CORPUS_tx_decode := tx
+FUZZ_CORPUS_rpc_request := rpc
+# Inputs a peer or client can send, cut where mutations stop paying off:
+# gossip carries blocks (up to 8 MiB on the wire; 256 KiB holds a block of a
+# few hundred txs), a tx is at most 16 KiB, a commit of 100 validators ~9.6 KiB.
+FUZZ_MAX_LEN_tx_decode := 20000
+FUZZ_MAX_LEN_rpc_request := 20000
+FUZZ_MAX_LEN_gossip := 262144
+FUZZ_MAX_LEN_block := 262144
+FUZZ_MAX_LEN_wal := 65536
+FUZZ_MAX_LEN_verify := 65536
+FUZZ_MAX_LEN_genesis := 65536
+FUZZ_MAX_LEN_core_decode := 16384
+FUZZ_MAX_LEN_p2p_wire := 16384
+FUZZ_MAX_LEN_config := 4096
+FUZZ_PLAN := $(foreach t,$(FUZZ_TARGETS),$(t):$(or $(FUZZ_CORPUS_$(t)),$(t)):$(or $(FUZZ_MAX_LEN_$(t)),4096))
+# A single input slower than this is a hang.
+FUZZ_TIMEOUT ?= 20
+FUZZ_SHORT_SECONDS ?= 8
+
+fuzz-build: deps
 	@[ -f $(FUZZ_BUILD)/CMakeCache.txt ] || CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug \
 	  -DGZ_FUZZ=ON -DGZ_TESTS=OFF -DCMAKE_C_FLAGS='-fsanitize=fuzzer-no-link,address,undefined' >/dev/null
-	cmake --build $(FUZZ_BUILD) -j$(JOBS) --target fuzz_tx_decode fuzz_rpc_request
-	@set -e; for t in tx_decode:tx rpc_request:rpc; do name=$${t%%:*}; corpus=tests/fuzz/corpus/$${t##*:}; \
-	  work=$$(mktemp -d); cp -r $$corpus/. $$work/; \
-	  echo "== fuzz_$$name for $(FUZZ_SECONDS)s"; \
-	  ./$(FUZZ_BUILD)/fuzz_$$name -max_total_time=$(FUZZ_SECONDS) -max_len=20000 $$work $$corpus >/dev/null 2>$$work.log || { tail -30 $$work.log; exit 1; }; \
-	  tail -1 $$work.log; rm -rf $$work $$work.log; done
+	cmake --build $(FUZZ_BUILD) -j$(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS))
+
+fuzz: fuzz-build
+	@set -e; mkdir -p $(FUZZ_BUILD)/crashes; for t in $(FUZZ_PLAN); do name=$${t%%:*}; rest=$${t#*:}; \
+	  corpus=tests/fuzz/corpus/$${rest%%:*}; max=$${rest##*:}; work=$$(mktemp -d); \
+	  echo "== fuzz_$$name for $(FUZZ_SECONDS)s (max_len $$max, corpus $$corpus)"; \
+	  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  ./$(FUZZ_BUILD)/fuzz_$$name -max_total_time=$(FUZZ_SECONDS) -max_len=$$max -timeout=$(FUZZ_TIMEOUT) \
+	    -detect_leaks=1 -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/crashes/$$name- \
+	    $$work $$corpus >/dev/null 2>$$work.log || { tail -40 $$work.log; \
+	    echo "fuzz_$$name failed: the input is in $(FUZZ_BUILD)/crashes/; fix it, then add it to $$corpus/"; exit 1; }; \
+	  runs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $$work.log); \
+	  eps=$$(sed -n 's/^stat::average_exec_per_sec: *//p' $$work.log); \
+	  echo "fuzz_$$name: $$runs runs, $$eps exec/s, $$(grep -o 'cov: [0-9]*' $$work.log | tail -1)"; \
+	  rm -rf $$work $$work.log; done
+
+# Rewrites the generated seeds (every target that has a seed writer; the
+# crash inputs kept next to them stay).
+fuzz-seeds: fuzz-build
+	@set -e; for t in $(FUZZ_PLAN); do name=$${t%%:*}; rest=$${t#*:}; \
+	  GZ_FUZZ_WRITE_SEEDS=tests/fuzz/corpus/$${rest%%:*} ./$(FUZZ_BUILD)/fuzz_$$name -runs=0 >/dev/null 2>&1; done
 
 bench: deps
 	@[ -f build-release/CMakeCache.txt ] || cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DGZ_TESTS=OFF >/dev/null
@@ -98,7 +138,7 @@ clean:
 
 # The fuzz targets briefly, from the committed corpus (past crashes included).
 fuzz-short:
-	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SHORT_SECONDS)
 
 # Static checks over every C folder. cppcheck learns Criterion's macros from
 # tests/lint/criterion.cfg; a suppression is inline, next to its reason. The

@@ -34,10 +34,15 @@ int node_parse_hostport(const char *s, char *host, size_t host_cap, uint16_t *po
     const char *colon = strrchr(s, ':');
     *port = 0;
     if (colon == NULL || colon == s || (size_t)(colon - s) >= host_cap) return GZ_EARG;
+    /* Digits only, at most five: strtol alone would take leading blanks, a
+     * sign and any number of leading zeros, and a peer written back would
+     * no longer fit its slot. */
+    size_t digits = strspn(colon + 1, "0123456789");
+    if (digits == 0 || digits > 5 || colon[1 + digits] != '\0') return GZ_EARG;
     char *end;
     errno = 0;
     long p = strtol(colon + 1, &end, 10);
-    if (errno != 0 || *end != '\0' || colon[1] == '\0' || p < 0 || p > 65535) return GZ_EARG;
+    if (errno != 0 || *end != '\0' || p < 0 || p > 65535) return GZ_EARG;
     memcpy(host, s, (size_t)(colon - s));
     host[colon - s] = '\0';
     *port = (uint16_t)p;
@@ -134,6 +139,16 @@ int node_config_load(node_config *c, const char *home, gz_msg *msg) {
     json_error_t jerr;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
     if (root == NULL) return gz_fail(msg, GZ_EARG, "%s: %s (line %d)", path, jerr.text, jerr.line);
+    int rc = config_from_json(c, root, home, msg);
+    json_decref(root);
+    return rc;
+}
+
+int node_config_parse(node_config *c, const char *home, const char *text, size_t len, gz_msg *msg) {
+    node_config_default(c, home);
+    json_error_t jerr;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (root == NULL) return gz_fail(msg, GZ_EARG, "config.json: %s (line %d)", jerr.text, jerr.line);
     int rc = config_from_json(c, root, home, msg);
     json_decref(root);
     return rc;

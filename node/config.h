@@ -12,6 +12,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/err.h"
@@ -51,6 +52,9 @@ typedef struct node_config {
 void node_config_default(node_config *c, const char *home);
 /* Reads HOME/config.json into c (paths resolved against home). */
 GZ_WUR int node_config_load(node_config *c, const char *home, gz_msg *msg);
+/* Parses config.json text of len bytes as node_config_load parses the file
+ * (a fuzz target's entry point; errors say "config.json: ..."). */
+GZ_WUR int node_config_parse(node_config *c, const char *home, const char *text, size_t len, gz_msg *msg);
 /* Writes c as HOME/config.json (paths written as given at creation: relative). */
 GZ_WUR int node_config_save(const node_config *c, gz_msg *msg);
 /* Parses "host:port" into host and port. */

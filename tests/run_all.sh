@@ -25,7 +25,7 @@ suite "simulation finds injected bugs" $MAKE --no-print-directory sim-bugs
 for t in tests/e2e/test_*.sh; do
     suite "e2e $(basename "$t" .sh)" bash "$t" "${BUILD:-build}/gongzhi"
 done
-suite "fuzz (10 s per target)" $MAKE --no-print-directory fuzz-short
+suite "fuzz (8 s per target)" $MAKE --no-print-directory fuzz-short
 [ ${#failed[@]} -eq 0 ] || echo "failed suites: ${failed[*]}"
 echo "suites: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

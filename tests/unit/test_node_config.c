@@ -123,5 +123,8 @@ Test(config, hostport_parsing) {
     cr_assert_eq(node_parse_hostport(":80", host, sizeof host, &port), GZ_EARG);
     cr_assert_eq(node_parse_hostport("h:", host, sizeof host, &port), GZ_EARG);
     cr_assert_eq(node_parse_hostport("h:65536", host, sizeof host, &port), GZ_EARG);
+    cr_assert_eq(node_parse_hostport("h: 80", host, sizeof host, &port), GZ_EARG, "no blanks before the port");
+    cr_assert_eq(node_parse_hostport("h:+80", host, sizeof host, &port), GZ_EARG, "no sign");
+    cr_assert_eq(node_parse_hostport("h:000080", host, sizeof host, &port), GZ_EARG, "at most five digits");
     cr_assert_eq(node_parse_hostport("h:8x", host, sizeof host, &port), GZ_EARG);
 }
