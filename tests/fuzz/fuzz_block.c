@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "node/chain.h"
+#include "core/mp.h"
 #include "node/mempool.h"
 #include "storage/store.h"
 #include "tests/fuzz/fixture.h"
@@ -28,10 +29,24 @@ static mempool MP;
 /* A second after the network's first block: inside the allowed drift. */
 static uint64_t now_ms(void) { return G.genesis_time + 2000; }
 
+/* The id a signature would stand for: that of the header the bytes carry,
+ * when they carry one (else any id: the block is refused either way). */
+static void signed_id(const uint8_t *data, size_t size, uint8_t id[32]) {
+    mp_rd rd;
+    const uint8_t *hdr;
+    size_t hdr_len;
+    memset(id, 0, 32);
+    mp_rd_init(&rd, data, size, NULL);
+    if (mp_get_array_n(&rd, "block", 2) == GZ_OK && mp_get_bin(&rd, "block.header", &hdr, &hdr_len, GZ_HEADER_BYTES_MAX) == GZ_OK)
+        core_block_id(id, hdr, hdr_len);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     chain_block *b = NULL;
     gz_msg msg = {{0}};
-    if (chain_add_block(&CH, &MP, data, size, &b, &msg) == GZ_OK) {
+    uint8_t id[32];
+    signed_id(data, size, id);
+    if (chain_add_block(&CH, &MP, data, size, id, &b, &msg) == GZ_OK) {
         if (b == NULL || chain_find(&CH, b->block_id) != b) __builtin_trap();
         (void)chain_validate(&CH, b, now_ms());
         (void)chain_validate(&CH, b, CHAIN_CLOCK_ANY);
