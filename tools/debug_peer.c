@@ -44,7 +44,7 @@
 #define DEBUG_PEER_BLOCK_REQS 1000u
 
 enum debug_action {
-    ACT_NONE, ACT_BAD_VOTE, ACT_GARBAGE, ACT_OVERSIZED, ACT_MALFORMED, ACT_TAMPER,
+    ACT_NONE, ACT_BAD_VOTE, ACT_GARBAGE, ACT_OVERSIZED, ACT_MALFORMED, ACT_TAMPER, ACT_EQUIVOCATE,
     MODE_HOLD, MODE_NO_READ, MODE_FLOOD, MODE_JUNK_BLOCK, MODE_LIE_HEIGHT
 };
 
@@ -66,6 +66,7 @@ typedef struct debug_peer {
     char chain_id[GZ_CHAIN_ID_MAX + 1];
     const char *connect_to;
     uint64_t validator;
+    uint64_t votes;    /* --equivocate-votes */
     uint64_t timeout_ms;
     uint64_t duration_ms;
     uint64_t count;
@@ -309,6 +310,42 @@ static int send_bad_vote(debug_peer *d, dp_conn *c) {
     return rc;
 }
 
+/* One signed vote of validator d->validator for the node's next height; its
+ * round, type and block follow from i, so that every i gives a distinct vote
+ * and each (round, type) gets two values, as a Byzantine validator sends. */
+static int send_equivocating_vote(debug_peer *d, dp_conn *c, uint64_t i) {
+    gz_vote v = {.type = 1 + (i / 2) % 2, .height = c->node_height + 1, .round = i / 4, .has_block_id = true,
+                 .time = 1};
+    snprintf(v.chain_id, sizeof v.chain_id, "%s", d->chain_id);
+    memset(v.block_id, 0xb0 + (int)(i % 2), 32);
+    uint8_t h[32], sig[64];
+    gz_buf vb, msg;
+    gz_buf_init(&vb);
+    gz_buf_init(&msg);
+    int rc = core_vote_encode(&v, &vb);
+    if (rc == GZ_OK) rc = core_vote_sighash(h, &v);
+    if (rc == GZ_OK) rc = core_sign32(sig, c->sk, h, NULL);
+    if (rc == GZ_OK) rc = mp_put_array(&msg, 3);
+    if (rc == GZ_OK) rc = mp_put_bin(&msg, vb.data, vb.len);
+    if (rc == GZ_OK) rc = mp_put_uint(&msg, d->validator);
+    if (rc == GZ_OK) rc = mp_put_bin(&msg, sig, 64);
+    if (rc == GZ_OK) rc = send_frame(c, NODE_MSG_VOTE, msg.data, msg.len);
+    gz_buf_free(&vb);
+    gz_buf_free(&msg);
+    return rc;
+}
+
+/* --equivocate-votes N: N distinct signed votes, then the same N again, as
+ * re-sends bring them; with a validator's key they are all valid. */
+static int send_equivocation(debug_peer *d, dp_conn *c) {
+    int rc = GZ_OK;
+    for (uint64_t pass = 0; pass < 2 && rc == GZ_OK; pass++) {
+        for (uint64_t i = 0; i < d->votes && rc == GZ_OK; i++) rc = send_equivocating_vote(d, c, i);
+        if (pass == 0) usleep(500 * 1000);
+    }
+    return rc;
+}
+
 /* A STATUS whose sealed bytes have one bit flipped: the node must find that
  * it does not authenticate and hang up. */
 static int send_tampered(dp_conn *c) {
@@ -337,6 +374,7 @@ static int send_bad(debug_peer *d, dp_conn *c, enum debug_action act) {
     case ACT_OVERSIZED: return write_all(c->fd, oversized, sizeof oversized);
     case ACT_MALFORMED: return send_frame(c, NODE_MSG_VOTE, junk, sizeof junk);
     case ACT_TAMPER: return send_tampered(c);
+    case ACT_EQUIVOCATE: return send_equivocation(d, c);
     default: return GZ_EMISUSE;
     }
 }
@@ -596,6 +634,9 @@ static int debug_usage(void) {
            "  --send-oversized-after-handshake  a frame header over the frame size limit\n"
            "  --send-malformed-message        a vote message whose payload does not decode\n"
            "  --send-tampered-frame           a sealed frame with one bit flipped\n"
+           "  --equivocate-votes N            with --key of validator --validator: N distinct signed\n"
+           "                                  votes for the next height, then the same N again; exits 0\n"
+           "                                  if the node keeps the connection for --timeout-ms\n"
            "Prints \"disconnected after N ms\" and exits 0 when the node hung up, exits 1 when\n"
            "it did not within --timeout-ms (default %u) or the handshake failed.\n\n"
            "A MODE keeps N connections, each with a fresh key, for the duration, redialling\n"
@@ -640,6 +681,11 @@ static int run(debug_peer *d, dp_conn *c, enum debug_action act) {
     printf("handshake done, node at height %llu\n", (unsigned long long)c->node_height);
     if (send_bad(d, c, act) != GZ_OK) return cli_die(CLI_EXIT_FAIL, "debug-peer: sending failed");
     uint64_t after = 0;
+    if (act == ACT_EQUIVOCATE) { /* valid votes: the node must keep the connection */
+        if (await_hangup(d, c, &after)) return cli_die(CLI_EXIT_FAIL, "debug-peer: disconnected after %llu ms", (unsigned long long)after);
+        printf("sent %llu distinct votes twice, still connected\n", (unsigned long long)d->votes);
+        return CLI_EXIT_OK;
+    }
     if (!await_hangup(d, c, &after))
         return cli_die(CLI_EXIT_FAIL, "debug-peer: still connected after %llu ms", (unsigned long long)d->timeout_ms);
     printf("disconnected after %llu ms\n", (unsigned long long)after);
@@ -656,6 +702,9 @@ static bool parse_value(debug_peer *d, const char *a, const char *v, const char 
         return true;
     else if (strcmp(a, "--duration-ms") == 0 && cli_parse_u64(v, &d->duration_ms) == GZ_OK &&
              d->duration_ms <= 3600000)
+        return true;
+    else if (strcmp(a, "--equivocate-votes") == 0 && cli_parse_u64(v, &d->votes) == GZ_OK && d->votes >= 1 &&
+             d->votes <= 100000)
         return true;
     else if (strcmp(a, "--spread") == 0 && cli_parse_u64(v, &d->spread) == GZ_OK && d->spread <= 254)
         return true;
@@ -681,6 +730,7 @@ int cli_debug_peer(int argc, char **argv) {
         const char *v = argv[++i];
         if (!parse_value(&d, a, v, &key)) return cli_die(CLI_EXIT_USAGE, "debug-peer: bad flag or value: %s %s", a, v);
     }
+    if (d.votes > 0 && act == ACT_NONE) act = ACT_EQUIVOCATE;
     bool mode = act >= MODE_HOLD;
     if (d.connect_to == NULL || d.chain_id[0] == '\0' || act == ACT_NONE || (!mode && key == NULL))
         return cli_die(CLI_EXIT_USAGE, "debug-peer: --connect, --chain-id and an ACTION with --key, or a MODE, are required");
