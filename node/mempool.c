@@ -92,7 +92,7 @@ static int signers_room(mempool *m) {
 
 /* Deletes a record with no txs left, shifting the later ones of its probe run
  * back (no tombstones). */
-static void signer_delete(mempool *m, mempool_signer *s) {
+static void signer_delete(mempool *m, const mempool_signer *s) {
     size_t mask = m->signers_cap - 1;
     size_t hole = (size_t)(s - m->signers);
     m->signers[hole].used = false;
