@@ -148,6 +148,27 @@
 /* Mempool: bounded in count and bytes so a flood cannot exhaust memory. */
 #define GZ_MEMPOOL_TXS_MAX 200000u
 #define GZ_MEMPOOL_BYTES_MAX (256u * 1024u * 1024u)
+/* Admission takes a nonce at most this far above the signer's committed next
+ * one (nonces next .. next + 63): a client may pipeline that many txs, and a
+ * flood of far-future nonces, which could never execute, is refused. */
+#define GZ_MEMPOOL_NONCE_WINDOW 64u
+/* Pending txs and bytes of one signer: the window's worth (so a pipeline is
+ * never cut short by the cap), and 32 largest txs. */
+#define GZ_MEMPOOL_SIGNER_TXS_MAX GZ_MEMPOOL_NONCE_WINDOW
+#define GZ_MEMPOOL_SIGNER_BYTES_MAX (32u * GZ_TX_BYTES_MAX)
+/* Pending txs and bytes one peer gossiped: a quarter of the pool, so that one
+ * peer (relaying its own clients' load) cannot fill it for the others. */
+#define GZ_MEMPOOL_PEER_TXS_MAX (GZ_MEMPOOL_TXS_MAX / 4u)
+#define GZ_MEMPOOL_PEER_BYTES_MAX (GZ_MEMPOOL_BYTES_MAX / 4u)
+/* Peers with pending txs at once: every connected peer and as many that left
+ * with txs still pending (slot 0 is the local clients). */
+#define GZ_MEMPOOL_SOURCES_MAX (2u * GZ_PEERS_MAX + 1u)
+/* A tx leaves the mempool this long after its admission (monotonic time),
+ * committed or not: a tx whose nonce gap is never filled does not stay. */
+#define GZ_MEMPOOL_TTL_MS (10u * 60u * 1000u)
+/* Mempool entries a block build looks at, at most: each costs two hash
+ * lookups, so the whole pool is looked at within milliseconds. */
+#define GZ_BUILD_SCAN_MAX GZ_MEMPOOL_TXS_MAX
 /* The node's read cache in front of RocksDB (store_cache_enable): accounts,
  * proposals, tallies and the other state keys executing and admitting txs
  * read, so that most reads skip RocksDB's memtable search. */

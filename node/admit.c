@@ -8,6 +8,7 @@
  * gets its verdict through env->admitted when its batch is done. */
 #include <assert.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "node/node_internal.h"
@@ -27,35 +28,81 @@ static void precheck(node *n, admit_item *it) {
         it->rc = gz_fail(&it->msg, GZ_EDUP, "tx: already committed at height %llu", (unsigned long long)height);
 }
 
-/* The checks after the signature: nonce not used, room in the mempool. */
-static void admit_one(node *n, admit_item *it, bool gossip) {
-    uint64_t nonce = 0;
-    const gz_tx *tx = &it->tx;
-    bool nonce_checked = !(n->test_faults & NODE_FAULT_ADMIT_COMMITTED);
-    if (nonce_checked && ledger_account_nonce(n->lg, tx->signer, &nonce) == GZ_OK && tx->nonce < nonce) {
-        it->rc = gz_fail(&it->msg, GZ_ENONCE, "body.nonce: %llu is already used, the signer is at %llu",
-                         (unsigned long long)tx->nonce, (unsigned long long)nonce);
-        return;
-    }
-    it->rc = mempool_add(&n->mp, tx->txid, tx->signer, tx->nonce, it->bytes, it->len);
-    if (it->rc == GZ_EDUP) gz_fail(&it->msg, it->rc, "tx: already in the mempool");
-    else if (it->rc == GZ_EMEMPOOL) gz_fail(&it->msg, it->rc, "mempool: full (%zu txs)", mempool_count(&n->mp));
-    else if (it->rc != GZ_OK) gz_fail(&it->msg, it->rc, "mempool: %s", gz_strerror(it->rc));
-    else if (gossip) node_gossip_tx(n, it->bytes, it->len);
+/* The signer's account and nonce: every tx type needs a registered signer
+ * (docs/ledger.md: the ledger refuses an unknown one with code 5 without
+ * touching any nonce, ACCOUNT_SET included, whose registrars genesis
+ * registers), and a nonce in the window above the committed one, so that
+ * what enters the mempool can execute once the txs before it do. A Byzantine
+ * test proposer (NODE_FAULT_ADMIT_COMMITTED) checks neither. */
+static int signer_check(node *n, const gz_tx *tx, uint64_t *next, gz_msg *msg) {
+    int rc = ledger_account_nonce(n->lg, tx->signer, next);
+    if (n->test_faults & NODE_FAULT_ADMIT_COMMITTED) return GZ_OK;
+    if (rc == GZ_ENOTFOUND)
+        return gz_fail(msg, GZ_EROLE, "body.signer: not a registered account (the registrar registers accounts "
+                       "with ACCOUNT_SET)");
+    if (rc != GZ_OK) return gz_fail(msg, rc, "body.signer: cannot read the account: %s", gz_strerror(rc));
+    if (tx->nonce < *next)
+        return gz_fail(msg, GZ_ENONCE, "body.nonce: %llu is already used, the signer is at %llu",
+                       (unsigned long long)tx->nonce, (unsigned long long)*next);
+    if (tx->nonce - *next >= GZ_MEMPOOL_NONCE_WINDOW)
+        return gz_fail(msg, GZ_ENONCE, "body.nonce: %llu is too far ahead: the signer is at %llu and the mempool "
+                       "takes nonces %llu..%llu (a window of %u)", (unsigned long long)tx->nonce,
+                       (unsigned long long)*next, (unsigned long long)*next,
+                       (unsigned long long)(*next + GZ_MEMPOOL_NONCE_WINDOW - 1), GZ_MEMPOOL_NONCE_WINDOW);
+    return GZ_OK;
 }
 
+/* The checks after the signature: the signer and its nonce, room in the
+ * mempool (its bounds and the signer's and peer's shares). */
+static void admit_one(node *n, admit_item *it, int peer) {
+    const gz_tx *tx = &it->tx;
+    mempool_tx t = {.nonce = tx->nonce, .peer = peer, .now_ms = node_mono_ms(n)};
+    it->rc = signer_check(n, tx, &t.next, &it->msg);
+    if (it->rc != GZ_OK) return;
+    memcpy(t.txid, tx->txid, 32);
+    memcpy(t.signer, tx->signer, 32);
+    it->rc = mempool_add(&n->mp, &t, it->bytes, it->len, &it->msg);
+    if (it->rc == GZ_OK && peer == MEMPOOL_LOCAL) node_gossip_tx(n, it->bytes, it->len);
+}
+
+/* The ledger's committed nonce, for mempool_recheck. */
+static int committed_nonce(void *ctx, const uint8_t signer[32], uint64_t *next) {
+    return ledger_account_nonce(ctx, signer, next);
+}
+
+void node_mempool_recheck(node *n, const chain_block *b) {
+    mempool_expire(&n->mp, node_mono_ms(n), GZ_MEMPOOL_TTL_MS);
+    /* The Byzantine test proposer keeps what it should not, to propose it. */
+    if (n->test_faults & NODE_FAULT_ADMIT_COMMITTED) return;
+    uint8_t (*signers)[32] = malloc((b->n_txs ? b->n_txs : 1) * 32);
+    if (signers == NULL) {
+        node_log(n, "mempool: out of memory for the recheck of height %llu", (unsigned long long)b->header.height);
+        return;
+    }
+    for (size_t i = 0; i < b->n_txs; i++) memcpy(signers[i], b->txs[i].signer, 32);
+    size_t evicted = mempool_recheck(&n->mp, (const uint8_t (*)[32])signers, b->n_txs, committed_nonce, n->lg);
+    free(signers);
+    if (evicted > 0)
+        node_log(n, "mempool: %zu txs can no longer execute after height %llu and left", evicted,
+                 (unsigned long long)b->header.height);
+}
+
+/* Only txs that can go into the next block count as txs available: a signer's
+ * tx at its committed next nonce (and the run after it). Others, however many,
+ * leave consensus to wait for empty_block_ms. */
 void node_on_txs_ready(node *n) {
     uint64_t now = node_mono_ms(n);
-    if (mempool_count(&n->mp) > 0 && node_txs_ready_now(n, now)) cons_txs_available(&n->cs, now);
+    if (node_txs_ready_now(n, now)) cons_txs_available(&n->cs, now);
 }
 
 void node_on_propose_wait(node *n) {
-    if (mempool_count(&n->mp) > 0) cons_txs_available(&n->cs, node_mono_ms(n));
+    if (mempool_ready(&n->mp) > 0) cons_txs_available(&n->cs, node_mono_ms(n));
 }
 
 bool node_txs_ready_now(node *n, uint64_t now_ms) {
+    if (mempool_ready(&n->mp) == 0) return false;
     uint64_t wait = n->propose_wait_ms;
-    if (wait == 0 || mempool_count(&n->mp) >= n->g.consensus.block_max_txs) return true;
+    if (wait == 0 || mempool_ready_txs(&n->mp) >= n->g.consensus.block_max_txs) return true;
     uint64_t due = n->last_progress_ms + wait;
     if (now_ms >= due) return true;
     if (!n->timer_armed[NODE_TIMER_PROPOSE_WAIT]) node_timer_start(n, NODE_TIMER_PROPOSE_WAIT, due - now_ms);
@@ -63,15 +110,17 @@ bool node_txs_ready_now(node *n, uint64_t now_ms) {
 }
 
 /* The verdict of the signature check, in words naming the field. */
-static void sig_verdict(node *n, admit_item *it, int rc, bool gossip) {
+static void sig_verdict(node *n, admit_item *it, int rc, int peer) {
     if (rc == GZ_ECHAIN) it->rc = gz_fail(&it->msg, rc, "body.chain_id: '%s' is not this chain", it->tx.chain_id);
     else if (rc != GZ_OK && !(n->test_faults & NODE_FAULT_ADMIT_NO_SIG))
         it->rc = gz_fail(&it->msg, rc, "sig: not a valid signature by body.signer");
-    else admit_one(n, it, gossip);
+    else admit_one(n, it, peer);
 }
 
-void node_admit_batch(node *n, admit_item *items, size_t k, bool gossip) {
+void node_admit_batch(node *n, admit_item *items, size_t k, int peer) {
     assert(k <= GZ_ADMIT_BATCH_MAX);
+    /* Expired txs go first, so that they make room even while no block commits. */
+    mempool_expire(&n->mp, node_mono_ms(n), GZ_MEMPOOL_TTL_MS);
     size_t m = 0;
     for (size_t i = 0; i < k; i++) {
         gz_msg_clear(&items[i].msg);
@@ -86,7 +135,7 @@ void node_admit_batch(node *n, admit_item *items, size_t k, bool gossip) {
     for (size_t j = 0; j < m; j++) {
         assert(n->scratch_idx[j] < k);
         admit_item *it = &items[n->scratch_idx[j]];
-        sig_verdict(n, it, n->scratch_rcs[j], gossip);
+        sig_verdict(n, it, n->scratch_rcs[j], peer);
         any |= it->rc == GZ_OK;
     }
     /* Tell consensus on the next turn, not now: a single validator would
@@ -113,7 +162,7 @@ void node_admit_flush(node *n) {
         items[i].bytes = n->queued[i].bytes.data;
         items[i].len = n->queued[i].bytes.len;
     }
-    node_admit_batch(n, items, k, true);
+    node_admit_batch(n, items, k, MEMPOOL_LOCAL);
     /* The queue is empty again before the verdicts go out. */
     n->n_queued = 0;
     for (size_t i = 0; i < k; i++) {

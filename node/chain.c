@@ -126,7 +126,9 @@ static int block_open(mp_rd *rd, const uint8_t *bytes, size_t len, gz_header *h,
     return rc;
 }
 
-/* Signer -> next expected nonce while a block is being filled. */
+/* Signer -> its next nonce in the block being filled. Only signers that got a
+ * tx into the block have a slot, so the table is sized by what the block can
+ * hold (at most block_max_txs signers), never by what the mempool holds. */
 typedef struct nonce_slot {
     uint8_t signer[32];
     uint64_t next;
@@ -135,40 +137,56 @@ typedef struct nonce_slot {
 
 typedef struct build_ctx {
     chain *c;
+    const mempool *mp;
     chain_block *b;
     gz_buf *txbytes;        /* the txs array being encoded */
     nonce_slot *slots;
-    size_t cap;
+    size_t cap;             /* a power of two, at least twice max_txs */
     size_t max_txs;
     size_t bytes_left;
+    size_t scanned;         /* mempool entries looked at */
     int rc;
 } build_ctx;
 
-static nonce_slot *nonce_slot_get(build_ctx *x, const uint8_t signer[32]) {
+/* The slot of signer, or the empty one where it would go; NULL if the table
+ * is full (it cannot be: it has twice as many slots as the block has txs),
+ * so the probe ends whatever the table holds. */
+static nonce_slot *nonce_slot_find(build_ctx *x, const uint8_t signer[32]) {
     uint64_t h;
     memcpy(&h, signer, sizeof h);
-    for (size_t i = (size_t)h & (x->cap - 1);; i = (i + 1) & (x->cap - 1)) {
+    h *= 0x9E3779B97F4A7C15ull;
+    size_t mask = x->cap - 1;
+    size_t i = (size_t)(h >> 20) & mask;
+    for (size_t n = 0; n < x->cap; n++, i = (i + 1) & mask) {
         nonce_slot *s = &x->slots[i];
-        if (!s->used) {
-            s->used = true;
-            memcpy(s->signer, signer, 32);
-            uint64_t n = 0;
-            int rc = ledger_account_nonce(x->c->lg, signer, &n);
-            s->next = rc == GZ_OK ? n : 0;
-            return s;
-        }
-        if (memcmp(s->signer, signer, 32) == 0) return s;
+        if (!s->used || memcmp(s->signer, signer, 32) == 0) return s;
     }
+    return NULL;
 }
 
-/* Takes a mempool tx if it is its signer's next nonce and it fits. */
+/* Whether e carries its signer's next nonce. A signer's first tx of the block
+ * is looked for at the committed nonce the mempool has for it (no read), and
+ * confirmed with the ledger, so a build reads the ledger at most once per tx
+ * it takes, and an unexecutable tx costs only the two lookups. */
+static bool build_nonce_ok(build_ctx *x, const nonce_slot *s, const mempool_entry *e) {
+    if (x->c->test_faults & CHAIN_TEST_BUILD_ANY_NONCE) return true;
+    if (s->used) return e->nonce == s->next;
+    const mempool_signer *rec = mempool_signer_get(x->mp, e->signer);
+    if (rec == NULL || rec->next != e->nonce) return false;
+    uint64_t next = 0;
+    return ledger_account_nonce(x->c->lg, e->signer, &next) == GZ_OK && next == e->nonce;
+}
+
+/* Takes a mempool tx if it is its signer's next nonce and it fits; stops when
+ * the block is full or GZ_BUILD_SCAN_MAX entries were looked at. */
 static bool build_take(const mempool_entry *e, void *data) {
     build_ctx *x = data;
     chain_block *b = x->b;
-    if (b->n_txs == x->max_txs) return false;
+    if (b->n_txs == x->max_txs || ++x->scanned > GZ_BUILD_SCAN_MAX) return false;
     if (e->len + 8 > x->bytes_left) return true; /* a smaller one may still fit */
-    nonce_slot *s = nonce_slot_get(x, e->signer);
-    if (s->next != e->nonce && !(x->c->test_faults & CHAIN_TEST_BUILD_ANY_NONCE)) return true;
+    nonce_slot *s = nonce_slot_find(x, e->signer);
+    if (s == NULL) return false;
+    if (!build_nonce_ok(x, s, e)) return true;
     gz_msg msg;
     if (core_tx_decode(&b->txs[b->n_txs], e->bytes, e->len, &msg) != GZ_OK) return true;
     size_t before = x->txbytes->len;
@@ -178,7 +196,11 @@ static bool build_take(const mempool_entry *e, void *data) {
     b->tx_len[b->n_txs] = e->len;
     b->tx_pooled[b->n_txs] = 1;
     b->n_txs++;
-    s->next++;
+    if (!s->used) {
+        s->used = true;
+        memcpy(s->signer, e->signer, 32);
+    }
+    s->next = e->nonce + 1;
     x->bytes_left -= x->txbytes->len - before;
     return true;
 }
@@ -207,7 +229,7 @@ static int block_encode(chain_block *b, const gz_buf *txs_enc) {
 
 static int build_fill(chain *c, const mempool *mp, chain_block *b, gz_buf *txs_enc) {
     size_t n = mempool_count(mp);
-    build_ctx x = {.c = c, .b = b, .txbytes = txs_enc, .rc = GZ_OK};
+    build_ctx x = {.c = c, .mp = mp, .b = b, .txbytes = txs_enc, .rc = GZ_OK};
     x.max_txs = c->g->consensus.block_max_txs;
     x.bytes_left = c->g->consensus.block_max_bytes - 512; /* room for header and framing */
     x.cap = 64;

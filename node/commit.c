@@ -16,6 +16,7 @@
 static void after_commit(node *n, const chain_block *b) {
     n->decided = true; /* until the next height starts: messages of it are kept */
     for (size_t i = 0; i < b->n_txs; i++) (void)mempool_remove(&n->mp, b->txs[i].txid);
+    node_mempool_recheck(n, b);
     if (n->env.committed != NULL) n->env.committed(n->env.ctx, b);
     n->last_progress_ms = node_mono_ms(n);
     if (b->n_txs > 0 || b->header.height % 100 == 0)

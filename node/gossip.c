@@ -186,9 +186,10 @@ void node_handle_txs(node *n, int peer, const uint8_t *payload, size_t len) {
         node_drop_peer(n, peer, "malformed txs message");
         return;
     }
-    node_admit_batch(n, items, count, false);
+    node_admit_batch(n, items, count, peer);
     /* A tx the peer accepted but we refuse (a nonce we saw used, a full
-     * mempool) is not the peer's fault: only bad bytes and signatures are. */
+     * mempool or the peer's share of it) is not the peer's fault: only bad
+     * bytes and signatures are. */
     for (uint32_t i = 0; i < count; i++) {
         int r = items[i].rc;
         if (r == GZ_ESIG || r == GZ_EENCODING || r == GZ_ECHAIN) {

@@ -415,6 +415,8 @@ void node_status_get(const node *n, node_status *out) {
     memcpy(out->pub_key, n->pk, 32);
     for (size_t i = 0; i < GZ_PEERS_MAX; i++) out->peers += n->peers[i].up;
     out->mempool_txs = mempool_count(&n->mp);
+    out->mempool_ready = mempool_ready(&n->mp);
+    out->mempool_stats = n->mp.stats;
     out->round = st.round;
     out->step = st.step;
     out->sync_target = n->sync_target;

@@ -143,6 +143,8 @@ typedef struct node_status {
     uint8_t pub_key[32];
     size_t peers;
     size_t mempool_txs;
+    size_t mempool_ready;       /* signers with a tx the next block can take */
+    mempool_stats mempool_stats; /* evictions and refusals by the caps */
     uint64_t round;
     uint8_t step;               /* cons step */
     uint64_t sync_target;       /* highest height a peer reported */

@@ -288,9 +288,14 @@ GZ_WUR int node_encode_proposal(node *n, const cons_proposal *p, gz_buf *out);
 
 /* ---- admit.c ---- */
 /* Admits a batch (SPEC §2 stateless checks, signatures in parallel, then
- * nonce and mempool in order); each item gets rc and msg. Gossips the
- * admitted txs when gossip is true. */
-void node_admit_batch(node *n, admit_item *items, size_t k, bool gossip);
+ * signer, nonce window and mempool in order); each item gets rc and msg.
+ * peer is MEMPOOL_LOCAL for the host's clients, whose admitted txs are
+ * gossiped, or the id of the peer that sent them (its share of the mempool
+ * is capped). */
+void node_admit_batch(node *n, admit_item *items, size_t k, int peer);
+/* After a commit of b (its txs already removed): evicts the txs that can no
+ * longer execute (a nonce b used) and those past the TTL. */
+void node_mempool_recheck(node *n, const chain_block *b);
 /* Admits the queued submissions and answers them (NODE_TIMER_ADMIT). */
 void node_admit_flush(node *n);
 void node_admit_free(node *n);

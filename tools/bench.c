@@ -451,7 +451,11 @@ static int bench_usage(void) {
            "Last, a storage run writes --storage-keys N keys (default 2000000; 0: none)\n"
            "into RocksDB and times reads of absent and present keys (RESULT_STORAGE);\n"
            "--storage-only runs only that.\n"
-           "Exits 1 if any tx was refused, lost, committed twice or failed to execute.\n");
+           "Each holder submits its txs at once: at most 64 per holder (the mempool's nonce\n"
+           "window, docs/rpc.md), so --txs may be at most 64 times --accounts.\n"
+           "Exits 1 if any tx was refused, lost, committed twice or failed to execute.\n\n"
+           "gongzhi bench flood ... (see gongzhi bench flood --help) submits hostile txs\n"
+           "to a running node, for the attack tests.\n");
     return CLI_EXIT_OK;
 }
 
@@ -482,6 +486,15 @@ static int parse_opts(int argc, char **argv, bench_opts *o) {
         else return cli_die(CLI_EXIT_USAGE, "bench: bad flag or value: %s %s (see --help)", a, v);
     }
     if (o->latency_only && o->rate == 0) return cli_die(CLI_EXIT_USAGE, "bench: --latency-only needs --rate");
+    /* Each holder's txs are submitted at once with consecutive nonces: the
+     * mempool takes nonces at most GZ_MEMPOOL_NONCE_WINDOW above the committed
+     * one, so a holder may not have more in flight. */
+    uint64_t per_holder = (o->txs + o->accounts - 1) / o->accounts;
+    if (per_holder > GZ_MEMPOOL_NONCE_WINDOW)
+        return cli_die(CLI_EXIT_USAGE, "bench: --txs %llu over --accounts %llu is %llu txs per holder; the mempool "
+                       "takes at most %u nonces ahead of a signer's committed one (use more --accounts)",
+                       (unsigned long long)o->txs, (unsigned long long)o->accounts, (unsigned long long)per_holder,
+                       GZ_MEMPOOL_NONCE_WINDOW);
     return CLI_EXIT_OK;
 }
 
@@ -554,6 +567,7 @@ static void run_all(bench *b, bench_result *r4, bench_result *r1, bench_result *
 }
 
 int cli_bench(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "flood") == 0) return bench_flood(argc - 1, argv + 1);
     static bench b; /* large-ish and outlives every run */
     memset(&b, 0, sizeof b);
     int rc = parse_opts(argc, argv, &b.o);

@@ -148,6 +148,10 @@ GZ_WUR int bench_load_run(bench_load *l, bench_net *net, const bench_drive *d, b
  * error with msg (a failed write, or reads that found the wrong keys). */
 GZ_WUR int bench_storage(const char *dir, uint64_t keys, gz_msg *msg);
 
+/* `gongzhi bench flood` (tools/bench_flood.c): hostile txs for a running
+ * node's JSON-RPC; argv[0] is "flood". Returns a CLI exit code. */
+int bench_flood(int argc, char **argv);
+
 /* Monotonic milliseconds. */
 double bench_now_ms(void);
 /* Sleeps for ms (to the microsecond), or less if a signal arrives. */

@@ -2,7 +2,9 @@
  * progress evicts the oldest, but never a block chain_keep protects (the one
  * consensus is locked on, holds as valid, or votes on). */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/keys.h"
 #include "ledger/genesis.h"
@@ -74,5 +76,107 @@ Test(node_chain, every_kept_block_survives) {
     for (size_t k = 0; k < CHAIN_KEEP_MAX; k++) cr_expect_not_null(chain_find(&f.ch, kept[k]), "kept block %zu", k);
     chain_clear(&f.ch);
     cr_expect_eq(f.ch.n_keep, 0, "a new height keeps nothing of the old one");
+    fixture_close(&f);
+}
+
+/* ---- building a block from a hostile mempool -------------------------------- */
+
+static void add_tx(mempool *mp, const gz_tx *tx, const uint8_t *bytes, size_t len) {
+    mempool_tx t = {.nonce = tx->nonce, .next = 0, .peer = MEMPOOL_LOCAL};
+    memcpy(t.txid, tx->txid, 32);
+    memcpy(t.signer, tx->signer, 32);
+    gz_msg msg = {{0}};
+    cr_assert_eq(mempool_add(mp, &t, bytes, len, &msg), GZ_OK, "%s", msg.text);
+}
+
+/* The fixture, with these holders registered at genesis and a pool of the
+ * node's size. */
+static void holders_fixture_open(fixture *f, const uint8_t (*holders)[32], size_t n) {
+    memset(f, 0, sizeof *f);
+    ledger_genesis_default(&f->g);
+    uint8_t sk[32] = {1};
+    cr_assert_eq(core_key_pub(f->proposer, sk), GZ_OK);
+    f->g.n_validators = 1;
+    memcpy(f->g.validators[0].pub_key, f->proposer, 32);
+    f->g.validators[0].power = 1;
+    for (size_t i = 0; i < n; i++) {
+        gz_genesis_account a = {.level = 1};
+        memcpy(a.account, holders[i], 32);
+        cr_assert_eq(ledger_genesis_add_account(&f->g, &a), GZ_OK);
+    }
+    gz_msg msg = {{0}};
+    cr_assert_eq(store_open_memory(&f->st), GZ_OK);
+    cr_assert_eq(ledger_open(&f->lg, f->st, &f->g, &msg), GZ_OK, "%s", msg.text);
+    cr_assert_eq(chain_open(&f->ch, f->st, f->lg, &f->g, &msg), GZ_OK, "%s", msg.text);
+    cr_assert_eq(mempool_init(&f->mp, GZ_MEMPOOL_TXS_MAX, GZ_MEMPOOL_BYTES_MAX), GZ_OK);
+}
+
+/* An anchor by registered holder sk with this nonce, signed, into the pool. */
+static void add_anchor(fixture *f, const uint8_t sk[32], uint64_t nonce, uint8_t (*txid)[32]) {
+    static gz_tx tx;
+    memset(&tx, 0, sizeof tx);
+    snprintf(tx.chain_id, sizeof tx.chain_id, "%s", f->g.chain_id);
+    cr_assert_eq(core_key_pub(tx.signer, sk), GZ_OK);
+    tx.nonce = nonce;
+    tx.type = GZ_TX_ANCHOR;
+    memcpy(tx.p.anchor.artifact, tx.signer, 32);
+    tx.p.anchor.artifact[0] ^= (uint8_t)(nonce + 1);
+    tx.p.anchor.kind = 1;
+    snprintf(tx.p.anchor.work_id, sizeof tx.p.anchor.work_id, "w");
+    gz_buf b;
+    gz_buf_init(&b);
+    cr_assert_eq(core_tx_sign_encode(&tx, sk, &b), GZ_OK);
+    add_tx(&f->mp, &tx, b.data, b.len);
+    if (txid != NULL) memcpy(*txid, tx.txid, 32);
+    gz_buf_free(&b);
+}
+
+static bool block_has(const chain_block *b, const uint8_t txid[32]) {
+    for (size_t i = 0; i < b->n_txs; i++)
+        if (memcmp(b->txs[i].txid, txid, 32) == 0) return true;
+    return false;
+}
+
+/* The attack of ~36,000 txs with nonce 1 from fresh keys, and more: a pool
+ * full of txs no block can take (their signers are at nonce 0, or unknown).
+ * The build used to probe a nonce table sized by the pool, one ledger read
+ * per signer, and spun for ever once the signers outnumbered its slots. Now
+ * it looks at each entry once without a read, ends, and takes the txs that
+ * can execute, even behind all the junk. */
+Test(node_chain, a_pool_full_of_unexecutable_txs_builds_quickly, .timeout = 60) {
+    fixture f;
+    uint8_t sk[3][32], pub[3][32];
+    for (int i = 0; i < 3; i++) {
+        memset(sk[i], 0x40 + i, 32);
+        cr_assert_eq(core_key_pub(pub[i], sk[i]), GZ_OK);
+    }
+    holders_fixture_open(&f, (const uint8_t (*)[32])pub, 3);
+    static const uint8_t junk[100] = {0x92};
+    for (uint32_t i = 0; mempool_count(&f.mp) < GZ_MEMPOOL_TXS_MAX - 7; i++) {
+        gz_tx t = {.nonce = 1};
+        memset(t.txid, 0, 32);
+        memcpy(t.txid, &i, sizeof i);
+        t.txid[8] = 0xee;
+        memcpy(t.signer, t.txid, 32); /* a fresh key per tx */
+        t.signer[31] = 0x11;
+        add_tx(&f.mp, &t, junk, sizeof junk);
+    }
+    uint8_t want[6][32], gap[32];
+    for (uint64_t k = 0; k < 5; k++) add_anchor(&f, sk[0], k, &want[k]); /* a run from nonce 0 */
+    add_anchor(&f, sk[1], 0, &want[5]);
+    add_anchor(&f, sk[2], 2, &gap); /* a gap: nonces 0 and 1 missing */
+    cr_assert_eq(mempool_count(&f.mp), GZ_MEMPOOL_TXS_MAX);
+    cr_assert_eq(mempool_ready(&f.mp), 2, "only holders 0 and 1 can go into the next block");
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    chain_block *b = NULL;
+    cr_assert_eq(chain_build(&f.ch, &f.mp, f.g.genesis_time + 1000, f.proposer, &b), GZ_OK);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double ms = (double)(t1.tv_sec - t0.tv_sec) * 1000.0 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    cr_expect_eq(b->n_txs, 6, "the run of holder 0 and holder 1's tx, nothing else");
+    for (int k = 0; k < 6; k++) cr_expect(block_has(b, want[k]), "executable tx %d is in the block", k);
+    cr_expect_not(block_has(b, gap), "a tx behind a nonce gap is not");
+    for (size_t i = 0; i < b->n_txs; i++) cr_expect_eq(ledger_block_tx_code(b->exec, i), 0, "tx %zu executes", i);
+    cr_expect_lt(ms, 2000.0, "a build over a full pool of junk takes %.0f ms", ms);
     fixture_close(&f);
 }
