@@ -341,7 +341,7 @@ static int send_equivocation(debug_peer *d, dp_conn *c) {
     int rc = GZ_OK;
     for (uint64_t pass = 0; pass < 2 && rc == GZ_OK; pass++) {
         for (uint64_t i = 0; i < d->votes && rc == GZ_OK; i++) rc = send_equivocating_vote(d, c, i);
-        if (pass == 0) usleep(500 * 1000);
+        if (pass == 0) nanosleep(&(struct timespec){.tv_sec = 0, .tv_nsec = 500000000}, NULL);
     }
     return rc;
 }
