@@ -285,6 +285,8 @@ static int await_status(debug_peer *d, dp_conn *c) {
     }
 }
 
+static int send_vote(debug_peer *d, dp_conn *c, const gz_vote *v);
+
 /* A prevote for nil at the node's next height, well formed and signed, but
  * by this tool's key while claiming a validator's index. */
 static int send_bad_vote(debug_peer *d, dp_conn *c) {
@@ -293,12 +295,17 @@ static int send_bad_vote(debug_peer *d, dp_conn *c) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     v.time = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return send_vote(d, c, &v);
+}
+
+/* VOTE = [vote, validator index, sig] for v, signed with the tool's key. */
+static int send_vote(debug_peer *d, dp_conn *c, const gz_vote *v) {
     uint8_t h[32], sig[64];
     gz_buf vb, msg;
     gz_buf_init(&vb);
     gz_buf_init(&msg);
-    int rc = core_vote_encode(&v, &vb);
-    if (rc == GZ_OK) rc = core_vote_sighash(h, &v);
+    int rc = core_vote_encode(v, &vb);
+    if (rc == GZ_OK) rc = core_vote_sighash(h, v);
     if (rc == GZ_OK) rc = core_sign32(sig, c->sk, h, NULL);
     if (rc == GZ_OK) rc = mp_put_array(&msg, 3);
     if (rc == GZ_OK) rc = mp_put_bin(&msg, vb.data, vb.len);
@@ -318,21 +325,7 @@ static int send_equivocating_vote(debug_peer *d, dp_conn *c, uint64_t i) {
                  .time = 1};
     snprintf(v.chain_id, sizeof v.chain_id, "%s", d->chain_id);
     memset(v.block_id, 0xb0 + (int)(i % 2), 32);
-    uint8_t h[32], sig[64];
-    gz_buf vb, msg;
-    gz_buf_init(&vb);
-    gz_buf_init(&msg);
-    int rc = core_vote_encode(&v, &vb);
-    if (rc == GZ_OK) rc = core_vote_sighash(h, &v);
-    if (rc == GZ_OK) rc = core_sign32(sig, c->sk, h, NULL);
-    if (rc == GZ_OK) rc = mp_put_array(&msg, 3);
-    if (rc == GZ_OK) rc = mp_put_bin(&msg, vb.data, vb.len);
-    if (rc == GZ_OK) rc = mp_put_uint(&msg, d->validator);
-    if (rc == GZ_OK) rc = mp_put_bin(&msg, sig, 64);
-    if (rc == GZ_OK) rc = send_frame(c, NODE_MSG_VOTE, msg.data, msg.len);
-    gz_buf_free(&vb);
-    gz_buf_free(&msg);
-    return rc;
+    return send_vote(d, c, &v);
 }
 
 /* --equivocate-votes N: N distinct signed votes, then the same N again, as
