@@ -190,21 +190,26 @@ check "a garbage frame before the handshake is dropped and logged" \
 timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/$1; printf "\x7f\xff\xff\xff" >&3; sleep 1' _ "$P0"
 check "an oversized frame header before the handshake is dropped and logged" \
     wait_for 5 grep -q "dropped: frame of 2147483647 bytes exceeds limit" "$LOG0"
-"$GZ" keygen --out "$E2E_DIR/outsider.key" >/dev/null
-bad_peer() { # ACTION [flags]: runs debug-peer against node0, prints its output
-    "$GZ" debug-peer --connect "127.0.0.1:$P0" --chain-id gongzhi-devnet --key "$E2E_DIR/outsider.key" "$@" 2>&1 | tail -1
+# Each bad peer comes with a fresh key: a key dropped for a message that cannot
+# be valid is refused at the handshake for 60 s (docs/p2p.md §6).
+bad_peer() { # NAME ACTION [flags]: runs debug-peer against node0 with a fresh key NAME, prints its output
+    local key=$E2E_DIR/outsider-$1.key; shift
+    [ -f "$key" ] || "$GZ" keygen --out "$key" >/dev/null
+    "$GZ" debug-peer --connect "127.0.0.1:$P0" --chain-id gongzhi-devnet --key "$key" "$@" 2>&1 | tail -1
 }
-out=$(bad_peer --send-bad-vote --validator 1)
+out=$(bad_peer vote --send-bad-vote --validator 1)
 check "a vote signed outside the validator set gets a disconnect ($out)" grep -q "^disconnected" <<<"$out"
 check "node0 logs the dropped peer: the vote is not validator 1's" \
     wait_for 5 grep -q "dropped: bad signature: vote_msg.sig: not signed by validator 1" "$LOG0"
-out=$(bad_peer --send-garbage-after-handshake)
+out=$(bad_peer vote --send-bad-vote --validator 1)
+check "the same key is refused at the handshake for a while ($out)" grep -q "handshake .* failed" <<<"$out"
+out=$(bad_peer garbage --send-garbage-after-handshake)
 check "a garbage frame after the handshake gets a disconnect ($out)" grep -q "^disconnected" <<<"$out"
 check "node0 logs it" wait_for 5 bash -c '[ "$(grep -c "dropped: undecodable frame" "$1")" -ge 2 ]' _ "$LOG0"
-out=$(bad_peer --send-oversized-after-handshake)
+out=$(bad_peer oversized --send-oversized-after-handshake)
 check "an oversized frame header after the handshake gets a disconnect ($out)" grep -q "^disconnected" <<<"$out"
 check "node0 logs it" wait_for 5 grep -qE "dropped: frame of [0-9]+ bytes exceeds limit of [0-9]+$" "$LOG0"
-out=$(bad_peer --send-malformed-message)
+out=$(bad_peer malformed --send-malformed-message)
 check "a vote message that does not decode gets a disconnect ($out)" grep -q "^disconnected" <<<"$out"
 check "node0 logs it" wait_for 5 grep -q "dropped: bad encoding" "$LOG0"
 check "node0 is still connected to its three validator peers" \
