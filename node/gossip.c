@@ -100,13 +100,14 @@ int node_handle_vote(node *n, const uint8_t *payload, size_t len, gz_msg *msg) {
      * logged with fsync before it leaves; the vote that caused it is then
      * already ahead of it in the log, so a replay after a crash rebuilds the
      * lock that precommit stands for. Of an equivocator's votes for one
-     * validator, round and type, consensus counts the first two values
-     * (node_vote_key): those are logged and kept, later ones are neither,
-     * so an equivocator cannot fill the log or the re-send set. */
-    if (seen == NODE_VOTE_NEW || seen == NODE_VOTE_SECOND) {
-        node_wal_note(n, NODE_WAL_VOTE, payload, len, false);
-        node_remember_vote(n, payload, len, &key);
-    }
+     * validator, round and type, the first two messages are logged, kept
+     * and fed to consensus (which counts at most two values); later ones
+     * are none of these, so an equivocator cannot fill the log or the
+     * re-send set, and consensus never counts a vote the WAL does not hold
+     * (a replay would rebuild a different state). */
+    if (seen == NODE_VOTE_EXTRA) return GZ_ELIMIT;
+    node_wal_note(n, NODE_WAL_VOTE, payload, len, false);
+    node_remember_vote(n, payload, len, &key);
     cv.type = (uint8_t)gv.type;
     cv.height = gv.height;
     cv.round = gv.round;
