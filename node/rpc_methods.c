@@ -49,6 +49,12 @@ static void m_status(void *ctx, json_t *params, rpc_call *call) {
     if (r != NULL) {
         json_object_set_new(r, "storage_halted", json_boolean(st.storage_halted));
         json_object_set_new(r, "disk_full", json_boolean(st.disk_full));
+        const mempool_stats *m = &st.mempool_stats;
+        json_object_set_new(r, "mempool",
+                            json_pack("{s:I,s:I,s:I,s:I,s:I}", "evicted_stale", (json_int_t)m->evicted_stale,
+                                      "evicted_expired", (json_int_t)m->evicted_expired, "refused_full",
+                                      (json_int_t)m->refused_full, "refused_signer", (json_int_t)m->refused_signer,
+                                      "refused_peer", (json_int_t)m->refused_peer));
     }
     rpc_reply_result(call, r);
 }

@@ -98,6 +98,8 @@ echo "   (c) $out"
 A=$(code_count "$out" 0)
 check "(c) $A of one signer's 20000 txs are admitted (its share: 64, twice if a block commits them)" \
     test "$A" -le 128 -a $((A + $(code_count "$out" 11) + $(code_count "$out" 4))) -eq 20000
+check "(c) node2's status counts the refusals by the signer's share" \
+    test "$(rpc "$(url 2)" status '{}' | jq -r '.result.mempool.refused_signer // 0')" -ge 1
 check "(c) the first refusal is the signer's share, code 11 naming body.signer" \
     grep -q '"first_refusal":"code 11: mempool: body.signer' <<<"$out"
 for i in 0 1 2 3; do
