@@ -330,6 +330,13 @@ const char *fz_seed_dir(void) {
     return d != NULL && d[0] != '\0' ? d : NULL;
 }
 
+void fz_seed_mode(void (*write_seeds)(const char *dir)) {
+    const char *dir = fz_seed_dir();
+    if (dir == NULL) return;
+    write_seeds(dir);
+    exit(0);
+}
+
 int fz_seed(const char *dir, const char *name, const uint8_t *p, size_t len) {
     char path[1024];
     (void)mkdir(dir, 0755);

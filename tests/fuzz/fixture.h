@@ -96,5 +96,8 @@ int fz_tx(gz_buf *out, const gz_genesis *g, int holder, uint64_t type, uint64_t 
 int fz_seed(const char *dir, const char *name, const uint8_t *p, size_t len);
 /* GZ_FUZZ_WRITE_SEEDS, or NULL when the target is fuzzing. */
 const char *fz_seed_dir(void);
+/* For LLVMFuzzerInitialize: when GZ_FUZZ_WRITE_SEEDS names a directory,
+ * writes the target's seeds there and exits 0; else returns. */
+void fz_seed_mode(void (*write_seeds)(const char *dir));
 
 #endif

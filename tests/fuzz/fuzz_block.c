@@ -79,10 +79,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
         fprintf(stderr, "fuzz: cannot open the chain: %s\n", msg.text);
         exit(1);
     }
-    const char *dir = fz_seed_dir();
-    if (dir != NULL) {
-        write_seeds(dir);
-        exit(0);
-    }
+    fz_seed_mode(write_seeds);
     return 0;
 }

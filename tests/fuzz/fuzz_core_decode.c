@@ -108,10 +108,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc;
     (void)argv;
     fz_genesis(&G);
-    const char *dir = fz_seed_dir();
-    if (dir != NULL) {
-        write_seeds(dir);
-        exit(0);
-    }
+    fz_seed_mode(write_seeds);
     return 0;
 }
