@@ -96,6 +96,17 @@ rpc_batch() {
     curl -s -m 20 -X POST -H 'Content-Type: application/json' --data-binary @- "$1/rpc" <<<"$2"
 }
 
+# sign_anchors KEY WORK TAG FROM TO: anchors of the key with nonces FROM..TO,
+# signed offline for the devnet chain (artifact: TAG and the nonce), one
+# "txid tx" line each.
+sign_anchors() {
+    local key=$1 work=$2 tag=$3 k
+    for ((k = $4; k <= $5; k++)); do
+        "$GZ" tx anchor --artifact "$(printf '%02x%062x' "$tag" "$k")" --kind 1 --work "$work" \
+            --key "$key" --print --chain-id gongzhi-devnet --nonce "$k"
+    done | jq -r -s '.[] | "\(.txid) \(.tx)"'
+}
+
 # The pid of the `gongzhi node` running from HOME (empty when none).
 node_pid() { pgrep -f -- "node --home $1\$" | head -1; }
 

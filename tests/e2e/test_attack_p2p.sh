@@ -28,15 +28,11 @@ start_devnet "$NET" 4 "$BASE"
 check "four validators start and commit height 2" wait_for 30 all_at_least 2 0 1 2 3
 
 # ---- load: pre-signed anchors, submitted in batches all along ------------------
-sign_range() { # signer_index from to
-    local s=$1 k
-    for ((k = $2; k <= $3; k++)); do
-        "$GZ" tx anchor --artifact "$(printf '%02x%062x' "$s" "$k")" --kind 1 --work "attack-$s" \
-            --key "$NET/keys/${SIGNERS[$s]}.key" --print --chain-id gongzhi-devnet --nonce "$k"
-    done | jq -r -s '.[] | .tx'
-}
 signers=()
-for s in 0 1 2 3; do sign_range "$s" 1 "$LOAD_ROUNDS" >"$E2E_DIR/signed.$s" & signers+=($!); done
+for s in 0 1 2 3; do
+    sign_anchors "$NET/keys/${SIGNERS[$s]}.key" "attack-$s" "$s" 1 "$LOAD_ROUNDS" | cut -d" " -f2 >"$E2E_DIR/signed.$s" &
+    signers+=($!)
+done
 wait "${signers[@]}"
 load_loop() { # one tx of each signer per batch, to node 0 or 1 (never restarted here)
     local k x0 x1 x2 x3 req

@@ -29,15 +29,11 @@ check "four validators start and commit height 2" wait_for 30 all_at_least 2 0 1
 
 # ---- pre-signed txs: four signers, one anchor per nonce ------------------------
 # Signed offline while the network runs; every line is "txid tx".
-sign_range() { # signer_index from to
-    local s=$1 k
-    for ((k = $2; k <= $3; k++)); do
-        "$GZ" tx anchor --artifact "$(printf '%02x%062x' "$s" "$k")" --kind 1 --work "load-$s" \
-            --key "$NET/keys/${SIGNERS[$s]}.key" --print --chain-id gongzhi-devnet --nonce "$k"
-    done | jq -r -s '.[] | "\(.txid) \(.tx)"'
-}
 signers=()
-for s in 0 1 2 3; do sign_range "$s" 0 "$LOAD_ROUNDS" >"$E2E_DIR/signed.$s" & signers+=($!); done
+for s in 0 1 2 3; do
+    sign_anchors "$NET/keys/${SIGNERS[$s]}.key" "load-$s" "$s" 0 "$LOAD_ROUNDS" >"$E2E_DIR/signed.$s" &
+    signers+=($!)
+done
 wait "${signers[@]}"
 check "pre-signed $((4 * (LOAD_ROUNDS + 1))) txs" test "$(cat "$E2E_DIR"/signed.? | wc -l)" -eq $((4 * (LOAD_ROUNDS + 1)))
 
