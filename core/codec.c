@@ -15,18 +15,21 @@
 #include "core/mp.h"
 
 typedef enum field_kind {
-    F_VERSION,      /* the constant uint 1, not stored */
+    F_VERSION,      /* a constant uint (min, 1 when 0), not stored */
     F_U64,          /* uint64_t */
     F_I64,          /* int64_t (SPEC "int") */
     F_BOOL,         /* bool */
     F_STR,          /* char[max + 1] */
     F_BIN32,        /* uint8_t[32] */
-    F_BIN32_OR_NIL, /* uint8_t[32] with bool at aux; kinds above are scalars */
+    F_BIN32_OR_NIL, /* uint8_t[32] with bool at aux */
+    F_BIN64,        /* uint8_t[64] */
+    F_BIN_VAR,      /* uint8_t[max] with uint32_t length at aux; kinds above are scalars */
     F_STR_ARRAY,    /* char[count][elem_max + 1], uint32_t count at aux */
     F_U64_ARRAY,    /* uint64_t[count], count at aux */
     F_BIN32_ARRAY,  /* uint8_t[count][32], count at aux */
     F_RECIPIENTS,   /* gz_split_recipient[count], count at aux */
-    F_COMMIT_SIGS   /* gz_commit_sig[count], count at aux */
+    F_COMMIT_SIGS,  /* gz_commit_sig[count], count at aux */
+    F_APPROVALS     /* gz_p_validator_update's encoded approvals (count at aux) */
 } field_kind;
 
 typedef struct field {
@@ -45,7 +48,10 @@ typedef struct layout {
 } layout;
 
 #define LAYOUT(arr) ((layout){(arr), (uint32_t)(sizeof(arr) / sizeof((arr)[0]))})
-#define FV(nm) {.name = nm, .kind = F_VERSION}
+#define FV(nm) {.name = nm, .kind = F_VERSION, .min = 1}
+#define FVN(nm, v) {.name = nm, .kind = F_VERSION, .min = (v)}
+#define FH64(T, m) {.name = #m, .kind = F_BIN64, .off = offsetof(T, m)}
+#define FBV(T, m, len, mx) {.name = #m, .kind = F_BIN_VAR, .off = offsetof(T, m), .aux = offsetof(T, len), .max = (mx)}
 #define FU(T, m) {.name = #m, .kind = F_U64, .off = offsetof(T, m)}
 #define FI(T, m) {.name = #m, .kind = F_I64, .off = offsetof(T, m)}
 #define FB(T, m, nm) {.name = nm, .kind = F_BOOL, .off = offsetof(T, m)}
@@ -106,6 +112,15 @@ static const field f_anchor[] = {
     FS(gz_p_anchor, note, GZ_TEXT_MAX)};
 static const field f_gov_grant[] = {
     FH(gz_p_gov_grant, account), FU(gz_p_gov_grant, amount), FU(gz_p_gov_grant, category)};
+static const field f_validator_update[] = {
+    FH(gz_p_validator_update, pub_key), FU(gz_p_validator_update, power),
+    FS(gz_p_validator_update, name, GZ_LABEL_MAX),
+    {.name = "approvals", .kind = F_APPROVALS, .off = offsetof(gz_p_validator_update, approvals),
+     .aux = offsetof(gz_p_validator_update, n_approvals), .min = 1, .max = GZ_VALIDATORS_MAX}};
+static const field f_evidence[] = {
+    FH(gz_p_evidence, validator), FBV(gz_p_evidence, vote_a, vote_a_len, GZ_VOTE_BYTES_MAX),
+    FH64(gz_p_evidence, sig_a), FBV(gz_p_evidence, vote_b, vote_b_len, GZ_VOTE_BYTES_MAX),
+    FH64(gz_p_evidence, sig_b)};
 
 typedef struct tx_type_info {
     const char *name;
@@ -127,15 +142,18 @@ static const tx_type_info tx_types[GZ_TX_TYPE_MAX + 1] = {
     [GZ_TX_WITHDRAW] = {"withdraw", LAYOUT(f_withdraw)},
     [GZ_TX_ANCHOR] = {"anchor", LAYOUT(f_anchor)},
     [GZ_TX_GOV_GRANT] = {"gov_grant", LAYOUT(f_gov_grant)},
+    [GZ_TX_VALIDATOR_UPDATE] = {"validator_update", LAYOUT(f_validator_update)},
+    [GZ_TX_EVIDENCE] = {"evidence", LAYOUT(f_evidence)},
 };
 
 /* ---- the other structures (SPEC §3–§4) ------------------------------------------ */
 
 static const field f_header[] = {
-    FV("version"), FS(gz_header, chain_id, GZ_CHAIN_ID_MAX), FU(gz_header, height),
+    FVN("version", 2), FS(gz_header, chain_id, GZ_CHAIN_ID_MAX), FU(gz_header, height),
     FU(gz_header, time), FH(gz_header, prev_block_id), FH(gz_header, tx_root),
     FU(gz_header, tx_count), FH(gz_header, state_root), FH(gz_header, log_root),
-    FU(gz_header, log_size), FH(gz_header, validators_hash), FH(gz_header, proposer)};
+    FU(gz_header, log_size), FH(gz_header, validators_hash), FH(gz_header, proposer),
+    FH(gz_header, next_validators_hash)};
 static const field f_vote_msg[] = {
     FS(gz_vote, chain_id, GZ_CHAIN_ID_MAX), FU(gz_vote, type), FU(gz_vote, height),
     FU(gz_vote, round), FHN(gz_vote, block_id, has_block_id), FU(gz_vote, time)};
@@ -182,13 +200,18 @@ static int put_checked_str(gz_buf *b, const char *s, uint32_t max) {
 static int put_scalar(gz_buf *b, const field *f, const uint8_t *base) {
     const uint8_t *v = base + f->off;
     switch (f->kind) {
-    case F_VERSION: return mp_put_uint(b, 1);
+    case F_VERSION: return mp_put_uint(b, f->min);
     case F_U64: return mp_put_uint(b, *(const uint64_t *)v);
     case F_I64: return mp_put_int(b, *(const int64_t *)v);
     case F_BOOL: return mp_put_bool(b, *(const bool *)v);
     case F_STR: return put_checked_str(b, (const char *)v, f->max);
     case F_BIN32: return mp_put_bin(b, v, 32);
     case F_BIN32_OR_NIL: return *(const bool *)(base + f->aux) ? mp_put_bin(b, v, 32) : mp_put_nil(b);
+    case F_BIN64: return mp_put_bin(b, v, 64);
+    case F_BIN_VAR: {
+        uint32_t len = *(const uint32_t *)(base + f->aux);
+        return len > f->max ? GZ_EARG : mp_put_bin(b, v, len);
+    }
     default: assert(!"not a scalar field"); return GZ_EARG;
     }
 }
@@ -216,6 +239,19 @@ static int put_element(gz_buf *b, const field *f, const uint8_t *v, uint32_t i) 
     }
 }
 
+/* The encoded approvals are checked to decode as core_approvals_get reads them,
+ * so an encoder never writes what a decoder refuses. */
+static int approvals_check(const uint8_t *p, size_t len, uint32_t n, gz_msg *msg, const char *name);
+
+static int put_approvals(gz_buf *b, const field *f, const uint8_t *base) {
+    const uint8_t *raw = *(const uint8_t *const *)(base + f->off);
+    size_t len = *(const size_t *)(base + f->off + sizeof(const uint8_t *));
+    uint32_t n = *(const uint32_t *)(base + f->aux);
+    if (raw == NULL || n < f->min || n > f->max || approvals_check(raw, len, n, NULL, f->name) != GZ_OK)
+        return GZ_EARG;
+    return gz_buf_append(b, raw, len);
+}
+
 /* Appends the array described by l; on failure out is left as it was. */
 static int put_struct(gz_buf *b, layout l, const void *base_v) {
     const uint8_t *base = base_v;
@@ -225,6 +261,10 @@ static int put_struct(gz_buf *b, layout l, const void *base_v) {
         const field *f = &l.fields[k];
         if (f->kind < F_STR_ARRAY) {
             rc = put_scalar(b, f, base);
+            continue;
+        }
+        if (f->kind == F_APPROVALS) {
+            rc = put_approvals(b, f, base);
             continue;
         }
         uint32_t count = *(const uint32_t *)(base + f->aux);
@@ -243,8 +283,8 @@ static int get_scalar(mp_rd *rd, const field *f, uint8_t *base, const char *name
     case F_VERSION: {
         uint64_t version = 0;
         int rc = mp_get_uint(rd, name, &version);
-        if (rc == GZ_OK && version != 1)
-            rc = gz_fail(rd->msg, GZ_EENCODING, "%s: must be 1, found %llu", name,
+        if (rc == GZ_OK && version != f->min)
+            rc = gz_fail(rd->msg, GZ_EENCODING, "%s: must be %u, found %llu", name, f->min,
                          (unsigned long long)version);
         return rc;
     }
@@ -254,6 +294,17 @@ static int get_scalar(mp_rd *rd, const field *f, uint8_t *base, const char *name
     case F_STR: return mp_get_str(rd, name, (char *)v, f->max);
     case F_BIN32: return mp_get_bin_fixed(rd, name, v, 32);
     case F_BIN32_OR_NIL: return mp_get_bin_or_nil(rd, name, (bool *)(base + f->aux), v, 32);
+    case F_BIN64: return mp_get_bin_fixed(rd, name, v, 64);
+    case F_BIN_VAR: {
+        const uint8_t *p = NULL;
+        size_t len = 0;
+        int rc = mp_get_bin(rd, name, &p, &len, f->max);
+        if (rc == GZ_OK) {
+            memcpy(v, p, len);
+            *(uint32_t *)(base + f->aux) = (uint32_t)len;
+        }
+        return rc;
+    }
     default: assert(!"not a scalar field"); return GZ_EMISUSE;
     }
 }
@@ -287,6 +338,50 @@ static int get_element(mp_rd *rd, const field *f, uint8_t *v, uint32_t i, const 
     }
 }
 
+/* One approval [validator_index uint, sig bin64] at rd. */
+static int get_approval(mp_rd *rd, const char *name, gz_approval *a) {
+    char sub[128];
+    int rc = mp_get_array_n(rd, name, 2);
+    snprintf(sub, sizeof sub, "%s.validator_index", name);
+    if (rc == GZ_OK) rc = mp_get_uint(rd, sub, &a->validator_index);
+    snprintf(sub, sizeof sub, "%s.sig", name);
+    if (rc == GZ_OK) rc = mp_get_bin_fixed(rd, sub, a->sig, 64);
+    return rc;
+}
+
+static int approvals_check(const uint8_t *p, size_t len, uint32_t n, gz_msg *msg, const char *name) {
+    mp_rd rd;
+    mp_rd_init(&rd, p, len, msg);
+    uint32_t count = 0;
+    int rc = mp_get_array(&rd, name, &count, 1, GZ_VALIDATORS_MAX);
+    if (rc == GZ_OK && count != n) rc = gz_fail(msg, GZ_EENCODING, "%s: %u entries, not %u", name, count, n);
+    for (uint32_t i = 0; i < count && rc == GZ_OK; i++) {
+        char elem[112];
+        gz_approval a;
+        snprintf(elem, sizeof elem, "%s[%u]", name, i);
+        rc = get_approval(&rd, elem, &a);
+    }
+    if (rc == GZ_OK) rc = mp_rd_end_field(&rd, name);
+    return rc;
+}
+
+/* Approvals stay encoded (gz_p_validator_update): check them, keep where they are. */
+static int get_approvals(mp_rd *rd, const field *f, uint8_t *base, const char *name) {
+    size_t start = rd->off;
+    uint32_t *count = (uint32_t *)(base + f->aux);
+    int rc = mp_get_array(rd, name, count, f->min, f->max);
+    for (uint32_t i = 0; i < *count && rc == GZ_OK; i++) {
+        char elem[112];
+        gz_approval a;
+        snprintf(elem, sizeof elem, "%s[%u]", name, i);
+        rc = get_approval(rd, elem, &a);
+    }
+    if (rc != GZ_OK) return rc;
+    *(const uint8_t **)(base + f->off) = rd->p + start;
+    *(size_t *)(base + f->off + sizeof(const uint8_t *)) = rd->off - start;
+    return GZ_OK;
+}
+
 /* Decodes the array described by l into base; names in messages start with prefix. */
 static int get_struct(mp_rd *rd, layout l, void *base_v, const char *prefix) {
     uint8_t *base = base_v;
@@ -297,6 +392,10 @@ static int get_struct(mp_rd *rd, layout l, void *base_v, const char *prefix) {
         snprintf(name, sizeof name, "%s.%s", prefix, f->name);
         if (f->kind < F_STR_ARRAY) {
             rc = get_scalar(rd, f, base, name);
+            continue;
+        }
+        if (f->kind == F_APPROVALS) {
+            rc = get_approvals(rd, f, base, name);
             continue;
         }
         uint32_t *count = (uint32_t *)(base + f->aux);
@@ -359,6 +458,52 @@ int core_tx_decode(gz_tx *tx, const uint8_t *bytes, size_t len, gz_msg *msg) {
         return rc;
     }
     core_tagged_hash(tx->txid, GZ_TAG_TX, body, body_len);
+    return GZ_OK;
+}
+
+int core_approvals_encode(const gz_approval *a, size_t n, gz_buf *out) {
+    if (n < 1 || n > GZ_VALIDATORS_MAX) return GZ_EARG;
+    size_t start = out->len;
+    int rc = mp_put_array(out, (uint32_t)n);
+    for (size_t i = 0; i < n && rc == GZ_OK; i++) {
+        rc = mp_put_array(out, 2);
+        if (rc == GZ_OK) rc = mp_put_uint(out, a[i].validator_index);
+        if (rc == GZ_OK) rc = mp_put_bin(out, a[i].sig, 64);
+    }
+    if (rc != GZ_OK) out->len = start;
+    return rc;
+}
+
+int core_approvals_get(const gz_p_validator_update *p, uint32_t i, gz_approval *out) {
+    memset(out, 0, sizeof *out);
+    if (p->approvals == NULL || i >= p->n_approvals) return GZ_EARG;
+    mp_rd rd;
+    mp_rd_init(&rd, p->approvals, p->approvals_len, NULL);
+    uint32_t count = 0;
+    int rc = mp_get_array(&rd, "approvals", &count, 1, GZ_VALIDATORS_MAX);
+    if (rc == GZ_OK && count != p->n_approvals) rc = GZ_EENCODING;
+    for (uint32_t k = 0; k <= i && rc == GZ_OK; k++) rc = get_approval(&rd, "approvals[]", out);
+    if (rc != GZ_OK) memset(out, 0, sizeof *out);
+    return rc;
+}
+
+int core_valset_approval_hash(uint8_t out[32], const char *chain_id, const uint8_t validators_hash[32],
+                              const uint8_t pub_key[32], uint64_t power, const char *name) {
+    size_t cl = strnlen(chain_id, GZ_CHAIN_ID_MAX + 1), nl = strnlen(name, GZ_LABEL_MAX + 1);
+    if (cl > GZ_CHAIN_ID_MAX || nl > GZ_LABEL_MAX) return GZ_EARG;
+    uint8_t m[GZ_CHAIN_ID_MAX + 32 + 32 + 8 + GZ_LABEL_MAX];
+    size_t len = 0;
+    memcpy(m, chain_id, cl);
+    len += cl;
+    memcpy(m + len, validators_hash, 32);
+    len += 32;
+    memcpy(m + len, pub_key, 32);
+    len += 32;
+    gz_put_u64be(m + len, power);
+    len += 8;
+    memcpy(m + len, name, nl);
+    len += nl;
+    core_tagged_hash(out, GZ_TAG_VALSET, m, len);
     return GZ_OK;
 }
 
@@ -619,3 +764,7 @@ int core_commit_verify(const gz_commit *c, const char *chain_id, const uint8_t b
                        (unsigned long long)signed_power, (unsigned long long)total);
     return GZ_OK;
 }
+
+_Static_assert(offsetof(gz_p_validator_update, approvals_len) ==
+                   offsetof(gz_p_validator_update, approvals) + sizeof(const uint8_t *),
+               "put_approvals and get_approvals find the length right after the pointer");

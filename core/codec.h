@@ -38,7 +38,9 @@ enum gz_tx_type {
     GZ_TX_WITHDRAW = 12,
     GZ_TX_ANCHOR = 13,
     GZ_TX_GOV_GRANT = 14,
-    GZ_TX_TYPE_MAX = 14
+    GZ_TX_VALIDATOR_UPDATE = 15,
+    GZ_TX_EVIDENCE = 16,
+    GZ_TX_TYPE_MAX = 16
 };
 
 /* Lower-case SPEC name of a tx type ("account_set", …), or NULL if unknown. */
@@ -157,6 +159,38 @@ typedef struct gz_p_gov_grant {
     uint64_t category;
 } gz_p_gov_grant;
 
+/* One approval of a VALIDATOR_UPDATE: [validator_index uint, sig bin64]. */
+typedef struct gz_approval {
+    uint64_t validator_index;
+    uint8_t sig[64];
+} gz_approval;
+
+/* VALIDATOR_UPDATE (SPEC §4). Up to 128 approvals would make every decoded tx
+ * 9 KB larger, so the approvals stay encoded: `approvals` points at the
+ * canonical msgpack array [[index, sig], …] (n_approvals entries, 1..128)
+ * inside the bytes given to core_tx_decode, and is valid only as long as they
+ * are. Read them with core_approvals_get; build them with
+ * core_approvals_encode and point `approvals` at the result before encoding. */
+typedef struct gz_p_validator_update {
+    uint8_t pub_key[32];
+    uint64_t power;
+    char name[GZ_LABEL_MAX + 1];
+    uint32_t n_approvals;
+    const uint8_t *approvals;
+    size_t approvals_len;
+} gz_p_validator_update;
+
+/* EVIDENCE: two Vote byte strings of one validator and their signatures. */
+typedef struct gz_p_evidence {
+    uint8_t validator[32];
+    uint32_t vote_a_len;
+    uint8_t vote_a[GZ_VOTE_BYTES_MAX];
+    uint8_t sig_a[64];
+    uint32_t vote_b_len;
+    uint8_t vote_b[GZ_VOTE_BYTES_MAX];
+    uint8_t sig_b[64];
+} gz_p_evidence;
+
 /* A decoded transaction: Tx = [body bin, sig bin(64)],
  * Body = [1, chain_id, type, signer, nonce, payload]. */
 typedef struct gz_tx {
@@ -181,6 +215,8 @@ typedef struct gz_tx {
         gz_p_withdraw withdraw;
         gz_p_anchor anchor;
         gz_p_gov_grant gov_grant;
+        gz_p_validator_update validator_update;
+        gz_p_evidence evidence;
     } p;
 } gz_tx;
 
@@ -212,8 +248,8 @@ GZ_WUR int core_tx_sign_encode(gz_tx *tx, const uint8_t seckey[32], gz_buf *out)
  * (GZ_ECHAIN) and the signature is valid for txid and signer (GZ_ESIG). */
 GZ_WUR int core_tx_check(const gz_tx *tx, const char *chain_id, gz_msg *msg);
 
-/* Header (SPEC §4). The leading version 1 is implied: decoding any other is
- * GZ_EENCODING ("header.version: must be 1"). */
+/* Header (SPEC §4). The leading version 2 is implied: decoding any other is
+ * GZ_EENCODING ("header.version: must be 2"). */
 typedef struct gz_header {
     char chain_id[GZ_CHAIN_ID_MAX + 1];
     uint64_t height;
@@ -224,8 +260,9 @@ typedef struct gz_header {
     uint8_t state_root[32];
     uint8_t log_root[32];
     uint64_t log_size;
-    uint8_t validators_hash[32];
+    uint8_t validators_hash[32];      /* the set that signs this height */
     uint8_t proposer[32];
+    uint8_t next_validators_hash[32]; /* the set after this block's txs */
 } gz_header;
 
 GZ_WUR int core_header_encode(const gz_header *h, gz_buf *out);
@@ -315,6 +352,19 @@ typedef struct gz_anchor_leaf {
 
 GZ_WUR int core_anchor_leaf_encode(const gz_anchor_leaf *l, gz_buf *out);
 GZ_WUR int core_anchor_leaf_decode(gz_anchor_leaf *l, const uint8_t *bytes, size_t len, gz_msg *msg);
+
+/* Appends the canonical approvals array [[index, sig], …] of a[0..n) to out
+ * (n 1..GZ_VALIDATORS_MAX, else GZ_EARG). */
+GZ_WUR int core_approvals_encode(const gz_approval *a, size_t n, gz_buf *out);
+/* Approval i (< p->n_approvals) of a decoded or built VALIDATOR_UPDATE.
+ * GZ_OK, GZ_EARG for i out of range, GZ_EENCODING if p->approvals is not what
+ * core_approvals_encode writes. */
+GZ_WUR int core_approvals_get(const gz_p_validator_update *p, uint32_t i, gz_approval *out);
+/* What an approval signs (SPEC §4): TH("gongzhi/valset", chain_id ‖
+ * validators_hash ‖ pub_key ‖ u64be(power) ‖ name), chain_id and name raw
+ * UTF-8. GZ_OK, or GZ_EARG for a chain_id or name over its bound. */
+GZ_WUR int core_valset_approval_hash(uint8_t out[32], const char *chain_id, const uint8_t validators_hash[32],
+                                     const uint8_t pub_key[32], uint64_t power, const char *name);
 
 /* Encodes the payload alone (the union member selected by tx->type). */
 GZ_WUR int core_payload_encode(const gz_tx *tx, gz_buf *out);

@@ -11,6 +11,7 @@
 #define GZ_TAG_PROPOSAL "gongzhi/proposal"
 #define GZ_TAG_ANCHOR "gongzhi/anchor"
 #define GZ_TAG_STATE "gongzhi/state"
+#define GZ_TAG_VALSET "gongzhi/valset"
 
 /* out = SHA256(data). */
 void core_sha256(uint8_t out[32], const void *data, size_t len);

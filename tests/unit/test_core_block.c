@@ -36,6 +36,7 @@ static void sample_header(gz_header *h) {
     h->log_size = 70000;
     memset(h->validators_hash, 5, 32);
     memset(h->proposer, 6, 32);
+    memset(h->next_validators_hash, 7, 32);
 }
 
 Test(core_block, header_round_trip_and_block_id) {
@@ -45,8 +46,8 @@ Test(core_block, header_round_trip_and_block_id) {
     gz_buf_init(&b);
     gz_buf_init(&again);
     cr_assert_eq(core_header_encode(&h, &b), GZ_OK);
-    cr_assert_eq(b.data[0], 0x9c, "an array of 12");
-    cr_assert_eq(b.data[1], 0x01, "version 1 first");
+    cr_assert_eq(b.data[0], 0x9d, "an array of 13");
+    cr_assert_eq(b.data[1], 0x02, "version 2 first");
     gz_msg msg = {""};
     cr_assert_eq(core_header_decode(&back, b.data, b.len, &msg), GZ_OK, "%s", msg.text);
     cr_assert(memcmp(&h, &back, sizeof h) == 0);
@@ -57,13 +58,20 @@ Test(core_block, header_round_trip_and_block_id) {
     core_tagged_hash(want, GZ_TAG_BLOCK, b.data, b.len);
     cr_assert_arr_eq(id, want, 32);
 
-    b.data[1] = 0x02;
-    cr_assert_eq(core_header_decode(&back, b.data, b.len, &msg), GZ_EENCODING);
-    cr_assert_str_eq(msg.text, "header.version: must be 1, found 2");
-    cr_assert(gz_is_zero32(back.proposer), "zeroed on failure");
     b.data[1] = 0x01;
+    cr_assert_eq(core_header_decode(&back, b.data, b.len, &msg), GZ_EENCODING);
+    cr_assert_str_eq(msg.text, "header.version: must be 2, found 1");
+    cr_assert(gz_is_zero32(back.proposer), "zeroed on failure");
+    b.data[1] = 0x02;
     cr_assert_eq(core_header_decode(&back, b.data, b.len - 1, &msg), GZ_EENCODING);
-    cr_assert_str_eq(msg.text, "header.proposer: declared length 32 exceeds the 31 bytes remaining");
+    cr_assert_str_eq(msg.text, "header.next_validators_hash: declared length 32 exceeds the 31 bytes remaining");
+    /* a version 1 header (12 fields, no next_validators_hash) is refused */
+    gz_buf v1;
+    gz_buf_init(&v1);
+    put_hex(&v1, "9c01");
+    cr_assert_eq(gz_buf_append(&v1, b.data + 2, b.len - 2 - 34), GZ_OK);
+    cr_assert_eq(core_header_decode(&back, v1.data, v1.len, &msg), GZ_EENCODING);
+    gz_buf_free(&v1);
     put_hex(&b, "c0");
     cr_assert_eq(core_header_decode(&back, b.data, b.len, &msg), GZ_EENCODING);
     cr_assert_str_eq(msg.text, "header: 1 trailing bytes");
@@ -187,7 +195,7 @@ Test(core_block, longest_header_commit_leaf_vote_and_proposal_fit_their_limits) 
     gz_buf b;
     gz_buf_init(&b);
     cr_assert_eq(core_header_encode(&h, &b), GZ_OK);
-    cr_assert_eq(b.len, 308, "header of %zu bytes", b.len);
+    cr_assert_eq(b.len, 342, "header of %zu bytes", b.len);
     cr_assert_leq(b.len, GZ_HEADER_BYTES_MAX);
 
     static gz_commit c;

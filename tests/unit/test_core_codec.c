@@ -147,6 +147,38 @@ static void fill_gov_grant(gz_p_gov_grant *p) {
     p->category = 1;
 }
 
+/* Approvals of the VALIDATOR_UPDATE fillers: encoded once, kept for the process. */
+static gz_buf vu_approvals[2];
+
+static void fill_validator_update(gz_p_validator_update *p, int v) {
+    fill32(p->pub_key, 0x3b);
+    p->power = v ? UINT64_MAX : 10;
+    if (v) utf8_text(p->name, GZ_LABEL_MAX);
+    else SET_STR(p->name, "partner-5");
+    static gz_approval a[GZ_VALIDATORS_MAX];
+    uint32_t n = v ? GZ_VALIDATORS_MAX : 3;
+    for (uint32_t i = 0; i < n; i++) {
+        a[i].validator_index = v ? UINT64_MAX - i : i;
+        memset(a[i].sig, (int)(0x50 + i), 64);
+    }
+    gz_buf *b = &vu_approvals[v];
+    b->len = 0;
+    cr_assert_eq(core_approvals_encode(a, n, b), GZ_OK);
+    p->n_approvals = n;
+    p->approvals = b->data;
+    p->approvals_len = b->len;
+}
+
+static void fill_evidence(gz_p_evidence *p, int v) {
+    fill32(p->validator, 0x3c);
+    p->vote_a_len = v ? GZ_VOTE_BYTES_MAX : 1;
+    memset(p->vote_a, 0x91, p->vote_a_len);
+    memset(p->sig_a, 0x61, 64);
+    p->vote_b_len = v ? 0 : 40;
+    memset(p->vote_b, 0x92, p->vote_b_len);
+    memset(p->sig_b, 0x62, 64);
+}
+
 /* Fills the payload of `type` in variant v (see the fillers above). */
 static void fill_payload(gz_tx *tx, uint64_t type, int v) {
     tx->type = type;
@@ -165,6 +197,8 @@ static void fill_payload(gz_tx *tx, uint64_t type, int v) {
     case GZ_TX_WITHDRAW: fill_withdraw(&tx->p.withdraw); break;
     case GZ_TX_ANCHOR: fill_anchor(&tx->p.anchor, v); break;
     case GZ_TX_GOV_GRANT: fill_gov_grant(&tx->p.gov_grant); break;
+    case GZ_TX_VALIDATOR_UPDATE: fill_validator_update(&tx->p.validator_update, v); break;
+    case GZ_TX_EVIDENCE: fill_evidence(&tx->p.evidence, v); break;
     default: cr_assert_fail("type %llu", (unsigned long long)type);
     }
 }
@@ -192,6 +226,18 @@ Test(core_codec, every_payload_type_round_trips) {
             gz_msg msg = {""};
             cr_assert_eq(core_tx_decode(&back, bytes.data, bytes.len, &msg), GZ_OK, "type %llu v%d: %s",
                          (unsigned long long)type, variant, msg.text);
+            if (type == GZ_TX_VALIDATOR_UPDATE) {
+                /* the approvals stay encoded, pointing into the decoded bytes */
+                gz_p_validator_update *a = &tx.p.validator_update, *d = &back.p.validator_update;
+                cr_assert(d->approvals >= bytes.data && d->approvals + d->approvals_len <= bytes.data + bytes.len);
+                cr_assert_eq(d->approvals_len, a->approvals_len);
+                cr_assert(memcmp(d->approvals, a->approvals, a->approvals_len) == 0);
+                gz_approval first;
+                cr_assert_eq(core_approvals_get(d, d->n_approvals - 1, &first), GZ_OK);
+                cr_assert_eq(first.validator_index, variant ? UINT64_MAX - (d->n_approvals - 1) : d->n_approvals - 1);
+                cr_assert_eq(core_approvals_get(d, d->n_approvals, &first), GZ_EARG);
+                d->approvals = a->approvals;
+            }
             cr_assert(memcmp(&tx, &back, sizeof tx) == 0, "type %llu v%d: decoded differs",
                       (unsigned long long)type, variant);
             cr_assert_eq(core_tx_check(&back, CHAIN, &msg), GZ_OK, "%s", msg.text);
@@ -286,7 +332,7 @@ Test(core_codec, body_rejections_name_the_field) {
                       "body.nonce: integer not in its shortest form");
     expect_body_error("9601a1630b", SIGNER, "c0", PAYLOAD, GZ_EENCODING, "body.nonce: not a uint (found nil)");
     expect_body_error("9602a1630b", SIGNER, "00", PAYLOAD, GZ_EENCODING, "body.version: must be 1, found 2");
-    expect_body_error("9601a1630f", SIGNER, "00", PAYLOAD, GZ_EARG, "body.type: unknown tx type 15");
+    expect_body_error("9601a16316", SIGNER, "00", PAYLOAD, GZ_EARG, "body.type: unknown tx type 22");
     expect_body_error("9601a16300", SIGNER, "00", PAYLOAD, GZ_EARG, "body.type: unknown tx type 0");
     expect_body_error("9501a1630b", SIGNER, "00", "", GZ_EENCODING, "body: array of 5 elements, expected 6");
     expect_body_error("9601c00b", SIGNER, "00", PAYLOAD, GZ_EENCODING, "body.chain_id: not a str (found nil)");
@@ -495,13 +541,13 @@ Test(core_codec, type_names) {
     static const char *const names[] = {NULL, "account_set", "issuer_set", "credit_adjust",
                                         "release_announce", "proposal_create", "proposal_cosign",
                                         "vote", "split_set", "revenue", "reward_pool", "transfer",
-                                        "withdraw", "anchor", "gov_grant"};
+                                        "withdraw", "anchor", "gov_grant", "validator_update", "evidence"};
     for (uint64_t t = 1; t <= GZ_TX_TYPE_MAX; t++) {
         cr_assert_str_eq(core_tx_type_name(t), names[t]);
         cr_assert_eq(core_tx_type_from_name(names[t]), t);
     }
     cr_assert_null(core_tx_type_name(0));
-    cr_assert_null(core_tx_type_name(15));
+    cr_assert_null(core_tx_type_name(GZ_TX_TYPE_MAX + 1));
     cr_assert_eq(core_tx_type_from_name("account-set"), GZ_TX_ACCOUNT_SET);
     cr_assert_eq(core_tx_type_from_name("GOV_GRANT"), GZ_TX_GOV_GRANT);
     cr_assert_eq(core_tx_type_from_name("nope"), 0);
@@ -585,4 +631,43 @@ Test(core_codec, txid_helpers_agree_with_sign_encode) {
     cr_assert_eq(core_tx_id_from_bytes(from_bytes, b.data, 3), GZ_EENCODING);
     cr_assert(gz_is_zero32(from_bytes));
     gz_buf_free(&b);
+}
+
+/* SPEC §4: an approval signs TH("gongzhi/valset", chain_id ‖ validators_hash ‖
+ * pub_key ‖ u64be(power) ‖ name), built here by hand. */
+Test(core_codec, valset_approval_hash_is_the_spec_concatenation) {
+    uint8_t vh[32], pk[32], got[32], want[32];
+    memset(vh, 0xa1, 32);
+    memset(pk, 0xb2, 32);
+    cr_assert_eq(core_valset_approval_hash(got, "gongzhi-devnet", vh, pk, 0x0102030405060708ull, "partner"), GZ_OK);
+    uint8_t m[14 + 32 + 32 + 8 + 7];
+    memcpy(m, "gongzhi-devnet", 14);
+    memcpy(m + 14, vh, 32);
+    memcpy(m + 46, pk, 32);
+    for (int i = 0; i < 8; i++) m[78 + i] = (uint8_t)(i + 1);
+    memcpy(m + 86, "partner", 7);
+    core_tagged_hash(want, "gongzhi/valset", m, sizeof m);
+    cr_assert_arr_eq(got, want, 32);
+    char longname[GZ_LABEL_MAX + 2];
+    memset(longname, 'n', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    cr_assert_eq(core_valset_approval_hash(got, "gongzhi-devnet", vh, pk, 1, longname), GZ_EARG);
+}
+
+/* An encoder never writes approvals a decoder refuses. */
+Test(core_codec, validator_update_refuses_bad_approvals_when_encoding) {
+    gz_tx tx;
+    uint8_t sk[32];
+    make_tx(&tx, GZ_TX_VALIDATOR_UPDATE, 0, 3, sk);
+    gz_buf out;
+    gz_buf_init(&out);
+    tx.p.validator_update.n_approvals = 2; /* says 2, holds 3 */
+    cr_assert_eq(core_tx_sign_encode(&tx, sk, &out), GZ_EARG);
+    tx.p.validator_update.n_approvals = 3;
+    tx.p.validator_update.approvals = NULL;
+    cr_assert_eq(core_tx_sign_encode(&tx, sk, &out), GZ_EARG);
+    cr_assert_eq(out.len, 0);
+    gz_approval a = {0};
+    cr_assert_eq(core_approvals_encode(&a, 0, &out), GZ_EARG);
+    gz_buf_free(&out);
 }
