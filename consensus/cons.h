@@ -53,8 +53,8 @@
 #define CONS_PROPOSER_SEQ_MAX 4096
 /* Rounds beyond this are malformed: keeps round arithmetic far from overflow. */
 #define CONS_ROUND_MAX (1ull << 31)
-/* Total voting power bound: keeps 3 * power and the rotation scaling in 64 bits. */
-#define CONS_TOTAL_POWER_MAX (1ull << 50)
+/* Total voting power bound (core/limits.h says why). */
+#define CONS_TOTAL_POWER_MAX GZ_TOTAL_POWER_MAX
 
 enum cons_vote_type { CONS_PREVOTE = 1, CONS_PRECOMMIT = 2 };
 

@@ -32,12 +32,15 @@
 /* Validators in one set: bounds commits and vote sets (SPEC §4 refuses a
  * VALIDATOR_UPDATE that would make the set larger). */
 #define GZ_VALIDATORS_MAX 128
+/* Total voting power of a set: keeps 3 * power and the proposer rotation's
+ * scaling in 64 bits (genesis, VALIDATOR_UPDATE and consensus all apply it). */
+#define GZ_TOTAL_POWER_MAX (1ull << 50)
 /* A block as SPEC genesis allows it at most (consensus.block_max_bytes caps it lower). */
 #define GZ_BLOCK_BYTES_MAX (8u * 1024u * 1024u)
 /* Txs in one block at most (consensus.block_max_txs caps it lower): bounds
  * the per-tx arrays a received block makes us allocate before executing it. */
 #define GZ_BLOCK_TXS_MAX 20000u
-/* An encoded Header is at most 308 bytes (12 fields, the longest the chain
+/* An encoded Header is at most 342 bytes (13 fields, the longest the chain
  * id); a bin that claims to be a header is refused above this. */
 #define GZ_HEADER_BYTES_MAX 1024u
 /* A Commit: height, round and block id (under 64 bytes) and one

@@ -26,6 +26,8 @@ static tx_handler handler_for(uint64_t type) {
     case GZ_TX_WITHDRAW: return ledger_tx_withdraw;
     case GZ_TX_ANCHOR: return ledger_tx_anchor;
     case GZ_TX_GOV_GRANT: return ledger_tx_gov_grant;
+    case GZ_TX_VALIDATOR_UPDATE: return ledger_tx_validator_update;
+    case GZ_TX_EVIDENCE: return ledger_tx_evidence;
     default: return NULL;
     }
 }
@@ -154,6 +156,8 @@ static int block_new(ledger *l, uint64_t height, uint64_t time, size_t n, ledger
     b->prev_height = l->height;
     memcpy(b->prev_root, l->state_root, 32);
     b->log = l->log;
+    b->next = l->valset;
+    memcpy(b->next_hash, l->valset_hash, 32);
     b->ov = ledger_ov_new(l->s);
     b->results = calloc(n ? n : 1, sizeof *b->results);
     b->leaf_off = calloc(1, sizeof *b->leaf_off);
@@ -175,6 +179,7 @@ static int exec_all(ledger *l, ledger_block *b, const uint8_t proposer[32],
         b->n_results = i + 1;
     }
     json_decref(x.events);
+    if (err == GZ_OK) err = ledger_valset_end_block(&x);
     if (err != GZ_OK) return err;
     err = ledger_state_root_next(b->state_root, b->prev_root, b->ov);
     core_merkle_frontier_root(&b->log, b->log_root);
@@ -263,6 +268,7 @@ int ledger_block_commit(ledger *l, const ledger_block *b, store_batch *batch) {
     assert(b->log.size == l->log.size + b->n_leaves);
     /* Reserve now so that ledger_block_committed cannot fail. */
     int err = ledger_leaf_hashes_reserve(l, (size_t)b->log.size);
+    if (err == GZ_OK) err = ledger_valset_reserve(l);
     if (err == GZ_OK) err = ledger_ov_to_batch(b->ov, batch);
     for (size_t i = 0; err == GZ_OK && i < b->n_leaves; i++) {
         err = store_log_put(batch, l->log.size + i, b->leaves.data + b->leaf_off[i],
@@ -290,6 +296,7 @@ void ledger_block_committed(ledger *l, const ledger_block *b) {
     l->time = b->time;
     memcpy(l->state_root, b->state_root, 32);
     l->log = b->log;
+    ledger_valset_committed(l, b);
 }
 
 void ledger_block_free(ledger_block *b) {

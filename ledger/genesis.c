@@ -117,7 +117,7 @@ static int parse_accounts(const json_t *root, gz_genesis *g, gz_msg *msg) {
 static int parse_consensus(const json_t *root, gz_genesis *g, gz_msg *msg) {
     static const char *const keys[] = {"block_max_txs",    "block_max_bytes", "timeout_propose_ms",
                                        "timeout_vote_ms",  "timeout_delta_ms", "empty_block_ms",
-                                       "max_clock_drift_ms", NULL};
+                                       "max_clock_drift_ms", "evidence_max_age", NULL};
     const char *p = "consensus";
     const json_t *obj;
     gz_consensus_params *c = &g->consensus;
@@ -129,6 +129,9 @@ static int parse_consensus(const json_t *root, gz_genesis *g, gz_msg *msg) {
     if (err == GZ_OK) err = get_u64(obj, p, "timeout_delta_ms", &c->timeout_delta_ms, msg);
     if (err == GZ_OK) err = get_u64(obj, p, "empty_block_ms", &c->empty_block_ms, msg);
     if (err == GZ_OK) err = get_u64(obj, p, "max_clock_drift_ms", &c->max_clock_drift_ms, msg);
+    c->evidence_max_age = GZ_EVIDENCE_MAX_AGE_DEFAULT; /* optional (SPEC §7) */
+    if (err == GZ_OK && json_object_get(obj, "evidence_max_age") != NULL)
+        err = get_u64(obj, p, "evidence_max_age", &c->evidence_max_age, msg);
     return err;
 }
 

@@ -60,7 +60,11 @@ typedef struct gz_consensus_params {
     uint64_t timeout_delta_ms;
     uint64_t empty_block_ms;
     uint64_t max_clock_drift_ms;
+    uint64_t evidence_max_age; /* optional, default GZ_EVIDENCE_MAX_AGE_DEFAULT; >= 1 */
 } gz_consensus_params;
+
+/* consensus.evidence_max_age when genesis leaves it out (SPEC §4). */
+#define GZ_EVIDENCE_MAX_AGE_DEFAULT 100000u
 
 enum gz_credit_model { GZ_CREDIT_POINTS = 1, GZ_CREDIT_COMPOSITE = 2 };
 

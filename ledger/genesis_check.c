@@ -24,7 +24,8 @@ void ledger_genesis_default(gz_genesis *g) {
     g->consensus = (gz_consensus_params){.block_max_txs = 10000, .block_max_bytes = 4194304,
                                          .timeout_propose_ms = 1000, .timeout_vote_ms = 500,
                                          .timeout_delta_ms = 500, .empty_block_ms = 1000,
-                                         .max_clock_drift_ms = 5000};
+                                         .max_clock_drift_ms = 5000,
+                                         .evidence_max_age = GZ_EVIDENCE_MAX_AGE_DEFAULT};
     gz_credit_policy *c = &g->policy.credit;
     c->model = GZ_CREDIT_POINTS;
     c->initial = 10;
@@ -111,9 +112,9 @@ static int check_validators(const gz_genesis *g, gz_msg *msg) {
             return gz_fail(msg, GZ_EARG, "validators[%u].power: must be in 1..%llu", i,
                            (unsigned long long)I64MAX);
         }
-        if (v->power > UINT64_MAX / 3 - total) {
+        if (v->power > GZ_TOTAL_POWER_MAX - total) {
             return gz_fail(msg, GZ_EARG, "validators[%u].power: total power must be at most %llu",
-                           i, (unsigned long long)(UINT64_MAX / 3));
+                           i, (unsigned long long)GZ_TOTAL_POWER_MAX);
         }
         total += v->power;
         for (uint32_t j = 0; j < i; j++) {
@@ -204,6 +205,7 @@ static int check_consensus(const gz_consensus_params *c, gz_msg *msg) {
     if (err == GZ_OK) {
         err = range(msg, "consensus.max_clock_drift_ms", c->max_clock_drift_ms, 1, I64MAX);
     }
+    if (err == GZ_OK) err = range(msg, "consensus.evidence_max_age", c->evidence_max_age, 1, I64MAX);
     return err;
 }
 

@@ -77,6 +77,7 @@ static json_t *consensus_json(const gz_consensus_params *c, bool *ok) {
     put(o, "timeout_delta_ms", jint(c->timeout_delta_ms), ok);
     put(o, "empty_block_ms", jint(c->empty_block_ms), ok);
     put(o, "max_clock_drift_ms", jint(c->max_clock_drift_ms), ok);
+    if (c->evidence_max_age != GZ_EVIDENCE_MAX_AGE_DEFAULT) put(o, "evidence_max_age", jint(c->evidence_max_age), ok);
     return o;
 }
 

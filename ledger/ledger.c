@@ -63,6 +63,7 @@ static int genesis_state(ledger_ctx *x) {
             if (err == GZ_OK) err = ledger_state_put(x, &k, NULL, 0);
         }
     }
+    if (err == GZ_OK) err = ledger_valset_genesis(x);
     uint8_t h[32];
     if (err == GZ_OK) err = ledger_genesis_hash(g, h);
     ledger_key k;
@@ -160,6 +161,7 @@ static int open_existing(ledger *l, const gz_buf *meta, gz_msg *msg) {
     if (err == GZ_OK && (l->log.size != log_size || memcmp(root, meta->data + 56, 32) != 0)) {
         err = gz_fail(msg, GZ_ECORRUPT, "ledger: provenance log does not match its root");
     }
+    if (err == GZ_OK) err = ledger_valset_load(l, msg);
     return err;
 }
 
@@ -201,6 +203,7 @@ void ledger_close(ledger *l) {
     if (l == NULL) return;
     ledger_genesis_free(&l->g);
     free(l->leaf_hashes);
+    free(l->valset_from);
     free(l);
 }
 

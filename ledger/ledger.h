@@ -52,6 +52,25 @@ void ledger_log_root(const ledger *l, uint8_t out[32]);
 uint64_t ledger_log_size(const ledger *l);
 const gz_genesis *ledger_genesis(const ledger *l);
 
+/* A validator set in index order (SPEC §4): what signs one height. */
+typedef struct ledger_valset {
+    uint32_t n;
+    gz_validator v[GZ_VALIDATORS_MAX];
+} ledger_valset;
+
+/* The set that signs the next height (ledger_height + 1), and its hash. */
+const ledger_valset *ledger_validators_next(const ledger *l);
+void ledger_validators_next_hash(const ledger *l, uint8_t out[32]);
+/* The set that signed (or signs) height, for any height 1..ledger_height + 1:
+ * genesis's, or the one a block below height put in place. Returns GZ_OK,
+ * GZ_ENOTFOUND (height 0 or beyond the next one; *out emptied), or an
+ * internal error. */
+GZ_WUR int ledger_validators_at(ledger *l, uint64_t height, ledger_valset *out);
+/* The heights below `below` whose block changed the set (its header's
+ * next_validators_hash differs from its validators_hash), ascending: up to
+ * max of them into out; returns how many there are in all. */
+size_t ledger_valset_changes(const ledger *l, uint64_t below, uint64_t *out, size_t max);
+
 /* The committed nonce of a registered account, for mempool admission.
  * Returns GZ_OK or GZ_ENOTFOUND (*nonce = 0) or a storage error. */
 GZ_WUR int ledger_account_nonce(ledger *l, const uint8_t id[32], uint64_t *nonce);
@@ -67,6 +86,10 @@ GZ_WUR int ledger_exec_block(ledger *l, uint64_t height, uint64_t time, const ui
                              const gz_tx *const *txs, size_t n, ledger_block **out);
 
 uint64_t ledger_block_height(const ledger_block *b);
+/* The set that signs the height after b, as b's txs left it, and its hash
+ * (the header's next_validators_hash). */
+const ledger_valset *ledger_block_next_validators(const ledger_block *b);
+void ledger_block_next_validators_hash(const ledger_block *b, uint8_t out[32]);
 void ledger_block_state_root(const ledger_block *b, uint8_t out[32]);
 void ledger_block_log_root(const ledger_block *b, uint8_t out[32]);
 uint64_t ledger_block_log_size(const ledger_block *b);
@@ -120,6 +143,19 @@ GZ_WUR int ledger_query_proposal(ledger *l, const uint8_t proposal_id[32], json_
  * the first). Returns GZ_OK, or GZ_EARG with msg naming a bad parameter. */
 GZ_WUR int ledger_query_proposals(ledger *l, const char *status, uint64_t kind, uint32_t limit,
                                   const uint8_t *after, json_t **out, gz_msg *msg);
+
+/* SPEC §8 `validators` of height (1..ledger_height + 1): the set's members
+ * [{index, name, pub_key, power}] in order, then the validators jailed at or
+ * before that height and not back in it, as {name, pub_key, power: 0,
+ * jailed: true, jailed_at, evidence_height}. GZ_ENOTFOUND for another height. */
+GZ_WUR int ledger_query_validators(ledger *l, uint64_t height, json_t **out);
+/* SPEC §8 `evidence`: {"evidence": [{validator, height, round, type,
+ * block_id_a, block_id_b, recorded_at, txid, jailed}], "next"}: recorded
+ * equivocations in (validator, height) order, of one validator or all, at
+ * most limit (1..GZ_PAGE_LIMIT_MAX) after the cursor `after` (the `next` of
+ * the previous page; NULL from the start). GZ_EARG with msg for a bad cursor. */
+GZ_WUR int ledger_query_evidence(ledger *l, const uint8_t *validator, uint32_t limit, const char *after,
+                                 json_t **out, gz_msg *msg);
 
 /* Provenance log (SPEC §5). The AnchorLeaf bytes of leaf index (< log size):
  * GZ_OK (appended to out), GZ_ENOTFOUND, or an internal error. */

@@ -27,6 +27,12 @@ struct ledger {
     uint64_t time;
     uint8_t state_root[32];
     core_merkle_frontier log;
+    /* The set of height ->height + 1 and its hash; the heights at which a
+     * set took effect (1 for genesis's), ascending. */
+    ledger_valset valset;
+    uint8_t valset_hash[32];
+    uint64_t *valset_from;
+    size_t n_valset_from, cap_valset_from;
     /* Every leaf hash of the provenance log, for proofs. */
     uint8_t (*leaf_hashes)[32];
     size_t cap_leaf_hashes;
@@ -56,7 +62,24 @@ struct ledger_block {
     ledger_result *results;
     size_t n_results;
     char *begin_events;
+    /* The set of height + 1: a copy of the ledger's, changed by the block's
+     * VALIDATOR_UPDATE and EVIDENCE txs (only once every check passed). */
+    ledger_valset next;
+    uint8_t next_hash[32];
+    bool valset_changed;
 };
+
+/* ---- validator sets (ledger/valset.c) ---- */
+/* Writes the genesis set (and registers its keys as accounts). */
+GZ_WUR int ledger_valset_genesis(ledger_ctx *x);
+/* Loads the committed set and the heights of its changes at open. */
+GZ_WUR int ledger_valset_load(ledger *l, gz_msg *msg);
+/* At the end of a block: writes the next set when the block changed it. */
+GZ_WUR int ledger_valset_end_block(ledger_ctx *x);
+/* Reserves room so that ledger_valset_committed cannot fail. */
+GZ_WUR int ledger_valset_reserve(ledger *l);
+/* After commit: the block's next set becomes the ledger's. */
+void ledger_valset_committed(ledger *l, const ledger_block *b);
 
 /* state_root = TH("gongzhi/state", prev ‖ SHA256(write set of ov)). */
 GZ_WUR int ledger_state_root_next(uint8_t out[32], const uint8_t prev[32], ledger_overlay *ov);

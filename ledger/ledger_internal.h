@@ -67,6 +67,7 @@ enum {
     LK_ANCHOR = 'n',       /* 'n' ‖ artifact[32] -> anchor record */
     LK_ROLE = 'o',         /* 'o' ‖ role u8 ‖ id[32] -> empty */
     LK_SPLIT = 's',        /* 's' ‖ split_id str -> split record */
+    LK_VALSET = 'v',       /* validator sets, jails, evidence (ledger/valset.c) */
     LK_RESULT = 't',       /* 't' ‖ txid[32] -> tx result record */
     LK_WORK = 'w',         /* 'w' ‖ work_id str ‖ leaf_index u64 -> artifact[32] */
 };
@@ -218,6 +219,8 @@ GZ_WUR int ledger_tx_transfer(ledger_ctx *x, const gz_tx *tx, gz_msg *msg);
 GZ_WUR int ledger_tx_withdraw(ledger_ctx *x, const gz_tx *tx, gz_msg *msg);
 GZ_WUR int ledger_tx_anchor(ledger_ctx *x, const gz_tx *tx, gz_msg *msg);
 GZ_WUR int ledger_tx_gov_grant(ledger_ctx *x, const gz_tx *tx, gz_msg *msg);
+GZ_WUR int ledger_tx_validator_update(ledger_ctx *x, const gz_tx *tx, gz_msg *msg);
+GZ_WUR int ledger_tx_evidence(ledger_ctx *x, const gz_tx *tx, gz_msg *msg);
 
 /* Governance (tx_issuer.c, tx_release.c, tx_proposal.c, tx_reward.c). */
 GZ_WUR int ledger_tx_issuer_set(ledger_ctx *x, const gz_tx *tx, gz_msg *msg);

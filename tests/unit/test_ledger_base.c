@@ -107,8 +107,9 @@ Test(ledger_base, genesis_state_root_definition) {
     ws_ctx c = {.n = 0};
     core_sha256_init(&c.h);
     cr_assert_eq(store_state_scan(k.s, NULL, 0, NULL, 0, ws_cb, &c), GZ_OK);
-    /* 8 accounts + 4 authorities, 4 role entries, the genesis hash. */
-    cr_expect_eq(c.n, KIT_USERS + 4 + 4 + 1);
+    /* 8 accounts + 4 authorities + the validator's, 4 role entries, the genesis
+     * hash, the validator set (current and from height 1). */
+    cr_expect_eq(c.n, KIT_USERS + 4 + 1 + 4 + 1 + 2);
     uint8_t m[64] = {0};
     core_sha256_final(&c.h, m + 32);
     uint8_t want[32], got[32];

@@ -27,6 +27,8 @@ enum { T_REG = 0, T_CREDIT = 1, T_TREAS = 2, T_GOV = 3, T_USER0 = 4 };
 #define GT_KEYS (T_USER0 + GT_USERS_MAX + 4)
 /* Key index of a key that genesis never registers. */
 #define T_STRANGER (GT_KEYS - 1)
+/* The validator: a registered account (SPEC §4), used for nothing else. */
+#define T_VALIDATOR (GT_KEYS - 2)
 #define GT_BLOCK_MAX 256
 #define DAY_MS 86400000ull
 
@@ -65,7 +67,7 @@ static inline gt *gt_new(size_t n_users) {
     ledger_genesis_default(&t->g);
     t->g.n_validators = 1;
     snprintf(t->g.validators[0].name, sizeof t->g.validators[0].name, "v0");
-    memcpy(t->g.validators[0].pub_key, t->pub[T_STRANGER], 32);
+    memcpy(t->g.validators[0].pub_key, t->pub[T_VALIDATOR], 32);
     t->g.validators[0].power = 10;
     for (int r = 0; r < GZ_ROLE_COUNT; r++) {
         t->g.n_authorities[r] = 1;
