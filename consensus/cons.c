@@ -143,10 +143,13 @@ void cons_free(cons *c) {
 int cons_set_validators(cons *c, const uint64_t *powers, size_t n, int32_t my_index) {
     assert(c != NULL);
     assert(c->in_call == 0);
-    if (c->started && c->step != CONS_STEP_COMMIT) return GZ_ESTATE;
     uint64_t total = valset_total(powers, n);
     if (total == 0 || n > c->cap) return GZ_EARG;
     if (my_index < -1 || my_index >= (int64_t)n) return GZ_EARG;
+    /* A height still in progress was committed from a peer's commit (block
+     * sync): it is over for this machine too, and its vote sets refer to the
+     * old indexes, so it takes no more input until cons_start_height. */
+    if (c->started) c->step = CONS_STEP_COMMIT;
     valset_install(c, powers, n, my_index, total);
     /* Indexes in buffered messages referred to the old set. */
     cons_future_clear(c);

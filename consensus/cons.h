@@ -210,9 +210,11 @@ GZ_WUR int cons_init(cons *c, const cons_config *cfg, const cons_callbacks *cb);
 void cons_free(cons *c);
 
 /* Installs another validator set for the next cons_start_height (index order
- * of that height). Only between heights: before the first start or after a
- * decision. Returns GZ_OK, GZ_EARG (bad set, n above the init capacity) or
- * GZ_ESTATE (a height is in progress). Buffered height+1 messages are dropped. */
+ * of that height). Between heights: before the first start, after a
+ * decision, or when the node committed the height in progress from a peer's
+ * commit, which ends it here (it takes no more input). Returns GZ_OK or
+ * GZ_EARG (bad set, n above the init capacity); nothing changes on failure.
+ * Buffered height+1 messages are dropped. */
 GZ_WUR int cons_set_validators(cons *c, const uint64_t *powers, size_t n, int32_t my_index);
 
 /* Enters NewHeight for height (> the current one, or any >= 1 at first).

@@ -31,8 +31,6 @@ int chain_open(chain *c, store *st, ledger *lg, const gz_genesis *g, gz_msg *msg
     c->st = st;
     c->lg = lg;
     c->g = g;
-    if (core_validators_hash(c->validators_hash, g->validators, g->n_validators) != GZ_OK)
-        return gz_fail(msg, GZ_ENOMEM, "validators: cannot hash");
     c->height = ledger_height(lg);
     c->time = ledger_time(lg);
     if (c->height == 0) return GZ_OK; /* prev_block_id of height 1 is 32 zero bytes */
@@ -257,7 +255,7 @@ int chain_build(chain *c, const mempool *mp, uint64_t now_ms, const uint8_t prop
     h->time = now_ms > c->time ? now_ms : c->time + 1;
     memcpy(h->prev_block_id, c->last_block_id, 32);
     h->tx_count = b->n_txs;
-    memcpy(h->validators_hash, c->validators_hash, 32);
+    ledger_validators_next_hash(c->lg, h->validators_hash);
     memcpy(h->proposer, proposer, 32);
     if (rc == GZ_OK) rc = tx_root(b, h->tx_root);
     if (rc == GZ_OK)
@@ -266,6 +264,7 @@ int chain_build(chain *c, const mempool *mp, uint64_t now_ms, const uint8_t prop
         ledger_block_state_root(b->exec, h->state_root);
         ledger_block_log_root(b->exec, h->log_root);
         h->log_size = ledger_block_log_size(b->exec);
+        ledger_block_next_validators_hash(b->exec, h->next_validators_hash);
         rc = block_encode(b, &txs_enc);
     }
     gz_buf_free(&txs_enc);
@@ -424,8 +423,9 @@ static bool txs_unique(chain *c, chain_block *b) {
 }
 
 static bool proposer_known(const chain *c, const uint8_t pub[32]) {
-    for (uint32_t i = 0; i < c->g->n_validators; i++) {
-        if (memcmp(c->g->validators[i].pub_key, pub, 32) == 0) return true;
+    const ledger_valset *s = ledger_validators_next(c->lg);
+    for (uint32_t i = 0; i < s->n; i++) {
+        if (memcmp(s->v[i].pub_key, pub, 32) == 0) return true;
     }
     return false;
 }
@@ -433,11 +433,13 @@ static bool proposer_known(const chain *c, const uint8_t pub[32]) {
 static bool header_valid(chain *c, chain_block *b, uint64_t now_ms) {
     const gz_header *h = &b->header;
     const char *why = NULL;
+    uint8_t vh[32];
+    ledger_validators_next_hash(c->lg, vh);
     if (h->time <= c->time) why = "header.time: not after the previous block";
     else if (h->time > now_ms + c->g->consensus.max_clock_drift_ms)
         why = "header.time: too far ahead of this node's clock";
-    else if (memcmp(h->validators_hash, c->validators_hash, 32) != 0)
-        why = "header.validators_hash: not this chain's validator set";
+    else if (memcmp(h->validators_hash, vh, 32) != 0)
+        why = "header.validators_hash: not the validator set of this height";
     else if (!proposer_known(c, h->proposer)) why = "header.proposer: not a validator";
     if (why != NULL) snprintf(b->reason, sizeof b->reason, "%s", why);
     return why == NULL;
@@ -457,6 +459,9 @@ static bool exec_matches(chain *c, chain_block *b) {
     ledger_block_log_root(b->exec, root);
     if (why == NULL && memcmp(root, h->log_root, 32) != 0) why = "header.log_root: differs from this node's log";
     if (why == NULL && ledger_block_log_size(b->exec) != h->log_size) why = "header.log_size: differs";
+    ledger_block_next_validators_hash(b->exec, root);
+    if (why == NULL && memcmp(root, h->next_validators_hash, 32) != 0)
+        why = "header.next_validators_hash: differs from the set this node's execution leaves";
     if (why != NULL) snprintf(b->reason, sizeof b->reason, "%s", why);
     return why == NULL;
 }

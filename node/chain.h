@@ -50,7 +50,6 @@ typedef struct chain {
     store *st;
     ledger *lg;
     const gz_genesis *g;
-    uint8_t validators_hash[32];
     uint64_t height;          /* last committed height */
     uint64_t time;            /* its block time (genesis_time at 0) */
     uint8_t last_block_id[32];

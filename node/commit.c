@@ -130,7 +130,9 @@ int node_commit_synced(node *n, const uint8_t *block, size_t block_len, const ui
                        (unsigned long long)(n->ch.height + 1));
     /* The commit's signatures first: a block enters the candidates only with
      * the id more than 2/3 of the power signed. */
-    rc = core_commit_verify(cm, n->g.chain_id, cm->block_id, cm->height, n->g.validators, n->g.n_validators, msg);
+    /* The set of this height (the one after the committed): a commit of a
+     * height whose set a block changed is checked by that new set. */
+    rc = core_commit_verify(cm, n->g.chain_id, cm->block_id, cm->height, node_valset(n)->v, node_valset(n)->n, msg);
     if (rc != GZ_OK) return rc;
     chain_block *b = NULL;
     node_keep_candidates(n);

@@ -77,10 +77,17 @@ int node_handle_vote(node *n, const uint8_t *payload, size_t len, gz_msg *msg) {
     if (rc == GZ_OK) rc = core_vote_decode(&gv, vb, vlen, msg);
     if (rc != GZ_OK) return rc;
     if (strcmp(gv.chain_id, n->g.chain_id) != 0) return gz_fail(msg, GZ_ECHAIN, "vote.chain_id: not this chain");
-    if (idx >= n->g.n_validators)
-        return gz_fail(msg, GZ_EARG, "vote_msg.validator: %llu is not in the validator set", (unsigned long long)idx);
     if (gv.height <= n->ch.height) return GZ_ESTATE; /* late: already committed */
     if (gv.height > n->ch.height + 2) return GZ_ELIMIT;
+    /* The set of the height after the committed one is known; the one after
+     * that may still change with the block being decided, so a message for it
+     * that does not check out against today's set is dropped, not blamed. */
+    const ledger_valset *vs = node_valset(n);
+    bool set_known = gv.height == n->ch.height + 1;
+    if (idx >= vs->n) {
+        if (!set_known) return GZ_ELIMIT;
+        return gz_fail(msg, GZ_EARG, "vote_msg.validator: %llu is not in the validator set", (unsigned long long)idx);
+    }
     if (gv.round > CONS_ROUND_MAX) return gz_fail(msg, GZ_EARG, "vote.round: too large");
     /* Re-sends and gossip bring the same bytes again and again: a vote of
      * the current height kept for re-sending was verified when it came. */
@@ -91,8 +98,10 @@ int node_handle_vote(node *n, const uint8_t *payload, size_t len, gz_msg *msg) {
     uint8_t h[32];
     rc = core_vote_sighash(h, &gv);
     if (rc != GZ_OK) return rc;
-    if (!core_verify(cv.sig, h, 32, n->g.validators[idx].pub_key))
+    if (!core_verify(cv.sig, h, 32, vs->v[idx].pub_key)) {
+        if (!set_known) return GZ_ELIMIT;
         return gz_fail(msg, GZ_ESIG, "vote_msg.sig: not signed by validator %llu", (unsigned long long)idx);
+    }
     if (is_next_height(n, gv.height)) return keep_future_vote(n, payload, len, gv.round);
     if (n->decided) return GZ_ELIMIT;
     /* Write-ahead: a vote of the current height is logged (once) before
@@ -119,7 +128,7 @@ int node_handle_vote(node *n, const uint8_t *payload, size_t len, gz_msg *msg) {
     if (rc == GZ_ECONFLICT) {
         char who[17];
         node_log(n, "evidence: validator %llu (%s…) equivocated at %llu/%llu", (unsigned long long)idx,
-                 hex8(n->g.validators[idx].pub_key, who), (unsigned long long)gv.height,
+                 hex8(vs->v[idx].pub_key, who), (unsigned long long)gv.height,
                  (unsigned long long)gv.round);
     }
     return rc;
@@ -145,12 +154,19 @@ int node_handle_proposal(node *n, const uint8_t *payload, size_t len, gz_msg *ms
     if (gp.round >= CONS_ROUND_MAX) return gz_fail(msg, GZ_EARG, "proposal.round: too large");
     if (gp.pol_round < -1 || gp.pol_round >= (int64_t)gp.round)
         return gz_fail(msg, GZ_EARG, "proposal.pol_round: must be -1 or below the round");
+    /* Between a commit that changed the set and the next height's start,
+     * consensus still rotates the old set: wait for the re-send. */
+    uint8_t vh[32];
+    ledger_validators_next_hash(n->lg, vh);
+    if (memcmp(vh, n->valset_hash, 32) != 0) return GZ_ELIMIT;
     uint32_t who = cons_proposer(&n->cs, gp.height, gp.round);
     uint8_t h[32];
     rc = core_proposal_sighash(h, &gp);
     if (rc != GZ_OK) return rc;
-    if (!core_verify(cp.sig, h, 32, n->g.validators[who].pub_key))
+    if (!core_verify(cp.sig, h, 32, node_valset(n)->v[who].pub_key)) {
+        if (gp.height != n->ch.height + 1) return GZ_ELIMIT; /* its set may not be known yet (see votes) */
         return gz_fail(msg, GZ_ESIG, "proposal_msg.sig: not signed by the proposer of round %llu", (unsigned long long)gp.round);
+    }
     if (is_next_height(n, gp.height)) return keep_future_proposal(n, payload, len, gp.round);
     if (n->decided) return GZ_ELIMIT;
     chain_block *b = NULL;

@@ -157,6 +157,33 @@ static void on_cons_timer(node *n, size_t k) {
 }
 
 /* Starts consensus for the height after the committed one. */
+/* This node's index in set s, or -1. */
+static int32_t index_in(const node *n, const ledger_valset *s) {
+    for (uint32_t i = 0; i < s->n; i++)
+        if (memcmp(s->v[i].pub_key, n->pk, 32) == 0) return (int32_t)i;
+    return -1;
+}
+
+/* Installs the ledger's set of the next height in consensus when a block
+ * changed it (SPEC §4: a change takes effect at the next height). */
+static void valset_follow(node *n) {
+    uint8_t vh[32];
+    ledger_validators_next_hash(n->lg, vh);
+    if (memcmp(vh, n->valset_hash, 32) == 0) return;
+    const ledger_valset *s = node_valset(n);
+    uint64_t powers[GZ_VALIDATORS_MAX];
+    for (uint32_t i = 0; i < s->n; i++) powers[i] = s->v[i].power;
+    int32_t me = index_in(n, s);
+    int rc = cons_set_validators(&n->cs, powers, s->n, me);
+    assert(rc == GZ_OK); /* the ledger keeps sets within consensus's bounds */
+    (void)rc;
+    if (me != n->my_index)
+        node_log(n, "validator set of height %llu: %u validators; this node %s", (unsigned long long)(n->ch.height + 1),
+                 s->n, me >= 0 ? "signs" : "no longer signs");
+    n->my_index = me;
+    memcpy(n->valset_hash, vh, 32);
+}
+
 static void start_next_height(node *n) {
     n->decided = false;
     for (size_t i = 0; i < n->n_height_votes; i++) gz_buf_reset(&n->height_votes[i]);
@@ -173,6 +200,7 @@ static void start_next_height(node *n) {
     uint64_t now = node_mono_ms(n);
     node_timer_stop(n, NODE_TIMER_PROPOSE_WAIT);
     bool txs = mempool_count(&n->mp) > 0 && node_txs_ready_now(n, now);
+    valset_follow(n);
     int rc = cons_start_height(&n->cs, n->ch.height + 1, now, txs);
     if (rc != GZ_OK)
         node_log(n, "consensus: cannot start height %llu: %s", (unsigned long long)(n->ch.height + 1),
@@ -277,18 +305,19 @@ static int open_key(node *n, const uint8_t seckey[32], gz_msg *msg) {
     memcpy(n->sk, seckey, 32);
     if (core_key_pub(n->pk, n->sk) != GZ_OK) return gz_fail(msg, GZ_EARG, "key: not a valid secret key");
     n->my_index = -1;
-    for (uint32_t i = 0; i < n->g.n_validators; i++) {
-        if (memcmp(n->g.validators[i].pub_key, n->pk, 32) == 0) n->my_index = (int32_t)i;
-    }
     return GZ_OK;
 }
 
 static int open_consensus(node *n, gz_msg *msg) {
+    const ledger_valset *s = node_valset(n);
     uint64_t powers[GZ_VALIDATORS_MAX];
-    for (uint32_t i = 0; i < n->g.n_validators; i++) powers[i] = n->g.validators[i].power;
+    for (uint32_t i = 0; i < s->n; i++) powers[i] = s->v[i].power;
+    n->my_index = index_in(n, s);
+    ledger_validators_next_hash(n->lg, n->valset_hash);
     cons_config cc = {
         .powers = powers,
-        .n_validators = n->g.n_validators,
+        .n_validators = s->n,
+        .validators_cap = GZ_VALIDATORS_MAX,
         .my_index = n->my_index,
         .timeout_propose_ms = n->g.consensus.timeout_propose_ms,
         .timeout_vote_ms = n->g.consensus.timeout_vote_ms,
@@ -364,7 +393,7 @@ static int replay_record(uint8_t type, const uint8_t *p, size_t len, void *data)
 void node_start(node *n) {
     n->last_progress_ms = node_mono_ms(n);
     node_log(n, "started: chain %s, %s %d of %u, height %llu", n->g.chain_id,
-             n->my_index >= 0 ? "validator" : "full node", n->my_index, n->g.n_validators,
+             n->my_index >= 0 ? "validator" : "full node", n->my_index, node_valset(n)->n,
              (unsigned long long)n->ch.height);
     int rc = cons_start_height(&n->cs, n->ch.height + 1, node_mono_ms(n), mempool_count(&n->mp) > 0);
     assert(rc == GZ_OK);
@@ -428,8 +457,9 @@ void node_status_get(const node *n, node_status *out) {
 const gz_genesis *node_genesis(const node *n) { return &n->g; }
 
 bool node_is_validator(const node *n, const uint8_t pk[32]) {
-    for (uint32_t i = 0; i < n->g.n_validators; i++)
-        if (memcmp(n->g.validators[i].pub_key, pk, 32) == 0) return true;
+    const ledger_valset *s = node_valset(n);
+    for (uint32_t i = 0; i < s->n; i++)
+        if (memcmp(s->v[i].pub_key, pk, 32) == 0) return true;
     return false;
 }
 

@@ -162,7 +162,8 @@ struct node {
     gz_genesis g;
     uint8_t sk[32];
     uint8_t pk[32];
-    int32_t my_index; /* -1: not a validator */
+    int32_t my_index; /* -1: not a validator of the current height */
+    uint8_t valset_hash[32]; /* of the set consensus has */
     uint64_t propose_wait_ms;
     bool net_on;
     unsigned test_faults; /* enum node_fault */
@@ -233,6 +234,10 @@ struct node {
     int scratch_rcs[GZ_ADMIT_BATCH_MAX];
     size_t scratch_idx[GZ_ADMIT_BATCH_MAX];
 };
+
+/* The validator set of the height after the committed one: the current
+ * height's, or the next one's between a commit and its start. */
+static inline const ledger_valset *node_valset(const node *n) { return ledger_validators_next(n->lg); }
 
 /* ---- outbox.c: what the node says, and its log ---- */
 static inline uint64_t node_mono_ms(const node *n) { return n->env.mono_ms(n->env.ctx); }

@@ -199,7 +199,7 @@ int node_encode_proposal(node *n, const cons_proposal *p, gz_buf *out) {
 /* ---- the WAL index of votes ---------------------------------------------- */
 
 void node_wal_votes_reset(node *n) {
-    for (uint32_t v = 0; v < n->g.n_validators && v < GZ_VALIDATORS_MAX; v++)
+    for (uint32_t v = 0; v < GZ_VALIDATORS_MAX; v++) /* all: the next set may be larger */
         for (size_t r = 0; r < NODE_WAL_VOTE_ROUNDS; r++) n->wal_votes[v][r].used = false;
 }
 
@@ -244,7 +244,7 @@ static size_t wal_votes_slot(const node *n, const node_vote_key *key, bool *held
 }
 
 static bool key_ok(const node *n, const node_vote_key *key) {
-    return key->validator < n->g.n_validators && key->validator < GZ_VALIDATORS_MAX &&
+    return key->validator < node_valset(n)->n && key->validator < GZ_VALIDATORS_MAX &&
            (key->type == CONS_PREVOTE || key->type == CONS_PRECOMMIT);
 }
 

@@ -23,14 +23,62 @@ static void reply_query(rpc_call *call, int rc, json_t *out, const char *what) {
     else rpc_reply_error(call, RPC_SERVER_ERROR, "%s: %s", what, gz_strerror(rc));
 }
 
-static json_t *validators_json(const gz_genesis *g) {
+/* A set as proofs carry it (SPEC §5): [{name, pub_key, power}] in order. */
+static json_t *set_json(const ledger_valset *s) {
     json_t *a = json_array();
-    for (uint32_t i = 0; i < g->n_validators; i++) {
-        const gz_validator *v = &g->validators[i];
+    for (uint32_t i = 0; a != NULL && i < s->n; i++) {
+        const gz_validator *v = &s->v[i];
         json_array_append_new(a, json_pack("{s:s,s:o,s:I}", "name", v->name, "pub_key", core_json_hex(v->pub_key, 32),
                                            "power", (json_int_t)v->power));
     }
     return a;
+}
+
+/* The set that signs height, as proofs carry it; NULL when unknown. */
+static json_t *set_at_json(node *n, uint64_t height) {
+    ledger_valset *s = malloc(sizeof *s);
+    json_t *r = NULL;
+    if (s != NULL && ledger_validators_at(node_ledger(n), height, s) == GZ_OK) r = set_json(s);
+    free(s);
+    return r;
+}
+
+/* SPEC §8 `validators` of height (members with index, then the jailed). */
+static json_t *validators_json(node *n, uint64_t height) {
+    json_t *r = NULL;
+    if (ledger_query_validators(node_ledger(n), height, &r) != GZ_OK) return json_array();
+    return r;
+}
+
+/* SPEC §5 valset_chain: one link per height below `below` whose block
+ * changed the set: its header, its commit and the set it put in place. */
+static int valset_chain_json(node *n, uint64_t below, json_t **out) {
+    *out = json_array();
+    if (*out == NULL) return GZ_ENOMEM;
+    uint64_t heights[GZ_PAGE_LIMIT_MAX];
+    size_t total = ledger_valset_changes(node_ledger(n), below, heights, GZ_PAGE_LIMIT_MAX);
+    if (total > GZ_PAGE_LIMIT_MAX) return GZ_ELIMIT; /* docs/rpc.md: a longer chain is not served whole */
+    int rc = GZ_OK;
+    for (size_t i = 0; i < total && rc == GZ_OK; i++) {
+        chain_stored s;
+        gz_buf cm;
+        gz_buf_init(&cm);
+        rc = chain_stored_load(node_chain(n), heights[i], &s);
+        if (rc != GZ_OK) break;
+        rc = chain_commit_bytes(node_chain(n), heights[i], &cm);
+        json_t *set = rc == GZ_OK ? set_at_json(n, heights[i] + 1) : NULL;
+        if (rc == GZ_OK && set == NULL) rc = GZ_ECORRUPT;
+        if (rc == GZ_OK)
+            json_array_append_new(*out, json_pack("{s:o,s:o,s:o}", "header", core_json_hex(s.hdr, s.hdr_len), "commit",
+                                                  core_json_hex(cm.data, cm.len), "validators", set));
+        chain_stored_free(&s);
+        gz_buf_free(&cm);
+    }
+    if (rc != GZ_OK) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 static void m_status(void *ctx, json_t *params, rpc_call *call) {
@@ -41,7 +89,7 @@ static void m_status(void *ctx, json_t *params, rpc_call *call) {
     json_t *r = json_pack("{s:s,s:o,s:I,s:o,s:I,s:b,s:o,s:I,s:I,s:I,s:I,s:s,s:I}", "chain_id", h->g.chain_id,
                           "node_id", core_json_hex(st.pub_key, 32), "height", (json_int_t)st.height, "block_id",
                           core_json_hex(st.block_id, 32), "time", (json_int_t)st.time, "catching_up",
-                          st.catching_up, "validators", validators_json(&h->g), "peers", (json_int_t)st.peers,
+                          st.catching_up, "validators", validators_json(h->eng, st.height + 1), "peers", (json_int_t)st.peers,
                           "mempool_txs", (json_int_t)st.mempool_txs, "validator_index",
                           (json_int_t)st.validator_index, "round", (json_int_t)st.round, "step",
                           cons_step_name(st.step), "sync_target", (json_int_t)st.sync_target);
@@ -219,13 +267,13 @@ static void m_tx(void *ctx, json_t *params, rpc_call *call) {
 }
 
 static json_t *header_json(const gz_header *h, const uint8_t *bytes, size_t len) {
-    return json_pack("{s:s,s:I,s:I,s:o,s:o,s:I,s:o,s:o,s:I,s:o,s:o,s:o}", "chain_id", h->chain_id, "height",
+    return json_pack("{s:s,s:I,s:I,s:o,s:o,s:I,s:o,s:o,s:I,s:o,s:o,s:o,s:o}", "chain_id", h->chain_id, "height",
                      (json_int_t)h->height, "time", (json_int_t)h->time, "prev_block_id",
                      core_json_hex(h->prev_block_id, 32), "tx_root", core_json_hex(h->tx_root, 32), "tx_count",
                      (json_int_t)h->tx_count, "state_root", core_json_hex(h->state_root, 32), "log_root",
                      core_json_hex(h->log_root, 32), "log_size", (json_int_t)h->log_size, "validators_hash",
-                     core_json_hex(h->validators_hash, 32), "proposer", core_json_hex(h->proposer, 32), "hex",
-                     core_json_hex(bytes, len));
+                     core_json_hex(h->validators_hash, 32), "proposer", core_json_hex(h->proposer, 32),
+                     "next_validators_hash", core_json_hex(h->next_validators_hash, 32), "hex", core_json_hex(bytes, len));
 }
 
 /* Reads params.height, replying itself when it is bad or not committed. */
@@ -278,20 +326,52 @@ static void m_commit(void *ctx, json_t *params, rpc_call *call) {
     if (height_param(n, params, call, &h) == GZ_OK && load_committed(n, h, &s, &cm, call) == GZ_OK) {
         uint8_t id[32];
         core_block_id(id, s.hdr, s.hdr_len);
-        rpc_reply_result(call, json_pack("{s:I,s:o,s:o,s:o,s:o}", "height", (json_int_t)h, "header",
-                                         core_json_hex(s.hdr, s.hdr_len), "block_id", core_json_hex(id, 32), "commit",
-                                         core_json_hex(cm.data, cm.len), "validators", validators_json(node_genesis(n))));
+        json_t *links = NULL;
+        int rc = valset_chain_json(n, h, &links);
+        if (rc == GZ_OK)
+            rpc_reply_result(call, json_pack("{s:I,s:o,s:o,s:o,s:o,s:o}", "height", (json_int_t)h, "header",
+                                             core_json_hex(s.hdr, s.hdr_len), "block_id", core_json_hex(id, 32),
+                                             "commit", core_json_hex(cm.data, cm.len), "validators", set_at_json(n, h),
+                                             "valset_chain", links));
+        else reply_query(call, rc, NULL, "valset_chain");
         chain_stored_free(&s);
     }
     gz_buf_free(&cm);
 }
 
+/* The set of any height up to the one being decided (the default). */
 static void m_validators(void *ctx, json_t *params, rpc_call *call) {
-    node_host *hs = ctx;
-    uint64_t h;
-    /* The validator set is fixed by genesis (SPEC §4 has no set changes). */
-    if (rpc_param_u64_opt(params, "height", 0, &h, call) != GZ_OK) return;
-    rpc_reply_result(call, validators_json(&hs->g));
+    node *n = ((node_host *)ctx)->eng;
+    uint64_t next = node_chain(n)->height + 1, h;
+    if (rpc_param_u64_opt(params, "height", next, &h, call) != GZ_OK) return;
+    if (h == 0 || h > next) {
+        rpc_reply_error(call, RPC_NOT_FOUND, "params.height: %llu is not a height of this chain (1..%llu)",
+                        (unsigned long long)h, (unsigned long long)next);
+        return;
+    }
+    json_t *r = NULL;
+    int rc = ledger_query_validators(node_ledger(n), h, &r);
+    reply_query(call, rc, r, "params.height");
+}
+
+static void m_evidence(void *ctx, json_t *params, rpc_call *call) {
+    node *n = ((node_host *)ctx)->eng;
+    uint8_t validator[32];
+    bool has_validator;
+    uint64_t limit;
+    const char *after;
+    if (rpc_param_hex32_opt(params, "validator", validator, &has_validator, call) != GZ_OK) return;
+    if (rpc_param_u64_opt(params, "limit", 20, &limit, call) != GZ_OK) return;
+    if (rpc_param_str_opt(params, "after", 80, NULL, &after, call) != GZ_OK) return;
+    if (limit < 1 || limit > GZ_PAGE_LIMIT_MAX) {
+        rpc_reply_error(call, RPC_INVALID_PARAMS, "params.limit: must be 1..%d", GZ_PAGE_LIMIT_MAX);
+        return;
+    }
+    json_t *r = NULL;
+    gz_msg msg = {{0}};
+    int rc = ledger_query_evidence(node_ledger(n), has_validator ? validator : NULL, (uint32_t)limit, after, &r, &msg);
+    if (rc == GZ_EARG) rpc_reply_error(call, RPC_INVALID_PARAMS, "params.%s", msg.text);
+    else reply_query(call, rc, r, "evidence");
 }
 
 static void m_account(void *ctx, json_t *params, rpc_call *call) {
@@ -385,8 +465,14 @@ static int anchor_bundle(node *n, const json_t *a, json_t **out) {
         json_object_set_new(p, "height", json_integer((json_int_t)height));
         json_object_set_new(p, "header", core_json_hex(s.hdr, s.hdr_len));
         json_object_set_new(p, "commit", core_json_hex(cm.data, cm.len));
-        json_object_set_new(p, "validators", validators_json(node_genesis(n)));
-        *out = p;
+        json_object_set_new(p, "validators", set_at_json(n, height));
+        json_t *links = NULL;
+        rc = valset_chain_json(n, height, &links);
+        /* SPEC §5: only when the set changed since genesis. */
+        if (rc == GZ_OK && json_array_size(links) > 0) json_object_set_new(p, "valset_chain", links);
+        else json_decref(links);
+        if (rc == GZ_OK) *out = p;
+        else json_decref(p);
     }
     free(leaves);
     chain_stored_free(&s);
@@ -454,6 +540,7 @@ const rpc_method host_rpc_methods[] = {
     {"block", m_block, "height"},
     {"commit", m_commit, "height"},
     {"validators", m_validators, "height"},
+    {"evidence", m_evidence, "validator limit after"},
     {"account", m_account, "account"},
     {"controller", m_controller, "controller_id"},
     {"issuer", m_issuer, "issuer_id"},
@@ -469,8 +556,8 @@ const size_t host_rpc_methods_n = sizeof host_rpc_methods / sizeof host_rpc_meth
 
 /* In the order of host_rpc_methods. */
 const unsigned host_rpc_costs[] = {
-    COST_POINT, COST_POINT, COST_POINT, COST_PROOF, COST_BLOCK, COST_BLOCK, COST_POINT, COST_POINT, COST_POINT,
-    COST_POINT, COST_POINT, COST_POINT, COST_PAGE,  COST_POINT, COST_LOG,   COST_POINT, COST_LOG,
+    COST_POINT, COST_POINT, COST_POINT, COST_PROOF, COST_BLOCK, COST_BLOCK, COST_POINT, COST_PAGE, COST_POINT,
+    COST_POINT, COST_POINT, COST_POINT, COST_POINT, COST_PAGE,  COST_POINT, COST_LOG,   COST_POINT, COST_LOG,
 };
 _Static_assert(sizeof host_rpc_costs / sizeof host_rpc_costs[0] == sizeof host_rpc_methods / sizeof host_rpc_methods[0],
                "one cost per method");

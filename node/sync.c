@@ -200,8 +200,9 @@ void node_sync_tick(node *n, uint64_t now) {
 }
 
 void node_ban_key(node *n, const uint8_t pubkey[32]) {
-    for (uint32_t i = 0; i < n->g.n_validators; i++) {
-        if (memcmp(n->g.validators[i].pub_key, pubkey, 32) == 0) return; /* validators are always let in */
+    const ledger_valset *vs = node_valset(n);
+    for (uint32_t i = 0; i < vs->n; i++) {
+        if (memcmp(vs->v[i].pub_key, pubkey, 32) == 0) return; /* validators are always let in */
     }
     uint64_t now = node_mono_ms(n);
     node_ban *slot = &n->bans[0];

@@ -722,7 +722,7 @@ Test(cons, malformed_messages_are_refused) {
     cons_free(&h.c);
 }
 
-Test(cons, validator_set_changes_only_between_heights) {
+Test(cons, validator_set_changes_between_heights) {
     harness h;
     const uint64_t powers[3] = {1, 1, 1};
     memset(&h, 0, sizeof h);
@@ -737,7 +737,15 @@ Test(cons, validator_set_changes_only_between_heights) {
     for (uint64_t r = 0; r < 100; r++) heavy += cons_proposer(&h.c, 1, r) == 4;
     cr_assert_eq(heavy, 96);
     cr_assert_eq(cons_start_height(&h.c, 1, 0, true), GZ_OK);
-    cr_assert_eq(cons_set_validators(&h.c, powers, 3, 0), GZ_ESTATE, "not during a height");
+    /* During a height (committed from a peer's commit): the height ends here. */
+    cr_assert_eq(cons_set_validators(&h.c, powers, 3, 0), GZ_OK, "a height in progress is abandoned");
+    cons_vote late = {.type = CONS_PREVOTE, .height = 1, .round = 0, .validator = 1};
+    cr_assert_eq(cons_on_vote(&h.c, &late, 1), GZ_ESTATE, "the abandoned height takes no more votes");
+    cr_assert_eq(cons_on_timeout(&h.c, 1, 0, CONS_STEP_PROPOSE, 1000), GZ_ESTATE);
+    cr_assert_eq(cons_start_height(&h.c, 2, 2, true), GZ_OK, "the next height starts with the new set");
+    heavy = 0;
+    for (uint64_t r = 0; r < 99; r++) heavy += cons_proposer(&h.c, 2, r) == 0;
+    cr_assert_eq(heavy, 33, "three equal validators share the rotation");
     const uint64_t six[6] = {1, 1, 1, 1, 1, 1};
     cons_free(&h.c);
     cr_assert_eq(cons_init(&h.c, &cfg, &cb), GZ_OK);
