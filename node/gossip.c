@@ -61,6 +61,14 @@ void node_feed_future(node *n) {
     n->n_future_votes = 0;
 }
 
+static void equivocated(node *n, const cons_vote *v) {
+    char who[17];
+    node_log(n, "evidence: validator %u (%s…) equivocated at %llu/%llu", v->validator,
+             hex8(node_valset(n)->v[v->validator].pub_key, who), (unsigned long long)v->height,
+             (unsigned long long)v->round);
+    node_evidence_submit(n);
+}
+
 int node_handle_vote(node *n, const uint8_t *payload, size_t len, gz_msg *msg) {
     mp_rd rd;
     const uint8_t *vb;
@@ -125,12 +133,7 @@ int node_handle_vote(node *n, const uint8_t *payload, size_t len, gz_msg *msg) {
     cv.validator = (uint32_t)idx;
     cv.time = gv.time;
     rc = cons_on_vote(&n->cs, &cv, node_mono_ms(n));
-    if (rc == GZ_ECONFLICT) {
-        char who[17];
-        node_log(n, "evidence: validator %llu (%s…) equivocated at %llu/%llu", (unsigned long long)idx,
-                 hex8(vs->v[idx].pub_key, who), (unsigned long long)gv.height,
-                 (unsigned long long)gv.round);
-    }
+    if (rc == GZ_ECONFLICT) equivocated(n, &cv);
     return rc;
 }
 

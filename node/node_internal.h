@@ -5,6 +5,7 @@
  *
  *   node.c      the engine: open, consensus callbacks, timers, dispatch, WAL replay
  *     -> gossip.c   incoming proposals, votes and txs; next-height buffering
+ *       -> evidence.c   an equivocation seen becomes an EVIDENCE tx
  *     -> sync.c     peers, committed heights, block requests and answers
  *       -> commit.c     committing a decided or synced block
  *       -> admit.c      admission batches, the propose wait
@@ -151,6 +152,13 @@ typedef struct node_peer {
     bool req_limit_logged; /* said once that its requests are over the rate */
     bool up;
 } node_peer;
+/* Equivocations this node already submitted evidence for (a ring). */
+#define NODE_EVIDENCE_SENT_MAX 16
+typedef struct node_evidence_sent {
+    uint8_t validator[32];
+    uint64_t height;
+} node_evidence_sent;
+
 /* A key refused for a while (NODE_BAN_MS). */
 typedef struct node_ban {
     uint8_t pubkey[32];
@@ -208,6 +216,9 @@ struct node {
     int sync_req_peer;        /* the peer asked, -1 when none */
     uint32_t sync_rr;         /* where the next choice of a peer to ask starts */
     node_ban bans[NODE_BANS_MAX];
+    node_evidence_sent evidence_sent[NODE_EVIDENCE_SENT_MAX];
+    uint32_t evidence_sent_next;
+    admit_item evidence_item;
     bool syncing;             /* committing blocks fetched from peers, for the log */
     uint64_t sync_from;       /* committed height when this sync began */
     uint64_t sync_start_ms;
@@ -334,6 +345,11 @@ int node_handle_vote(node *n, const uint8_t *payload, size_t len, gz_msg *msg);
 void node_handle_txs(node *n, int peer, const uint8_t *payload, size_t len);
 /* Feeds the proposal and votes kept for the height that just started. */
 void node_feed_future(node *n);
+
+/* ---- evidence.c ---- */
+/* After consensus reported an equivocation of a vote: submits EVIDENCE of
+ * the latest one, signed by this node's key, once per validator and height. */
+void node_evidence_submit(node *n);
 
 /* ---- sync.c ---- */
 node_peer *node_peer_get(node *n, int peer_id);
