@@ -188,6 +188,9 @@ static void answer_waiter(host_waiter *w, const chain_block *b, size_t t) {
 
 void host_committed(void *ctx, const chain_block *b) {
     node_host *h = ctx;
+    /* A changed set changes who is a validator among the peers (SPEC §4). */
+    if (memcmp(b->header.validators_hash, b->header.next_validators_hash, 32) != 0 && h->net_on)
+        p2p_reclassify(&h->net);
     if (h->n_waiters == 0 || b->n_txs == 0) return;
     size_t k = 0;
     for (size_t i = 0; i < GZ_COMMIT_WAITERS_MAX && k < h->n_waiters; i++)

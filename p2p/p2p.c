@@ -701,6 +701,16 @@ static const char *dup_resolve(const p2p *p, const p2p_conn *old, const p2p_conn
     return "duplicate connection (kept the one dialled by the lower key)";
 }
 
+void p2p_reclassify(p2p *p) {
+    p2p_conn *next;
+    for (p2p_conn *c = p->conns; c != NULL; c = next) {
+        next = c->next; /* conn_drop may unlink c */
+        if (!c->hello_rx || c->closing) continue;
+        c->cls = key_class(c, c->pubkey);
+        if (c->cls == P2P_PEER_REFUSED) conn_drop(c, "no longer a validator and not in the allow-list");
+    }
+}
+
 /* The newest up peer of class k, the one a validator displaces first. */
 static p2p_conn *newest_up(const p2p *p, p2p_peer_class k) {
     p2p_conn *best = NULL;

@@ -202,6 +202,11 @@ GZ_WUR int p2p_broadcast(p2p *p, uint8_t msg_type, const uint8_t *payload, size_
  * Returns GZ_OK or GZ_ENOTFOUND. A persistent outbound peer is redialled. */
 GZ_WUR int p2p_disconnect(p2p *p, int peer_id, const char *reason);
 
+/* Asks classify again for every connection that said HELLO, as after a
+ * validator-set change: a peer that became a validator gets a validator's
+ * standing, one that is now refused is dropped. */
+void p2p_reclassify(p2p *p);
+
 /* Number of up peers. */
 size_t p2p_peer_count(const p2p *p);
 
