@@ -107,7 +107,10 @@ static json_t *draft_array(const char *cmd, json_t *obj, const char *path, const
     json_t *arr = json_object_get(obj, key);
     if (arr == NULL) {
         arr = json_array();
-        if (arr == NULL || json_object_set_new(obj, key, arr) != 0) return NULL;
+        if (arr == NULL || json_object_set_new(obj, key, arr) != 0) {
+            cli_die(CLI_EXIT_FAIL, "genesis %s: out of memory", cmd);
+            return NULL;
+        }
     }
     if (!json_is_array(arr)) {
         char p[CORE_JSON_PATH_MAX];
