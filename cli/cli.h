@@ -27,6 +27,10 @@ int cli_verify_log(int argc, char **argv);
 int cli_anchor_proof(int argc, char **argv);
 int cli_audit(int argc, char **argv);
 int cli_bench(int argc, char **argv);
+/* `gongzhi validator approve` (cli/cli_validator.c). */
+int cli_validator(int argc, char **argv);
+/* `gongzhi genesis new|add-validator|add-authority|add-account|check` (cli/cli_genesis.c). */
+int cli_genesis(int argc, char **argv);
 /* Developer tool: handshakes with a node's p2p port and sends one bad message
  * (tools/debug_peer.c). */
 int cli_debug_peer(int argc, char **argv);
@@ -44,6 +48,35 @@ GZ_WUR int cli_rpc(const char *url, const char *method, json_t *params, json_t *
 
 /* Prints JSON to stdout, indented. */
 void cli_print_json(const json_t *j);
+
+/* ---- transactions (cli/cli_tx.c) ---- */
+
+#include "core/codec.h"
+
+/* The flags every `gongzhi tx TYPE` takes besides its payload's. */
+typedef struct cli_tx_opts {
+    const char *key_path;
+    const char *rpc;
+    const char *chain_id;
+    bool have_nonce;
+    uint64_t nonce;
+    bool wait;
+    bool print_only;
+    uint64_t timeout_ms;
+} cli_tx_opts;
+
+/* Sets one common flag (name without "--") from val. Returns CLI_EXIT_OK, an
+ * exit code after printing the error, or -1 when flag is not a common one. */
+int cli_tx_common_set(cli_tx_opts *o, const char *flag, const char *val);
+/* Prints the common flags' help lines. */
+void cli_tx_common_help(void);
+/* Signs tx (type and payload filled in) with the key of o->key_path, taking
+ * chain id and nonce from o or the node, submits it (or prints it with
+ * --print) and prints the node's answer. Returns the exit code: 0 when the
+ * node answered code 0. */
+int cli_tx_send(gz_tx *tx, const cli_tx_opts *o);
+/* `gongzhi tx validator-update` (cli/cli_validator.c); argv[0] is the type. */
+int cli_tx_validator_update(int argc, char **argv);
 
 /* ---- local networks (devnet and bench, cli/devnet.c) ---- */
 

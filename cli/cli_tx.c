@@ -26,7 +26,9 @@ typedef enum {
     F_STR_LIST,    /* repeated flag of label-sized strings */
     F_HEX32_LIST,  /* repeated flag */
     F_RECIPIENT,   /* repeated ACCOUNT:PPM */
-    F_SHA256_FILE  /* a file whose SHA-256 fills the 32-byte field at off */
+    F_SHA256_FILE, /* a file whose SHA-256 fills the 32-byte field at off */
+    F_HEX64,       /* 128 hex chars (a signature) */
+    F_HEX_BYTES    /* hex of 1..aux bytes; count_off = uint32_t length */
 } field_kind;
 
 typedef struct field {
@@ -126,6 +128,13 @@ static const tx_form FORMS[] = {
         {"media-type", F_STR, offsetof(gz_tx, p.anchor.media_type), GZ_LABEL_MAX, 0, false, "media type, e.g. image/png"},
         {"note", F_STR, offsetof(gz_tx, p.anchor.note), GZ_TEXT_MAX, 0, false, "note"},
     }},
+    {"evidence", GZ_TX_EVIDENCE, "prove a validator's equivocation (two signed votes, one height and round)", {
+        {"validator", F_HEX32, offsetof(gz_tx, p.evidence.validator), 0, 0, true, "the equivocating validator's pub key"},
+        {"vote-a", F_HEX_BYTES, offsetof(gz_tx, p.evidence.vote_a), GZ_VOTE_BYTES_MAX, offsetof(gz_tx, p.evidence.vote_a_len), true, "the first Vote's bytes (hex)"},
+        {"sig-a", F_HEX64, offsetof(gz_tx, p.evidence.sig_a), 0, 0, true, "its signature (128 hex)"},
+        {"vote-b", F_HEX_BYTES, offsetof(gz_tx, p.evidence.vote_b), GZ_VOTE_BYTES_MAX, offsetof(gz_tx, p.evidence.vote_b_len), true, "the second Vote's bytes (hex)"},
+        {"sig-b", F_HEX64, offsetof(gz_tx, p.evidence.sig_b), 0, 0, true, "its signature (128 hex)"},
+    }},
     {"gov-grant", GZ_TX_GOV_GRANT, "grant governance quota (signer: governor)", {
         {"account", F_HEX32, offsetof(gz_tx, p.gov_grant.account), 0, 0, true, "account"},
         {"amount", F_U64, offsetof(gz_tx, p.gov_grant.amount), 0, 0, true, "tokens"},
@@ -135,16 +144,7 @@ static const tx_form FORMS[] = {
 
 #define N_FORMS (sizeof FORMS / sizeof FORMS[0])
 
-typedef struct tx_opts {
-    const char *key_path;
-    const char *rpc;
-    const char *chain_id;
-    bool have_nonce;
-    uint64_t nonce;
-    bool wait;
-    bool print_only;
-    uint64_t timeout_ms;
-} tx_opts;
+typedef cli_tx_opts tx_opts;
 
 static const tx_form *form_find(const char *name) {
     for (size_t i = 0; i < N_FORMS; i++) {
@@ -162,6 +162,10 @@ static void form_help(const tx_form *f) {
     for (const field *fl = f->fields; fl->flag != NULL; fl++) {
         printf("  --%-14s %s%s\n", fl->flag, fl->help, fl->required ? " (required)" : "");
     }
+    cli_tx_common_help();
+}
+
+void cli_tx_common_help(void) {
     printf("\ncommon flags:\n"
            "  --key FILE       secret key file of the signer (required)\n"
            "  --rpc URL        node to submit to (default " CLI_DEFAULT_RPC ")\n"
@@ -175,6 +179,7 @@ static void form_help(const tx_form *f) {
 static void usage_all(void) {
     printf("usage: gongzhi tx TYPE [flags] --key FILE [--rpc URL] [--wait]\n\ntypes:\n");
     for (size_t i = 0; i < N_FORMS; i++) printf("  %-18s %s\n", FORMS[i].name, FORMS[i].summary);
+    printf("  %-18s %s\n", "validator-update", "add, re-weigh or remove a validator with approvals of the current set");
     printf("\n`gongzhi tx TYPE --help` lists a type's flags.\n");
 }
 
@@ -198,6 +203,16 @@ static int set_recipient(gz_tx *tx, const field *fl, const char *val, uint32_t i
         return cli_die(CLI_EXIT_USAGE, "--%s: account is not 64 hex chars", fl->flag);
     if (cli_parse_u64(colon + 1, &r->share_ppm) != GZ_OK)
         return cli_die(CLI_EXIT_USAGE, "--%s: share is not an unsigned integer", fl->flag);
+    return CLI_EXIT_OK;
+}
+
+static int set_hex_bytes(gz_tx *tx, const field *fl, const char *val) {
+    size_t len = strlen(val);
+    if (len == 0 || len % 2 != 0 || len / 2 > fl->aux)
+        return cli_die(CLI_EXIT_USAGE, "--%s: expected hex of 1..%zu bytes", fl->flag, fl->aux);
+    if (gz_hex_decode((uint8_t *)tx + fl->off, len / 2, val) != GZ_OK)
+        return cli_die(CLI_EXIT_USAGE, "--%s: not hex", fl->flag);
+    *(uint32_t *)((uint8_t *)tx + fl->count_off) = (uint32_t)(len / 2);
     return CLI_EXIT_OK;
 }
 
@@ -255,11 +270,17 @@ static int field_set(gz_tx *tx, const field *fl, const char *val) {
         if (core_sha256_file(at, val) != GZ_OK)
             return cli_die(CLI_EXIT_USAGE, "--%s: cannot read '%s'", fl->flag, val);
         return CLI_EXIT_OK;
+    case F_HEX64:
+        if (gz_hex_decode(at, 64, val) != GZ_OK)
+            return cli_die(CLI_EXIT_USAGE, "--%s: expected 128 hex chars", fl->flag);
+        return CLI_EXIT_OK;
+    case F_HEX_BYTES:
+        return set_hex_bytes(tx, fl, val);
     }
     return CLI_EXIT_USAGE;
 }
 
-static int common_set(tx_opts *o, const char *flag, const char *val) {
+int cli_tx_common_set(cli_tx_opts *o, const char *flag, const char *val) {
     if (strcmp(flag, "key") == 0) o->key_path = val;
     else if (strcmp(flag, "rpc") == 0) o->rpc = val;
     else if (strcmp(flag, "chain-id") == 0) o->chain_id = val;
@@ -296,7 +317,7 @@ static int parse_flags(const tx_form *f, int argc, char **argv, gz_tx *tx, tx_op
             if (i + 1 >= argc) return cli_die(CLI_EXIT_USAGE, "--%s: missing value", name);
             val = argv[++i];
         }
-        int rc = common_set(o, name, val);
+        int rc = cli_tx_common_set(o, name, val);
         if (rc >= 0) { if (rc != CLI_EXIT_OK) return rc; continue; }
         const field *fl = f->fields;
         while (fl->flag != NULL && strcmp(fl->flag, name) != 0) fl++;
@@ -382,6 +403,8 @@ int cli_tx(int argc, char **argv) {
         usage_all();
         return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
     }
+    /* Its approvals come from files, not flags: it has its own parser. */
+    if (core_tx_type_from_name(argv[1]) == GZ_TX_VALIDATOR_UPDATE) return cli_tx_validator_update(argc - 1, argv + 1);
     const tx_form *f = form_find(argv[1]);
     if (f == NULL) return cli_die(CLI_EXIT_USAGE, "tx: unknown type '%s' (see gongzhi tx --help)", argv[1]);
     static gz_tx tx; /* large (a few KiB): kept off the stack */
@@ -391,21 +414,27 @@ int cli_tx(int argc, char **argv) {
     tx_opts o = {.rpc = CLI_DEFAULT_RPC, .timeout_ms = 10000};
     int rc = parse_flags(f, argc - 2, argv + 2, &tx, &o);
     if (rc != CLI_EXIT_OK) return rc < 0 ? CLI_EXIT_OK : rc;
+    return cli_tx_send(&tx, &o);
+}
+
+int cli_tx_send(gz_tx *tx, const cli_tx_opts *o) {
     uint8_t sk[32];
     gz_msg msg = {{0}};
-    if (core_key_load(sk, o.key_path, &msg) != GZ_OK) return cli_die(CLI_EXIT_USAGE, "--key: %s", msg.text);
-    if (core_key_pub(tx.signer, sk) != GZ_OK) return cli_die(CLI_EXIT_USAGE, "--key: not a valid secret key");
-    if (o.print_only && (o.chain_id == NULL || !o.have_nonce))
+    if (core_key_load(sk, o->key_path, &msg) != GZ_OK) return cli_die(CLI_EXIT_USAGE, "--key: %s", msg.text);
+    if (core_key_pub(tx->signer, sk) != GZ_OK) return cli_die(CLI_EXIT_USAGE, "--key: not a valid secret key");
+    if (o->print_only && (o->chain_id == NULL || !o->have_nonce))
         return cli_die(CLI_EXIT_USAGE, "--print needs --chain-id and --nonce (it does not contact a node)");
-    if ((rc = fill_from_node(&tx, &o)) != CLI_EXIT_OK) return rc;
+    int rc = fill_from_node(tx, o);
+    if (rc != CLI_EXIT_OK) return rc;
     gz_buf bytes;
     gz_buf_init(&bytes);
-    if (core_tx_sign_encode(&tx, sk, &bytes) != GZ_OK) {
-        gz_buf_free(&bytes);
-        return cli_die(CLI_EXIT_FAIL, "cannot encode the tx");
-    }
+    rc = core_tx_sign_encode(tx, sk, &bytes);
     memset(sk, 0, sizeof sk);
-    rc = submit(&bytes, &tx, &o);
+    if (rc != GZ_OK) {
+        gz_buf_free(&bytes);
+        return cli_die(CLI_EXIT_FAIL, "cannot encode the tx (%s)", gz_strerror(rc));
+    }
+    rc = submit(&bytes, tx, o);
     gz_buf_free(&bytes);
     return rc;
 }

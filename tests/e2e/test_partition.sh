@@ -73,7 +73,7 @@ make_homes() {
     local i j pubs=() peers
     for i in 0 1 2 3; do
         mkdir -p "$(home "$i")"
-        pubs+=("$("$GZ" keygen --out "$(home "$i")/node.key")") || return 1
+        pubs+=("$("$GZ" keygen --out "$E2E_DIR/net/node$i.key")") || return 1
     done
     for r in registrar credit_officer treasurer governor; do
         "$GZ" keygen --out "$E2E_DIR/net/$r.key" >"$E2E_DIR/net/$r.pub" || return 1
@@ -89,7 +89,7 @@ make_homes() {
     for i in 0 1 2 3; do
         peers=()
         for j in 0 1 2 3; do [ "$j" != "$i" ] && peers+=(--peer "$(ip_of "$j"):26757"); done
-        "$GZ" init --home "$(home "$i")" --genesis "$E2E_DIR/net/genesis.json" \
+        "$GZ" init --home "$(home "$i")" --genesis "$E2E_DIR/net/genesis.json" --key "$E2E_DIR/net/node$i.key" \
             --rpc "$(ip_of "$i"):26657" --p2p "$(ip_of "$i"):26757" "${peers[@]}" >/dev/null || return 1
     done
 }
