@@ -142,10 +142,10 @@ int verify_merkle_consistency_check(uint64_t size1, const uint8_t root1[32], uin
 /* ---- signed headers ------------------------------------------------------------- */
 
 /* Names the set reached, for check lines: "the genesis set" or "the set of
- * link 2 (height 31)". */
+ * link 2 at height 31". */
 static void set_name(char *out, size_t n, const verify_valset *set) {
     if (set->links == 0) snprintf(out, n, "the genesis set");
-    else snprintf(out, n, "the set of link %zu (height %llu)", set->links - 1, (unsigned long long)(set->from_height - 1));
+    else snprintf(out, n, "the set of link %zu at height %llu", set->links - 1, (unsigned long long)(set->from_height - 1));
 }
 
 /* Validator sets are equal when names, keys and powers match in order. */

@@ -129,6 +129,16 @@ static bool link_order(const verify_valset_walker *w, const gz_header *h, link_r
         return link_failed(res, "order", "not below height %llu, the height of what is proved",
                            (unsigned long long)w->target);
     }
+    /* A chain out of order is named where it first shows: a next link that
+     * is not above this one (a swap, a duplicate). */
+    size_t i = w->next + 1;
+    gz_header next;
+    if (i < w->c->n &&
+        core_header_decode(&next, w->c->links[i].header.data, w->c->links[i].header.len, NULL) == GZ_OK &&
+        next.height <= h->height) {
+        return link_failed(res, "order", "link %zu is at height %llu, not above this one", i,
+                           (unsigned long long)next.height);
+    }
     return true;
 }
 
