@@ -491,3 +491,196 @@ Test(verify_valset, the_set_check_names_the_field) {
     cr_assert_eq(verify_valset_check(v, 3, &msg), GZ_EVERIFY);
     cr_assert_str_eq(msg.text, "validators[2].pub_key: duplicate validator");
 }
+
+/* ---- a tx proof and a log proof across the changes ------------------------------------- */
+
+/* A tx proof for the one tx of the block at TARGET. */
+static void make_tx_proof(verify_tx_proof *t) {
+    static gz_tx tx;
+    memset(&tx, 0, sizeof tx);
+    snprintf(tx.chain_id, sizeof tx.chain_id, "%s", g.chain_id);
+    tx.type = GZ_TX_TRANSFER;
+    uint8_t alice[32];
+    core_sha256(alice, "alice", 5);
+    cr_assert_eq(core_key_pub(tx.signer, alice), GZ_OK);
+    memset(tx.p.transfer.to, 0x21, 32);
+    tx.p.transfer.amount = 100;
+    verify_tx_proof_init(t);
+    gz_buf_init(&t->tx);
+    cr_assert_eq(core_tx_sign_encode(&tx, alice, &t->tx), GZ_OK);
+    memcpy(t->txid, tx.txid, 32);
+    t->proof.leaf_index = 0;
+    t->proof.tree_size = 1;
+    gz_header h;
+    make_header(&h, TARGET, &SETS[NLINKS], &SETS[NLINKS]);
+    core_merkle_leaf_hash(h.tx_root, tx.txid, 32);
+    h.tx_count = 1;
+    t->block.height = TARGET;
+    gz_buf_init(&t->block.header);
+    gz_buf_init(&t->block.commit);
+    encode(&h, &t->block.header);
+    sign(&t->block.commit, &t->block.header, TARGET, &SETS[NLINKS], QUORUM[NLINKS]);
+    t->n_validators = (uint32_t)SETS[NLINKS].n;
+    set_vals(&SETS[NLINKS], t->validators);
+    make_chain(&t->valset_chain);
+}
+
+static void run_tx(const verify_tx_proof *t, verify_report *r) {
+    json_t *j = NULL;
+    cr_assert_eq(verify_tx_proof_to_json(t, &j), GZ_OK);
+    static verify_tx_proof parsed;
+    verify_tx_proof_init(&parsed);
+    gz_msg msg = {{0}};
+    cr_assert_eq(verify_tx_proof_from_json(&parsed, j, &msg), GZ_OK, "%s", msg.text);
+    json_decref(j);
+    cr_assert_eq(parsed.valset_chain.n, t->valset_chain.n);
+    verify_report_init(r);
+    verify_tx(r, &g, &parsed);
+    verify_tx_proof_free(&parsed);
+}
+
+Test(verify_valset, a_tx_proof_across_the_changes) {
+    static verify_tx_proof t;
+    make_tx_proof(&t);
+    verify_report r;
+    run_tx(&t, &r);
+    cr_assert(verify_report_passed(&r), "%s", verify_report_first_failure(&r)->text);
+    cr_assert_str_eq(verify_report_find(&r, "header set")->text,
+                     "header.validators_hash = the set of link 2 at height 30 (4 validators)");
+    verify_report_free(&r);
+    /* Without the chain the header's set is not genesis'. */
+    verify_valset_chain_free(&t.valset_chain);
+    run_tx(&t, &r);
+    const verify_check *f = verify_report_first_failure(&r);
+    cr_assert_str_eq(f->name, "header set");
+    cr_assert_str_eq(f->text, "header.validators_hash is not the genesis set; the tx proof has no valset_chain");
+    verify_report_free(&r);
+    verify_tx_proof_free(&t);
+    /* A tampered link fails the tx proof too. */
+    make_tx_proof(&t);
+    t.valset_chain.links[0].validators[0].power = 9;
+    run_tx(&t, &r);
+    f = verify_report_first_failure(&r);
+    cr_assert_str_eq(f->name, "valset link");
+    cr_assert(strstr(f->text, "link 0 at height 10: next set hash") != NULL, "%s", f->text);
+    verify_report_free(&r);
+    verify_tx_proof_free(&t);
+}
+
+/* A header at height, signed by set s, whose provenance log holds the n
+ * leaves. */
+static void make_log_end(verify_signed_header *sh, uint64_t height, const set_def *s, const uint8_t (*leaves)[32],
+                         size_t n) {
+    gz_header h;
+    make_header(&h, height, s, s);
+    cr_assert_eq(core_merkle_root(h.log_root, leaves, n), GZ_OK);
+    h.log_size = n;
+    sh->height = height;
+    gz_buf_init(&sh->header);
+    gz_buf_init(&sh->commit);
+    encode(&h, &sh->header);
+    size_t k = (size_t)(s - SETS);
+    sign(&sh->commit, &sh->header, height, s, QUORUM[k]);
+}
+
+/* A log proof from one leaf at first_height (signed by first_set) to two at
+ * TARGET, with the whole chain. */
+static void make_log_proof(verify_log_proof *l, uint64_t first_height, const set_def *first_set) {
+    uint8_t leaves[2][32];
+    core_merkle_leaf_hash(leaves[0], (const uint8_t *)"one", 3);
+    core_merkle_leaf_hash(leaves[1], (const uint8_t *)"two", 3);
+    verify_log_proof_init(l);
+    make_log_end(&l->first, first_height, first_set, (const uint8_t(*)[32])leaves, 1);
+    make_log_end(&l->second, TARGET, &SETS[NLINKS], (const uint8_t(*)[32])leaves, 2);
+    cr_assert_eq(core_merkle_consistency_proof(l->path, &l->path_len, (const uint8_t(*)[32])leaves, 2, 1), GZ_OK);
+    l->n_validators = (uint32_t)SETS[NLINKS].n;
+    set_vals(&SETS[NLINKS], l->validators);
+    make_chain(&l->valset_chain);
+}
+
+static void run_log(const verify_log_proof *l, verify_report *r) {
+    json_t *j = NULL;
+    cr_assert_eq(verify_log_proof_to_json(l, &j), GZ_OK);
+    static verify_log_proof parsed;
+    verify_log_proof_init(&parsed);
+    gz_msg msg = {{0}};
+    cr_assert_eq(verify_log_proof_from_json(&parsed, j, &msg), GZ_OK, "%s", msg.text);
+    json_decref(j);
+    verify_report_init(r);
+    verify_log(r, &g, &parsed);
+    verify_log_proof_free(&parsed);
+}
+
+Test(verify_valset, a_log_proof_across_the_changes) {
+    static verify_log_proof l;
+    /* The first end at 15, signed by the set of link 0; the second at 40. */
+    make_log_proof(&l, 15, &SETS[1]);
+    verify_report r;
+    run_log(&l, &r);
+    cr_assert(verify_report_passed(&r), "%s", verify_report_first_failure(&r)->text);
+    cr_assert_str_eq(verify_report_find(&r, "first header set")->text,
+                     "(first) header.validators_hash = the set of link 0 at height 10 (5 validators)");
+    cr_assert_str_eq(verify_report_find(&r, "second header set")->text,
+                     "(second) header.validators_hash = the set of link 2 at height 30 (4 validators)");
+    cr_assert_null(verify_report_find(&r, "first trusted validators"), "the file's set is the second's");
+    cr_assert(verify_report_find(&r, "second trusted validators")->ok);
+    cr_assert(verify_report_find(&r, "consistency proof")->ok);
+    verify_report_free(&r);
+    verify_log_proof_free(&l);
+    /* The first end signed by the genesis set after the first change. */
+    make_log_proof(&l, 15, &SETS[0]);
+    run_log(&l, &r);
+    const verify_check *f = verify_report_first_failure(&r);
+    cr_assert_str_eq(f->name, "first header set", "%s: %s", f->name, f->text);
+    cr_assert(!verify_report_find(&r, "first commit signatures")->ok);
+    cr_assert(verify_report_find(&r, "second commit signatures")->ok);
+    verify_report_free(&r);
+    verify_log_proof_free(&l);
+    /* Both ends after every change: the file's set is checked for both. */
+    make_log_proof(&l, 35, &SETS[NLINKS]);
+    run_log(&l, &r);
+    cr_assert(verify_report_passed(&r), "%s", verify_report_first_failure(&r)->text);
+    cr_assert(verify_report_find(&r, "first trusted validators")->ok);
+    verify_report_free(&r);
+    verify_log_proof_free(&l);
+}
+
+/* ---- blocks of the audit's walk ------------------------------------------------------------ */
+
+Test(verify_valset, a_block_is_checked_against_the_set_of_its_height) {
+    static verify_valset_chain c;
+    make_chain(&c);
+    gz_header h;
+    make_header(&h, TARGET, &SETS[NLINKS], &SETS[NLINKS]);
+    core_sha256(h.tx_root, "", 0);
+    gz_buf hdr = {0}, commit = {0};
+    encode(&h, &hdr);
+    sign(&commit, &hdr, TARGET, &SETS[NLINKS], QUORUM[NLINKS]);
+    verify_valset gs;
+    verify_valset_genesis(&gs, &g);
+    gz_header out;
+    uint8_t id[32];
+    gz_msg msg = {{0}};
+    cr_assert_eq(verify_block(&g, &gs, TARGET, NULL, hdr.data, hdr.len, commit.data, commit.len, NULL, 0, &out, id,
+                              &msg),
+                 GZ_EVERIFY);
+    cr_assert_str_eq(msg.text, "header.validators_hash: not the genesis set");
+    verify_report r;
+    verify_report_init(&r);
+    verify_valset_walker w;
+    verify_valset_walker_init(&w, &g, &c, TARGET + 1);
+    cr_assert(verify_valset_walker_advance(&w, &r, TARGET));
+    cr_assert_eq(verify_block(&g, &w.set, TARGET, NULL, hdr.data, hdr.len, commit.data, commit.len, NULL, 0, &out, id,
+                              &msg),
+                 GZ_OK, "%s", msg.text);
+    /* The set before the last change no longer signs. */
+    sign(&commit, &hdr, TARGET, &SETS[2], QUORUM[2]);
+    cr_assert_eq(verify_block(&g, &w.set, TARGET, NULL, hdr.data, hdr.len, commit.data, commit.len, NULL, 0, &out, id,
+                              &msg),
+                 GZ_EVERIFY);
+    cr_assert(strstr(msg.text, "commit.sigs") != NULL, "%s", msg.text);
+    verify_report_free(&r);
+    gz_buf_free(&hdr);
+    gz_buf_free(&commit);
+    verify_valset_chain_free(&c);
+}
