@@ -1386,3 +1386,48 @@ Test(node_verify, audit_of_a_proposal_never_created) {
     assert_first_failure(&c.r, "proposal", "no creating tx");
     chain_end(&c);
 }
+
+/* Validator keys are registered accounts (SPEC §4): genesis' from height 0,
+ * and a key added by a VALIDATOR_UPDATE from its block on. Both may vote
+ * under a proposal open to every account. */
+Test(node_verify, audit_registers_validator_keys) {
+    setup_accounts();
+    static gz_tx create, update, v0;
+    general_proposal(&create, 1, 0);
+    new_tx(&update, keys[GOV], GZ_TX_VALIDATOR_UPDATE, nonces[GOV]++);
+    gz_p_validator_update *p = &update.p.validator_update;
+    cr_assert_eq(core_key_pub(p->pub_key, keys[DAVE]), GZ_OK);
+    p->power = 10;
+    snprintf(p->name, sizeof p->name, "dave");
+    gz_approval ap = {.validator_index = 0};
+    gz_buf approvals = {0};
+    cr_assert_eq(core_approvals_encode(&ap, 1, &approvals), GZ_OK);
+    p->n_approvals = 1;
+    p->approvals = approvals.data;
+    p->approvals_len = approvals.len;
+    chain c;
+    chain_start(&c, create.txid, true);
+    block(&c, T0);
+    feed(&c, &create, GOV, 0, NULL);
+    feed(&c, &update, GOV, 0, NULL);
+    gz_buf_free(&approvals);
+    block(&c, T0 + 100);
+    vote(&c, create.txid, DAVE, 0, 0, vote_events(DAVE, 1, false));
+    new_tx(&v0, sk[0], GZ_TX_VOTE, 0);
+    memcpy(v0.p.vote.proposal_id, create.txid, 32);
+    v0.p.vote.n_choices = 1;
+    static gz_buf b;
+    sign_tx(&v0, sk[0], &b);
+    gz_buf_free(&b);
+    char hex[65];
+    gz_hex_encode(hex, g.validators[0].pub_key, 32);
+    json_t *ev = json_pack("[{s:s, s:{s:s, s:I, s:b}}]", "type", "vote", "attrs", "voter", hex, "weight", 1, "replaced", 0);
+    cr_assert_eq(verify_audit_tx(c.a, &c.r, &v0, c.index++, 0, ev), GZ_OK);
+    json_decref(ev);
+    block(&c, T0 + 1000);
+    json_t *cl = claim(7, "passed", json_integer(0), T0, T0 + 1000, 2, 0, 2, 2);
+    verify_audit_compare(c.a, &c.r, cl);
+    json_decref(cl);
+    cr_assert(verify_report_passed(&c.r), "%s", verify_report_first_failure(&c.r)->text);
+    chain_end(&c);
+}
