@@ -4,7 +4,9 @@
  * The walk fetches every block from height 1 (or, with --from-creation, from
  * the proposal's creating block) to the block that closed the proposal (or
  * the chain's tip while it is open), checks each block whole against the
- * genesis validators (verify_block), fetches every tx of it, checks the
+ * validator set trusted at its height (verify_block; the set is genesis',
+ * changed only by the links of the valset_chain the node's `commit` at the
+ * tip returns, each checked as it is reached), fetches every tx of it, checks the
  * tx bytes hash to the block's txids, checks the inclusion proof and commit of
  * each tx of the proposal as `verify-tx` does, and feeds every tx with the
  * node's result to the replay of verify/verify.h. Cost: one `block` call per
@@ -42,6 +44,8 @@ typedef struct walk {
     verify_report *r;
     bool have_prev;
     uint8_t prev_id[32];
+    verify_valset_chain chain;  /* the set changes below the tip */
+    verify_valset_walker sets;  /* the set trusted at the block being checked */
     uint64_t first, last;     /* heights walked */
     uint64_t txs, proofs;     /* txs fetched; proofs of the proposal's txs checked */
 } walk;
@@ -105,21 +109,22 @@ static void check_tx_proof(walk *w, const json_t *res, const json_t *block, cons
     static verify_tx_proof t;
     verify_tx_proof_init(&t);
     gz_msg msg = {{0}};
-    /* The trusted set stands in for the file's validators: the block's header
-     * was already checked against it. */
-    for (uint32_t i = 0; j != NULL && i < w->g->n_validators; i++) {
+    /* The set trusted at this height stands in for the file's validators:
+     * the block's header was already checked against it. */
+    const verify_valset *set = &w->sets.set;
+    for (uint32_t i = 0; j != NULL && i < set->n; i++) {
         char pk[65];
-        gz_hex_encode(pk, w->g->validators[i].pub_key, 32);
+        gz_hex_encode(pk, set->vals[i].pub_key, 32);
         json_array_append_new(json_object_get(j, "validators"),
-                              json_pack("{s:s, s:s, s:I}", "name", w->g->validators[i].name, "pub_key", pk, "power",
-                                        (json_int_t)w->g->validators[i].power));
+                              json_pack("{s:s, s:s, s:I}", "name", set->vals[i].name, "pub_key", pk, "power",
+                                        (json_int_t)set->vals[i].power));
     }
     if (j == NULL || verify_tx_proof_from_json(&t, j, &msg) != GZ_OK) {
         verify_report_fail(w->r, "tx proof", "tx %s: the node's proof is malformed: %s", txid_hex, msg.text);
     } else {
         verify_report side;
         verify_report_init(&side);
-        verify_tx(&side, w->g, &t);
+        verify_tx_with_set(&side, w->g, set, &t);
         for (size_t i = 0; i < side.n; i++)
             if (!side.checks[i].ok) verify_report_fail(w->r, "tx proof", "tx %s: %s: %s", txid_hex, side.checks[i].name, side.checks[i].text);
         if (!verify_report_passed(&side) && side.n_failed == 0) verify_report_fail(w->r, "tx proof", "tx %s: out of memory", txid_hex);
@@ -180,6 +185,22 @@ static int one_tx(walk *w, const json_t *res, const json_t *block, const uint8_t
 
 /* ---- one block -------------------------------------------------------------------------- */
 
+/* A walked block at the height of the chain's next link must be that link,
+ * byte for byte: two headers signed at one height are two histories. A
+ * change the chain leaves out is caught at the next block, whose set the
+ * walk does not reach. */
+static int check_change(const walk *w, const gz_header *h, const gz_buf *hdr, gz_msg *msg) {
+    const verify_valset_chain *c = w->sets.c;
+    size_t i = w->sets.next;
+    gz_header lh;
+    if (i >= c->n || core_header_decode(&lh, c->links[i].header.data, c->links[i].header.len, NULL) != GZ_OK ||
+        lh.height != h->height)
+        return GZ_OK;
+    if (c->links[i].header.len != hdr->len || memcmp(c->links[i].header.data, hdr->data, hdr->len) != 0)
+        return gz_fail(msg, GZ_EVERIFY, "the block is not the header of link %zu of the valset_chain at its height", i);
+    return GZ_OK;
+}
+
 /* The block's txids, checked whole against its header and commit. */
 static int check_block(walk *w, uint64_t height, const json_t *block, uint8_t (**txids)[32], size_t *n, gz_header *h) {
     const json_t *ids = json_object_get(block, "txids");
@@ -200,10 +221,14 @@ static int check_block(walk *w, uint64_t height, const json_t *block, uint8_t (*
     if (rc == GZ_OK) rc = gz_hex_decode_buf(&hdr, hdr_hex, strlen(hdr_hex));
     if (rc == GZ_OK) rc = gz_hex_decode_buf(&commit, commit_hex, strlen(commit_hex));
     uint8_t id[32];
+    /* The links below this height decide the set that must have signed it. */
+    if (rc == GZ_OK && !verify_valset_walker_advance(&w->sets, w->r, height))
+        rc = gz_fail(&msg, GZ_EVERIFY, "the valset_chain failed below this height");
     if (rc == GZ_OK) {
-        rc = verify_block(w->g, height, w->have_prev ? w->prev_id : NULL, hdr.data, hdr.len, commit.data,
-                               commit.len, (const uint8_t(*)[32])(*txids), *n, h, id, &msg);
+        rc = verify_block(w->g, &w->sets.set, height, w->have_prev ? w->prev_id : NULL, hdr.data, hdr.len,
+                          commit.data, commit.len, (const uint8_t(*)[32])(*txids), *n, h, id, &msg);
     }
+    if (rc == GZ_OK) rc = check_change(w, h, &hdr, &msg);
     gz_buf_free(&hdr);
     gz_buf_free(&commit);
     if (rc != GZ_OK) {
@@ -309,6 +334,27 @@ static int verify_claim(const audit_args *a, json_t **claim, uint64_t *height) {
     return cli_die(CLI_EXIT_FAIL, "audit: the chain kept moving; could not read the proposal at one height");
 }
 
+/* The set changes below the tip: the valset_chain of RPC `commit` there. */
+static int fetch_chain(const audit_args *a, uint64_t tip, verify_valset_chain *c, verify_report *r) {
+    json_t *res = NULL;
+    gz_msg msg = {{0}};
+    json_t *params = json_pack("{s:I}", "height", (json_int_t)tip);
+    int rc = cli_rpc(a->rpc, "commit", params, &res, &msg);
+    json_decref(params);
+    if (rc != GZ_OK) {
+        verify_report_fail(r, "rpc", "commit %llu: %s", (unsigned long long)tip, msg.text);
+        return GZ_EIO;
+    }
+    rc = verify_valset_chain_from_json(c, res, &msg);
+    json_decref(res);
+    if (rc == GZ_ENOMEM) return rc;
+    if (rc != GZ_OK) {
+        verify_report_fail(r, "valset link", "the node's commit at %llu: %s", (unsigned long long)tip, msg.text);
+        return GZ_EVERIFY;
+    }
+    return GZ_OK;
+}
+
 /* The height of the proposal's creating tx, for --from-creation. */
 static int creation_height(const audit_args *a, uint64_t *height) {
     json_t *res = NULL;
@@ -381,10 +427,13 @@ static int audit_run(const audit_args *a, const gz_genesis *g, verify_report *r)
     /* From height 1 the chain must start at genesis: its parent id is 32 zero
      * bytes (docs/README.md). */
     w.have_prev = from == 1;
-    int wrc = walk_blocks(&w, from, tip);
+    int wrc = tip >= 1 ? fetch_chain(a, tip, &w.chain, r) : GZ_OK;
+    verify_valset_walker_init(&w.sets, g, &w.chain, tip);
+    if (wrc == GZ_OK) wrc = walk_blocks(&w, from, tip);
     if (wrc == GZ_OK) {
         verify_report_ok(r, "blocks", "blocks %llu..%llu: each header on the chain of its parent, its txids in tx_root, "
-                       "its commit by > 2/3 of the genesis power", (unsigned long long)w.first, (unsigned long long)w.last);
+                       "its commit by > 2/3 of the power of the set trusted at its height (%zu set changes)",
+                       (unsigned long long)w.first, (unsigned long long)w.last, w.sets.next);
         verify_report_ok(r, "tx proofs", "%llu txs of the proposal: inclusion proof into tx_root and commit checked",
                        (unsigned long long)w.proofs);
         verify_audit_compare(au, r, claim);
@@ -392,6 +441,7 @@ static int audit_run(const audit_args *a, const gz_genesis *g, verify_report *r)
         verify_report_fail(r, "audit", "out of memory");
     }
     verify_audit_free(au);
+    verify_valset_chain_free(&w.chain);
     json_decref(claim);
     return CLI_EXIT_OK;
 }

@@ -97,7 +97,8 @@ static int call(const char *cmd, const char *rpc, const char *method, json_t *pa
 static void verify_usage(void) {
     printf("usage: gongzhi verify --genesis FILE --bundle FILE [--file PATH | --artifact HEX]\n\n"
            "Checks an anchor proof bundle (SPEC §5) offline against the validators of a\n"
-           "trusted genesis.json, and with --file that the file hashes to the artifact.\n"
+           "trusted genesis.json (and the set changes of its valset_chain, each signed by\n"
+           "the set before it), and with --file that the file hashes to the artifact.\n"
            "Prints each check on a line (\"ok   ...\" or \"FAIL <check>: <why>\"); exits 0\n"
            "when all hold, 1 when one fails or a file is malformed, 2 on bad usage.\n"
            "docs/auditing.md explains every check.\n");
@@ -218,15 +219,20 @@ typedef struct proof_args {
     uint64_t first_height, second_height;
 } proof_args;
 
-/* Adds header, commit and validators of the `commit` RPC at height to obj. */
-static int fetch_signed_header(const char *cmd, const char *rpc, uint64_t height, json_t *obj, bool with_validators) {
+/* Adds header, commit and (with_trust) validators and valset_chain of the
+ * `commit` RPC at height to obj. The chain is left out when empty or absent
+ * (a node from before set changes), as a bundle leaves it out. */
+static int fetch_signed_header(const char *cmd, const char *rpc, uint64_t height, json_t *obj, bool with_trust) {
     json_t *res = NULL;
     int rc = call(cmd, rpc, "commit", json_pack("{s:I}", "height", (json_int_t)height), &res);
     if (rc != CLI_EXIT_OK) return rc;
     json_object_set_new(obj, "height", json_integer((json_int_t)height));
     json_object_set(obj, "header", json_object_get(res, "header"));
     json_object_set(obj, "commit", json_object_get(res, "commit"));
-    if (with_validators) json_object_set(obj, "validators", json_object_get(res, "validators"));
+    if (with_trust) json_object_set(obj, "validators", json_object_get(res, "validators"));
+    json_t *chain = json_object_get(res, "valset_chain");
+    if (with_trust && chain != NULL && !(json_is_array(chain) && json_array_size(chain) == 0))
+        json_object_set(obj, "valset_chain", chain);
     json_decref(res);
     return CLI_EXIT_OK;
 }
@@ -266,7 +272,8 @@ static void verify_tx_usage(void) {
     printf("usage: gongzhi verify-tx --genesis FILE TXID [--rpc URL] [--out FILE]\n"
            "       gongzhi verify-tx --genesis FILE --in FILE\n\n"
            "Checks that a tx is in its block's tx_root and that the block was committed by\n"
-           "more than 2/3 of the genesis validators' power. With TXID it fetches `tx` and\n"
+           "more than 2/3 of the power of the validators at its height: genesis', or those\n"
+           "reached from genesis by the proof's valset_chain. With TXID it fetches `tx` and\n"
            "`commit` (and saves the proof with --out); with --in it reads a saved proof\n"
            "(format in docs/auditing.md) and needs no node. Exit 0 valid, 1 not, 2 usage.\n");
 }
@@ -330,8 +337,9 @@ static void verify_log_usage(void) {
            "       gongzhi verify-log --genesis FILE --in FILE\n\n"
            "Checks that the provenance log at height H2 extends the log at height H1\n"
            "(nothing anchored was rewritten or dropped): both headers' commits against the\n"
-           "genesis validators, then the RFC 9162 consistency proof between their log\n"
-           "roots. H1 <= H2. Exit 0 when the later log extends the earlier, 1 if not.\n");
+           "validators at their heights (genesis', changed only by the valset_chain), then\n"
+           "the RFC 9162 consistency proof between their log roots. H1 <= H2.\n"
+           "Exit 0 when the later log extends the earlier, 1 if not.\n");
 }
 
 /* The log sizes of both headers, to ask the node for the proof between them. */
@@ -358,8 +366,14 @@ static int fetch_log_proof(const proof_args *a, json_t **out) {
     int rc = fetch_signed_header("verify-log", a->rpc, a->first_height, json_object_get(j, "first"), false);
     if (rc == CLI_EXIT_OK) rc = fetch_signed_header("verify-log", a->rpc, a->second_height, json_object_get(j, "second"), true);
     if (rc == CLI_EXIT_OK) {
-        json_object_set(j, "validators", json_object_get(json_object_get(j, "second"), "validators"));
-        json_object_del(json_object_get(j, "second"), "validators");
+        /* The second height's set and the changes below it serve both ends. */
+        json_t *second = json_object_get(j, "second");
+        json_object_set(j, "validators", json_object_get(second, "validators"));
+        json_object_del(second, "validators");
+        if (json_object_get(second, "valset_chain") != NULL) {
+            json_object_set(j, "valset_chain", json_object_get(second, "valset_chain"));
+            json_object_del(second, "valset_chain");
+        }
         rc = log_sizes(j, &s1, &s2);
     }
     json_t *res = NULL;

@@ -141,20 +141,29 @@ int verify_merkle_consistency_check(uint64_t size1, const uint8_t root1[32], uin
 
 /* ---- signed headers ------------------------------------------------------------- */
 
+/* Names the set reached, for check lines: "the genesis set" or "the set of
+ * link 2 at height 31". */
+static void set_name(char *out, size_t n, const verify_valset *set) {
+    if (set->links == 0) snprintf(out, n, "the genesis set");
+    else snprintf(out, n, "the set of link %zu at height %llu", set->links - 1, (unsigned long long)(set->from_height - 1));
+}
+
 /* Validator sets are equal when names, keys and powers match in order. */
-static bool validators_equal(const gz_validator *a, size_t na, const gz_validator *b, size_t nb,
-                             char *why, size_t why_len) {
-    if (na != nb) {
-        snprintf(why, why_len, "%zu validators, genesis has %zu", na, nb);
+static bool validators_equal(const gz_validator *a, size_t na, const verify_valset *set, char *why, size_t why_len) {
+    char sn[64];
+    set_name(sn, sizeof sn, set);
+    if (na != set->n) {
+        snprintf(why, why_len, "%zu validators, %s has %u", na, sn, set->n);
         return false;
     }
     for (size_t i = 0; i < na; i++) {
-        const char *field = memcmp(a[i].pub_key, b[i].pub_key, 32) != 0 ? "pub_key"
-                            : a[i].power != b[i].power                  ? "power"
-                            : strcmp(a[i].name, b[i].name) != 0         ? "name"
-                                                                        : NULL;
+        const gz_validator *b = &set->vals[i];
+        const char *field = memcmp(a[i].pub_key, b->pub_key, 32) != 0 ? "pub_key"
+                            : a[i].power != b->power                 ? "power"
+                            : strcmp(a[i].name, b->name) != 0        ? "name"
+                                                                     : NULL;
         if (field != NULL) {
-            snprintf(why, why_len, "validators[%zu].%s differs from genesis", i, field);
+            snprintf(why, why_len, "validators[%zu].%s differs from %s", i, field, sn);
             return false;
         }
     }
@@ -162,15 +171,15 @@ static bool validators_equal(const gz_validator *a, size_t na, const gz_validato
 }
 
 /* Power of the commit's signers in the trusted set (indexes already checked). */
-static uint64_t signed_power(const gz_commit *c, const gz_genesis *g) {
+static uint64_t signed_power(const gz_commit *c, const verify_valset *set) {
     uint64_t sum = 0;
-    for (uint32_t i = 0; i < c->n_sigs; i++) sum += g->validators[c->sigs[i].validator_index].power;
+    for (uint32_t i = 0; i < c->n_sigs; i++) sum += set->vals[c->sigs[i].validator_index].power;
     return sum;
 }
 
-static uint64_t total_power(const gz_genesis *g) {
+static uint64_t total_power(const verify_valset *set) {
     uint64_t sum = 0;
-    for (uint32_t i = 0; i < g->n_validators; i++) sum += g->validators[i].power;
+    for (uint32_t i = 0; i < set->n; i++) sum += set->vals[i].power;
     return sum;
 }
 
@@ -178,8 +187,9 @@ static uint64_t total_power(const gz_genesis *g) {
  * signatures. The signatures are checked over the commit's own height and
  * block id, so a valid commit of another block fails "commit block" alone.
  * c is scratch space for the decoded commit. */
-static void check_commit_into(verify_report *r, const char *pre, const gz_genesis *g, const gz_buf *cbytes,
-                              const gz_header *h, bool have_header, const uint8_t block_id[32], gz_commit *c) {
+static void check_commit_into(verify_report *r, const char *pre, const gz_genesis *g, const verify_valset *set,
+                              const gz_buf *cbytes, const gz_header *h, bool have_header, const uint8_t block_id[32],
+                              gz_commit *c) {
     gz_msg msg = {{0}};
     if (core_commit_decode(c, cbytes->data, cbytes->len, &msg) != GZ_OK) {
         check(r, false, pre, "commit decodes", "%s", msg.text);
@@ -200,16 +210,18 @@ static void check_commit_into(verify_report *r, const char *pre, const gz_genesi
                   (unsigned long long)h->height);
         }
     }
-    if (core_commit_verify(c, g->chain_id, c->block_id, c->height, g->validators, g->n_validators, &msg) != GZ_OK) {
-        check(r, false, pre, "commit signatures", "%s (checked against the genesis validators)", msg.text);
+    char sn[64];
+    set_name(sn, sizeof sn, set);
+    if (core_commit_verify(c, g->chain_id, c->block_id, c->height, set->vals, set->n, &msg) != GZ_OK) {
+        check(r, false, pre, "commit signatures", "%s (checked against %s)", msg.text, sn);
         return;
     }
-    check(r, true, pre, "commit signatures", "commit signatures: %u of %u validators, power %llu of %llu > 2/3",
-          c->n_sigs, g->n_validators, (unsigned long long)signed_power(c, g), (unsigned long long)total_power(g));
+    check(r, true, pre, "commit signatures", "commit signatures: %u of %u validators, power %llu of %llu > 2/3 (%s)",
+          c->n_sigs, set->n, (unsigned long long)signed_power(c, set), (unsigned long long)total_power(set), sn);
 }
 
-static void check_commit(verify_report *r, const char *pre, const gz_genesis *g, const gz_buf *cbytes,
-                         const gz_header *h, bool have_header, const uint8_t block_id[32]) {
+static void check_commit(verify_report *r, const char *pre, const gz_genesis *g, const verify_valset *set,
+                         const gz_buf *cbytes, const gz_header *h, bool have_header, const uint8_t block_id[32]) {
     /* GZ_VALIDATORS_MAX signatures are too many for the stack; no static
      * buffer either, so the verifiers stay reentrant. */
     gz_commit *c = malloc(sizeof *c);
@@ -217,7 +229,7 @@ static void check_commit(verify_report *r, const char *pre, const gz_genesis *g,
         check(r, false, pre, "commit decodes", "out of memory");
         return;
     }
-    check_commit_into(r, pre, g, cbytes, h, have_header, block_id, c);
+    check_commit_into(r, pre, g, set, cbytes, h, have_header, block_id, c);
     free(c);
 }
 
@@ -240,29 +252,61 @@ static bool check_header(verify_report *r, const char *pre, const gz_genesis *g,
     return true;
 }
 
-/* What makes a header trusted: its validators hash names the file's set, that
- * set is genesis', and the commit for it holds more than 2/3 of the genesis
- * power. */
+/* What a trust check compares a header with: the set reached by the walk,
+ * whether the walk held, the file's chain (for the message when the header's
+ * set is not reached) and the file's validators (NULL: not compared). */
+typedef struct trust_in {
+    const verify_valset *set;
+    bool walk_ok;
+    size_t chain_len;
+    const char *file; /* "bundle", "tx proof", "log proof" */
+    const gz_validator *vals;
+    size_t n_vals;
+} trust_in;
+
+/* "header set": the header's validators_hash is the set reached. */
+static void check_header_set(verify_report *r, const char *pre, const trust_in *t, const gz_header *h) {
+    char sn[64];
+    set_name(sn, sizeof sn, t->set);
+    if (memcmp(h->validators_hash, t->set->hash, 32) == 0) {
+        check(r, true, pre, "header set", "header.validators_hash = %s (%u validators)", sn, t->set->n);
+    } else if (t->chain_len == 0) {
+        check(r, false, pre, "header set", "header.validators_hash is not the genesis set; the %s has no valset_chain",
+              t->file);
+    } else if (!t->walk_ok) {
+        check(r, false, pre, "header set", "header.validators_hash is not %s, where the valset_chain stopped", sn);
+    } else {
+        check(r, false, pre, "header set",
+              "header.validators_hash is not %s, the last the valset_chain reaches: a set change is missing", sn);
+    }
+}
+
+/* What makes a header trusted: its validators hash names the file's set,
+ * that set is the one the walk from genesis reached, and the commit for it
+ * holds more than 2/3 of that set's power. */
 static void check_trust(verify_report *r, const char *pre, const gz_genesis *g, const verify_signed_header *sh,
-                        const gz_validator *vals, size_t n_vals, const gz_header *h, bool have_header) {
+                        const trust_in *t, const gz_header *h, bool have_header) {
     uint8_t block_id[32] = {0};
-    if (have_header) {
-        core_block_id(block_id, sh->header.data, sh->header.len);
+    if (have_header) core_block_id(block_id, sh->header.data, sh->header.len);
+    if (have_header && t->vals != NULL) {
         uint8_t vh[32];
-        if (core_validators_hash(vh, vals, n_vals) != GZ_OK) memset(vh, 0, sizeof vh);
+        if (core_validators_hash(vh, t->vals, t->n_vals) != GZ_OK) memset(vh, 0, sizeof vh);
         if (memcmp(vh, h->validators_hash, 32) == 0) {
             check(r, true, pre, "validators hash", "header.validators_hash matches the file's validators");
         } else {
             check(r, false, pre, "validators hash", "header.validators_hash does not match the file's validators");
         }
     }
+    if (have_header) check_header_set(r, pre, t, h);
     char why[128];
-    if (validators_equal(vals, n_vals, g->validators, g->n_validators, why, sizeof why)) {
-        check(r, true, pre, "trusted validators", "the file's validators = genesis validators (%zu)", n_vals);
-    } else {
+    if (t->vals != NULL && validators_equal(t->vals, t->n_vals, t->set, why, sizeof why)) {
+        char sn[64];
+        set_name(sn, sizeof sn, t->set);
+        check(r, true, pre, "trusted validators", "the file's validators = %s (%zu)", sn, t->n_vals);
+    } else if (t->vals != NULL) {
         check(r, false, pre, "trusted validators", "%s", why);
     }
-    check_commit(r, pre, g, &sh->commit, h, have_header, block_id);
+    check_commit(r, pre, g, t->set, &sh->commit, h, have_header, block_id);
 }
 
 /* ---- anchor bundles ------------------------------------------------------------- */
@@ -346,7 +390,10 @@ void verify_anchor(verify_report *r, const gz_genesis *g, const verify_anchor_bu
     uint8_t leaf_hash[32];
     core_merkle_leaf_hash(leaf_hash, b->leaf.data, b->leaf.len);
     check_tree(r, true, &b->proof, leaf_hash, &h, have_header);
-    check_trust(r, "", g, &b->block, b->validators, b->n_validators, &h, have_header);
+    verify_valset set;
+    bool walk_ok = verify_valset_walk(r, g, &b->valset_chain, have_header ? h.height : b->block.height, &set);
+    trust_in t = {&set, walk_ok, b->valset_chain.n, "bundle", b->validators, b->n_validators};
+    check_trust(r, "", g, &b->block, &t, &h, have_header);
 }
 
 /* ---- tx proofs ------------------------------------------------------------------ */
@@ -375,35 +422,52 @@ static bool check_tx_bytes(verify_report *r, const gz_genesis *g, const verify_t
     return true;
 }
 
-void verify_tx(verify_report *r, const gz_genesis *g, const verify_tx_proof *t) {
+/* Everything of a tx proof but the trust: returns whether the header
+ * decoded, into *h. */
+static bool check_tx_inclusion(verify_report *r, const gz_genesis *g, const verify_tx_proof *t, gz_header *h) {
     gz_tx *tx = malloc(sizeof *tx); /* several KiB */
     if (tx == NULL) {
         verify_report_fail(r, "tx decodes", "out of memory");
-        return;
+        return false;
     }
     bool have_tx = check_tx_bytes(r, g, t, tx);
-    gz_header h;
-    memset(&h, 0, sizeof h);
-    bool have_header = check_header(r, "", g, &t->block, &h);
-    if (have_header && h.height == t->block.height) {
-        verify_report_ok(r, "height", "file height = header height (%llu)", (unsigned long long)h.height);
+    memset(h, 0, sizeof *h);
+    bool have_header = check_header(r, "", g, &t->block, h);
+    if (have_header && h->height == t->block.height) {
+        verify_report_ok(r, "height", "file height = header height (%llu)", (unsigned long long)h->height);
     } else if (have_header) {
         verify_report_fail(r, "height", "file height %llu, header height %llu differ",
-                         (unsigned long long)t->block.height, (unsigned long long)h.height);
+                         (unsigned long long)t->block.height, (unsigned long long)h->height);
     }
     /* The leaf is the txid the tx bytes hash to; the file's own txid only when
      * the bytes do not decode (the proof is then checked for what it names). */
     uint8_t leaf_hash[32];
     core_merkle_leaf_hash(leaf_hash, have_tx ? tx->txid : t->txid, 32);
     free(tx);
-    check_tree(r, false, &t->proof, leaf_hash, &h, have_header);
-    check_trust(r, "", g, &t->block, t->validators, t->n_validators, &h, have_header);
+    check_tree(r, false, &t->proof, leaf_hash, h, have_header);
+    return have_header;
+}
+
+void verify_tx(verify_report *r, const gz_genesis *g, const verify_tx_proof *t) {
+    gz_header h;
+    bool have_header = check_tx_inclusion(r, g, t, &h);
+    verify_valset set;
+    bool walk_ok = verify_valset_walk(r, g, &t->valset_chain, have_header ? h.height : t->block.height, &set);
+    trust_in in = {&set, walk_ok, t->valset_chain.n, "tx proof", t->validators, t->n_validators};
+    check_trust(r, "", g, &t->block, &in, &h, have_header);
+}
+
+void verify_tx_with_set(verify_report *r, const gz_genesis *g, const verify_valset *set, const verify_tx_proof *t) {
+    gz_header h;
+    bool have_header = check_tx_inclusion(r, g, t, &h);
+    trust_in in = {set, true, set->links, "tx proof", t->validators, t->n_validators};
+    check_trust(r, "", g, &t->block, &in, &h, have_header);
 }
 
 /* ---- log consistency ------------------------------------------------------------ */
 
-static bool check_log_end(verify_report *r, const char *pre, const gz_genesis *g, const verify_log_proof *l,
-                          const verify_signed_header *sh, gz_header *h) {
+static bool check_log_end(verify_report *r, const char *pre, const gz_genesis *g, const verify_signed_header *sh,
+                          const trust_in *t, gz_header *h) {
     bool have = check_header(r, pre, g, sh, h);
     if (have && h->height == sh->height) {
         check(r, true, pre, "height", "file height = header height (%llu)", (unsigned long long)h->height);
@@ -411,8 +475,36 @@ static bool check_log_end(verify_report *r, const char *pre, const gz_genesis *g
         check(r, false, pre, "height", "file height %llu, header height %llu differ", (unsigned long long)sh->height,
               (unsigned long long)h->height);
     }
-    check_trust(r, pre, g, sh, l->validators, l->n_validators, h, have);
+    check_trust(r, pre, g, sh, t, h, have);
     return have;
+}
+
+/* The height a signed header of the file is at: its header's when that
+ * decodes, else the one the file claims. */
+static uint64_t end_height(const verify_signed_header *sh) {
+    gz_header h;
+    if (core_header_decode(&h, sh->header.data, sh->header.len, NULL) == GZ_OK) return h.height;
+    return sh->height;
+}
+
+/* Both ends, each against the set trusted at its height: one walk to the
+ * second, noting the set it had reached below the first. */
+static void check_log_ends(verify_report *r, const gz_genesis *g, const verify_log_proof *l, gz_header *h1,
+                           gz_header *h2, bool *have1, bool *have2) {
+    verify_valset_walker w;
+    verify_valset_walker_init(&w, g, &l->valset_chain, end_height(&l->second));
+    bool ok1 = verify_valset_walker_advance(&w, r, end_height(&l->first));
+    verify_valset set1 = w.set;
+    bool ok2 = verify_valset_walker_finish(&w, r);
+    /* The file's validators are the set at the second height; the first end
+     * is compared with them only when no link lies between the two. */
+    bool same = ok1 && ok2 && set1.links == w.set.links;
+    trust_in t1 = {&set1, ok1, l->valset_chain.n, "log proof", same ? l->validators : NULL, l->n_validators};
+    trust_in t2 = {&w.set, ok2, l->valset_chain.n, "log proof", l->validators, l->n_validators};
+    memset(h1, 0, sizeof *h1);
+    memset(h2, 0, sizeof *h2);
+    *have1 = check_log_end(r, "first ", g, &l->first, &t1, h1);
+    *have2 = check_log_end(r, "second ", g, &l->second, &t2, h2);
 }
 
 /* An empty log is a prefix of every log; RFC 9162 has no proof for it, so
@@ -432,10 +524,8 @@ static void check_empty_log(verify_report *r, const gz_header *h1, size_t path_l
 
 void verify_log(verify_report *r, const gz_genesis *g, const verify_log_proof *l) {
     gz_header h1, h2;
-    memset(&h1, 0, sizeof h1);
-    memset(&h2, 0, sizeof h2);
-    bool have1 = check_log_end(r, "first ", g, l, &l->first, &h1);
-    bool have2 = check_log_end(r, "second ", g, l, &l->second, &h2);
+    bool have1, have2;
+    check_log_ends(r, g, l, &h1, &h2, &have1, &have2);
     if (!have1 || !have2) return;
     if (h1.height <= h2.height && h1.log_size <= h2.log_size) {
         verify_report_ok(r, "log sizes", "log sizes: %llu leaves at height %llu, %llu at height %llu",
@@ -482,11 +572,11 @@ static int block_txs_check(const gz_header *h, const uint8_t (*txids)[32], size_
 }
 
 /* Everything but the commit; then the commit, decoded into c. */
-static int block_check_into(const gz_genesis *g, uint64_t height, const uint8_t *prev_block_id, const uint8_t *hdr,
-                            size_t hdr_len, const uint8_t *commit, size_t commit_len, const uint8_t (*txids)[32],
-                            size_t n_txids, gz_header *h, uint8_t block_id[32], gz_commit *c, gz_msg *msg) {
+static int block_check_into(const gz_genesis *g, const verify_valset *set, uint64_t height,
+                            const uint8_t *prev_block_id, const uint8_t *hdr, size_t hdr_len, const uint8_t *commit,
+                            size_t commit_len, const uint8_t (*txids)[32], size_t n_txids, gz_header *h,
+                            uint8_t block_id[32], gz_commit *c, gz_msg *msg) {
     if (core_header_decode(h, hdr, hdr_len, msg) != GZ_OK) return GZ_EVERIFY;
-    uint8_t vh[32];
     if (strcmp(h->chain_id, g->chain_id) != 0)
         return gz_fail(msg, GZ_EVERIFY, "header.chain_id: \"%s\", genesis says \"%s\"", h->chain_id, g->chain_id);
     if (h->height != height) {
@@ -497,24 +587,27 @@ static int block_check_into(const gz_genesis *g, uint64_t height, const uint8_t 
         return gz_fail(msg, GZ_EVERIFY, "header.prev_block_id: not the id of block %llu",
                        (unsigned long long)height - 1);
     }
-    if (core_validators_hash(vh, g->validators, g->n_validators) != GZ_OK || memcmp(vh, h->validators_hash, 32) != 0)
-        return gz_fail(msg, GZ_EVERIFY, "header.validators_hash: not the genesis validators");
+    if (memcmp(set->hash, h->validators_hash, 32) != 0) {
+        char sn[64];
+        set_name(sn, sizeof sn, set);
+        return gz_fail(msg, GZ_EVERIFY, "header.validators_hash: not %s", sn);
+    }
     int rc = block_txs_check(h, txids, n_txids, msg);
     if (rc != GZ_OK) return rc;
     if (core_commit_decode(c, commit, commit_len, msg) != GZ_OK) return GZ_EVERIFY;
     core_block_id(block_id, hdr, hdr_len);
-    if (core_commit_verify(c, g->chain_id, block_id, height, g->validators, g->n_validators, msg) != GZ_OK)
+    if (core_commit_verify(c, g->chain_id, block_id, height, set->vals, set->n, msg) != GZ_OK)
         return GZ_EVERIFY;
     return GZ_OK;
 }
 
-int verify_block(const gz_genesis *g, uint64_t height, const uint8_t *prev_block_id, const uint8_t *hdr,
-                      size_t hdr_len, const uint8_t *commit, size_t commit_len, const uint8_t (*txids)[32],
-                      size_t n_txids, gz_header *h, uint8_t block_id[32], gz_msg *msg) {
+int verify_block(const gz_genesis *g, const verify_valset *set, uint64_t height, const uint8_t *prev_block_id,
+                 const uint8_t *hdr, size_t hdr_len, const uint8_t *commit, size_t commit_len,
+                 const uint8_t (*txids)[32], size_t n_txids, gz_header *h, uint8_t block_id[32], gz_msg *msg) {
     memset(block_id, 0, 32);
     gz_commit *c = malloc(sizeof *c);
-    int rc = c != NULL ? block_check_into(g, height, prev_block_id, hdr, hdr_len, commit, commit_len, txids, n_txids,
-                                          h, block_id, c, msg)
+    int rc = c != NULL ? block_check_into(g, set, height, prev_block_id, hdr, hdr_len, commit, commit_len, txids,
+                                          n_txids, h, block_id, c, msg)
                        : gz_fail(msg, GZ_ENOMEM, "out of memory");
     free(c);
     if (rc != GZ_OK) {

@@ -10,9 +10,11 @@
  * failed check. Check names are stable (docs/auditing.md lists them): tests
  * and scripts match on them.
  *
- * The trust assumption is the genesis validator set: a commit is accepted when
- * validators of genesis holding more than 2/3 of its power signed it, whatever
- * set a file claims. */
+ * The trust assumption is the genesis validator set. A commit is accepted when
+ * validators holding more than 2/3 of the power of the set trusted at its
+ * height signed it, whatever set a file claims: the genesis set, or the set
+ * reached from it by a valset_chain (SPEC §4 "Validator set changes", §5),
+ * each link of which is signed by the set trusted before it. */
 #ifndef GZ_VERIFY_VERIFY_H
 #define GZ_VERIFY_VERIFY_H
 
@@ -97,6 +99,85 @@ typedef struct verify_signed_header {
     gz_buf commit;   /* Commit bytes */
 } verify_signed_header;
 
+/* ---- validator set changes (SPEC §4, §5 valset_chain) ------------------------- */
+
+/* A proof file's valset_chain holds at most this many links: each is a
+ * signed set change, and a chain changes its set rarely (a file of this many
+ * one-validator links is still under GZ_PROOF_FILE_BYTES_MAX). */
+#define VERIFY_VALSET_LINKS_MAX 4096u
+
+/* One link: the header of a block that changed the set (next_validators_hash
+ * differs from validators_hash), its commit, and the new set. */
+typedef struct verify_valset_link {
+    gz_buf header;            /* Header bytes */
+    gz_buf commit;            /* Commit bytes */
+    uint32_t n_validators;    /* 1..GZ_VALIDATORS_MAX */
+    gz_validator *validators; /* the new set, n_validators entries (malloc'd) */
+} verify_valset_link;
+
+/* The links of a proof file, in ascending height, all below the height of
+ * what the file proves. Empty ({0, NULL}) when the set never changed. */
+typedef struct verify_valset_chain {
+    size_t n;
+    verify_valset_link *links;
+} verify_valset_chain;
+
+void verify_valset_chain_free(verify_valset_chain *c);
+/* Deep copy of src into *dst (emptied first). GZ_OK or GZ_ENOMEM (*dst empty). */
+GZ_WUR int verify_valset_chain_copy(verify_valset_chain *dst, const verify_valset_chain *src);
+
+/* A validator set the verifier trusts, from a height on: genesis' or the new
+ * set of a link that held. vals points into the genesis or the chain it came
+ * from, which must outlive it. */
+typedef struct verify_valset {
+    const gz_validator *vals;
+    uint32_t n;
+    uint8_t hash[32];     /* core_validators_hash(vals) */
+    uint64_t from_height; /* first height it signs: 1 for genesis, else the link's height + 1 */
+    size_t links;         /* links applied to reach it (0: genesis) */
+} verify_valset;
+
+/* The genesis set, trusted from height 1. */
+void verify_valset_genesis(verify_valset *s, const gz_genesis *g);
+/* Checks a set a file lists (a link's new set): 1..GZ_VALIDATORS_MAX
+ * validators, power >= 1 each, total power at most UINT64_MAX / 3 (as
+ * genesis), no key twice. Returns GZ_OK or GZ_EVERIFY with msg naming
+ * "validators[i].<field>". */
+GZ_WUR int verify_valset_check(const gz_validator *vals, size_t n, gz_msg *msg);
+
+/* A walk along a valset_chain towards a target height, one link at a time,
+ * so that a caller checking several heights (the log's two ends, the audit's
+ * blocks) gets the set of each. Borrowed g and c outlive the walker. */
+typedef struct verify_valset_walker {
+    const gz_genesis *g;
+    const verify_valset_chain *c;
+    uint64_t target; /* every link must be strictly below it */
+    size_t next;     /* the next link to check */
+    bool failed;     /* a link failed: the walk stopped there */
+    verify_valset set;
+} verify_valset_walker;
+
+void verify_valset_walker_init(verify_valset_walker *w, const gz_genesis *g, const verify_valset_chain *c,
+                               uint64_t target);
+/* Checks and applies, in order, every link whose header height is below
+ * height (and a next link whose header does not decode, to name it). Each
+ * link is one "valset link" check: what held (its commit's signers and
+ * power, the new set's size and hash), or which part failed: "header",
+ * "order" (not above the previous link, or not below the target), "set
+ * hash" (its validators_hash is not the set trusted so far), "commit" (not
+ * for the header, or not > 2/3 of the set trusted so far), "next set hash"
+ * (no change, a bad set, or a set that does not hash to
+ * next_validators_hash). The walk stops at the first failed link: w->set
+ * stays the last set reached. Returns false once a link failed. */
+bool verify_valset_walker_advance(verify_valset_walker *w, verify_report *r, uint64_t height);
+/* Advances to the target and fails ("valset link", "order") every link left
+ * (at or above the target). Returns true when every link held. */
+bool verify_valset_walker_finish(verify_valset_walker *w, verify_report *r);
+/* The whole walk from genesis to target; *s is the set reached. Returns true
+ * when every link held. */
+bool verify_valset_walk(verify_report *r, const gz_genesis *g, const verify_valset_chain *c, uint64_t target,
+                        verify_valset *s);
+
 /* SPEC §5 anchor proof bundle. */
 typedef struct verify_anchor_bundle {
     uint8_t artifact[32];
@@ -105,11 +186,12 @@ typedef struct verify_anchor_bundle {
     verify_signed_header block;
     uint32_t n_validators;
     gz_validator validators[GZ_VALIDATORS_MAX];
+    verify_valset_chain valset_chain; /* optional key, written when non-empty */
 } verify_anchor_bundle;
 
 /* A tx with its inclusion proof over its block's txids (docs/auditing.md):
  * {"txid", "tx", "height", "proof": {"leaf_index", "tree_size", "audit_path"},
- *  "header", "commit", "validators"}. */
+ *  "header", "commit", "validators", "valset_chain"?}. */
 typedef struct verify_tx_proof {
     uint8_t txid[32];
     gz_buf tx; /* Tx bytes */
@@ -117,11 +199,14 @@ typedef struct verify_tx_proof {
     verify_signed_header block;
     uint32_t n_validators;
     gz_validator validators[GZ_VALIDATORS_MAX];
+    verify_valset_chain valset_chain; /* optional key, written when non-empty */
 } verify_tx_proof;
 
 /* Two signed headers and the consistency proof between their provenance logs
  * (docs/auditing.md): {"first": {"height", "header", "commit"}, "second": {…},
- *  "proof": ["<hex32>", …], "validators": […]}. */
+ *  "proof": ["<hex32>", …], "validators": […], "valset_chain"?: […]}. The
+ * validators are the set at the second height; the chain's links are below
+ * it, and those below the first height give the set at the first. */
 typedef struct verify_log_proof {
     verify_signed_header first;
     verify_signed_header second;
@@ -129,6 +214,7 @@ typedef struct verify_log_proof {
     uint8_t path[GZ_MERKLE_PROOF_MAX][32];
     uint32_t n_validators;
     gz_validator validators[GZ_VALIDATORS_MAX];
+    verify_valset_chain valset_chain; /* optional key, written when non-empty */
 } verify_log_proof;
 
 void verify_anchor_bundle_init(verify_anchor_bundle *b);
@@ -138,13 +224,20 @@ void verify_tx_proof_free(verify_tx_proof *t);
 void verify_log_proof_init(verify_log_proof *l);
 void verify_log_proof_free(verify_log_proof *l);
 
-/* Reads the JSON form. Every key is required, unknown keys are errors, and
- * lengths are checked before anything is allocated. Returns GZ_OK, or
+/* Reads the JSON form. Every key is required but valset_chain (absent: no
+ * set change), unknown keys are errors, and lengths are checked before
+ * anything is allocated; a link's validators are checked as
+ * verify_valset_check does. Returns GZ_OK, or
  * GZ_EARG (GZ_ENOMEM) with msg naming the field, e.g. "audit_path[2]:
  * expected 64 hex chars"; the struct is then emptied (still to be freed). */
 GZ_WUR int verify_anchor_bundle_from_json(verify_anchor_bundle *b, const json_t *j, gz_msg *msg);
 GZ_WUR int verify_tx_proof_from_json(verify_tx_proof *t, const json_t *j, gz_msg *msg);
 GZ_WUR int verify_log_proof_from_json(verify_log_proof *l, const json_t *j, gz_msg *msg);
+/* Reads the optional "valset_chain" key of obj (a proof file, or the result
+ * of RPC `commit`) into *c (zero-initialised or read before, emptied first); absent is an empty chain. Returns
+ * GZ_OK, or GZ_EARG (GZ_ENOMEM) with msg naming the field, e.g.
+ * "valset_chain[1].validators[0].power: ..."; *c is then empty. */
+GZ_WUR int verify_valset_chain_from_json(verify_valset_chain *c, const json_t *obj, gz_msg *msg);
 /* Writes the JSON form (keys in SPEC §5 order for the bundle). Returns GZ_OK
  * with *out a new reference, or GZ_ENOMEM (*out = NULL). */
 GZ_WUR int verify_anchor_bundle_to_json(const verify_anchor_bundle *b, json_t **out);
@@ -156,29 +249,39 @@ GZ_WUR int verify_log_proof_to_json(const verify_log_proof *l, json_t **out);
 /* SPEC §5 bundle against the trusted genesis. file_sha256 (may be NULL) is the
  * SHA-256 of the file the auditor holds. Checks, in order: file sha256, leaf
  * decodes, leaf artifact, header decodes, chain id, height, leaf time, tree
- * size, leaf index, inclusion proof, validators hash, trusted validators,
- * commit decodes, commit block, commit signatures. */
+ * size, leaf index, inclusion proof, one "valset link" per link of the
+ * bundle's valset_chain (below the header's height), validators hash (the
+ * header names the file's validators), header set (the header's
+ * validators_hash is the set reached), trusted validators (the file's
+ * validators are that set), commit decodes, commit block, commit signatures
+ * (more than 2/3 of the set reached). */
 void verify_anchor(verify_report *r, const gz_genesis *g, const verify_anchor_bundle *b,
                         const uint8_t *file_sha256);
 /* A tx proof: tx decodes, txid, tx chain id, tx signature, header decodes,
  * chain id, height, tree size, leaf index, inclusion proof (into tx_root),
- * validators hash, trusted validators, commit decodes, commit block, commit
- * signatures. */
+ * the valset links, validators hash, header set, trusted validators, commit
+ * decodes, commit block, commit signatures. */
 void verify_tx(verify_report *r, const gz_genesis *g, const verify_tx_proof *t);
-/* Both signed headers (checks prefixed "first " and "second "), then log
- * sizes (the second log is not shorter) and consistency proof. */
+/* As verify_tx without a walk: against a set already trusted at the tx's
+ * height (the audit's, which walked the chain once), ignoring t->valset_chain. */
+void verify_tx_with_set(verify_report *r, const gz_genesis *g, const verify_valset *set, const verify_tx_proof *t);
+/* The valset links (below the second header's height), then both signed
+ * headers (checks prefixed "first " and "second "; the first against the set
+ * reached below its height, and against the file's validators only when no
+ * link lies between the two heights), then log sizes (the second log is not
+ * shorter) and consistency proof. */
 void verify_log(verify_report *r, const gz_genesis *g, const verify_log_proof *l);
 
 /* One block of a chain walk, checked whole: the header decodes, is for
  * height on genesis' chain, follows prev_block_id (unless NULL), commits to
- * exactly txids (tx_root and tx_count) and to the genesis validators, and
- * the commit is for it with more than 2/3 of the genesis power. Returns GZ_OK
- * with *h and block_id filled, or GZ_EVERIFY (GZ_ENOMEM) with msg saying why;
- * *h and block_id are zeroed on failure. */
-GZ_WUR int verify_block(const gz_genesis *g, uint64_t height, const uint8_t *prev_block_id,
-                             const uint8_t *hdr, size_t hdr_len, const uint8_t *commit,
-                             size_t commit_len, const uint8_t (*txids)[32], size_t n_txids,
-                             gz_header *h, uint8_t block_id[32], gz_msg *msg);
+ * exactly txids (tx_root and tx_count) and to the set trusted at that height
+ * (set->hash), and the commit is for it with more than 2/3 of that set's
+ * power. Returns GZ_OK with *h and block_id filled, or GZ_EVERIFY (GZ_ENOMEM)
+ * with msg saying why; *h and block_id are zeroed on failure. */
+GZ_WUR int verify_block(const gz_genesis *g, const verify_valset *set, uint64_t height, const uint8_t *prev_block_id,
+                        const uint8_t *hdr, size_t hdr_len, const uint8_t *commit, size_t commit_len,
+                        const uint8_t (*txids)[32], size_t n_txids, gz_header *h, uint8_t block_id[32],
+                        gz_msg *msg);
 
 /* ---- proposal audit (SPEC §3 "Proposals") ------------------------------------ */
 

@@ -160,6 +160,12 @@ static int seed_accounts(verify_audit *a) {
             if (map_put(&a->accounts, g->authorities[r][i], &v) == NULL) return GZ_ENOMEM;
         }
     }
+    /* So are validator keys (SPEC §4), so that a node can sign with its own. */
+    for (uint32_t i = 0; i < g->n_validators; i++) {
+        acct v = {0};
+        if (map_get(&a->accounts, g->validators[i].pub_key) != NULL) continue;
+        if (map_put(&a->accounts, g->validators[i].pub_key, &v) == NULL) return GZ_ENOMEM;
+    }
     return GZ_OK;
 }
 
@@ -524,6 +530,12 @@ static int account_effects(verify_audit *a, verify_report *r, const gz_tx *tx) {
         } else if (map_put(&a->accounts, p->account, &v) == NULL) {
             return GZ_ENOMEM;
         }
+    } else if (tx->type == GZ_TX_VALIDATOR_UPDATE && tx->p.validator_update.power > 0) {
+        /* A key added to the set is registered (level 0, no class) unless it
+         * already was an account. */
+        acct v = {0};
+        const uint8_t *key = tx->p.validator_update.pub_key;
+        if (map_get(&a->accounts, key) == NULL && map_put(&a->accounts, key, &v) == NULL) return GZ_ENOMEM;
     } else if (tx->type == GZ_TX_GOV_GRANT) {
         acct *s = map_get(&a->accounts, tx->p.gov_grant.account);
         if (s == NULL) {

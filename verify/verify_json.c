@@ -34,26 +34,74 @@ static int get_path(const json_t *obj, const char *path, const char *key, uint8_
     return rc;
 }
 
-static int get_validator(const json_t *v, const char *f, gz_validator *out, gz_msg *msg) {
+static int get_validator(const json_t *v, const char *f, uint64_t power_min, gz_validator *out, gz_msg *msg) {
     static const char *const keys[] = {"name", "pub_key", "power", NULL};
     int rc = core_json_object(v, f, NULL, keys, &v, msg);
     if (rc == GZ_OK) rc = core_json_str(v, f, "name", 0, GZ_LABEL_MAX, out->name, msg);
     if (rc == GZ_OK) rc = core_json_hex_fixed(v, f, "pub_key", out->pub_key, 32, msg);
-    if (rc == GZ_OK) rc = core_json_u64(v, f, "power", 0, UINT64_MAX, &out->power, msg);
+    if (rc == GZ_OK) rc = core_json_u64(v, f, "power", power_min, UINT64_MAX, &out->power, msg);
+    return rc;
+}
+
+/* The validators of obj (at path): 1..GZ_VALIDATORS_MAX entries into vals. */
+static int get_validators_at(const json_t *obj, const char *path, uint64_t power_min, gz_validator *vals, uint32_t *n,
+                             gz_msg *msg) {
+    const json_t *v;
+    size_t len = 0;
+    char f[CORE_JSON_PATH_MAX];
+    *n = 0;
+    core_json_path(f, path, "validators");
+    int rc = core_json_array(obj, path, "validators", 1, GZ_VALIDATORS_MAX, &v, &len, msg);
+    for (size_t i = 0; rc == GZ_OK && i < len; i++) {
+        char fi[CORE_JSON_PATH_MAX];
+        core_json_path_index(fi, f, i);
+        rc = get_validator(json_array_get(v, i), fi, power_min, &vals[i], msg);
+    }
+    if (rc == GZ_OK) *n = (uint32_t)len;
     return rc;
 }
 
 static int get_validators(const json_t *obj, gz_validator *vals, uint32_t *n, gz_msg *msg) {
-    const json_t *v;
+    return get_validators_at(obj, "", 0, vals, n, msg);
+}
+
+/* One link of a valset_chain at path: its new set is read strictly (power
+ * >= 1, no key twice), since it becomes the set the verifier trusts. */
+static int get_valset_link(const json_t *obj, const char *path, verify_valset_link *l, gz_msg *msg) {
+    static const char *const keys[] = {"header", "commit", "validators", NULL};
+    int rc = core_json_object(obj, path, NULL, keys, &obj, msg);
+    if (rc == GZ_OK) rc = core_json_hex_buf(obj, path, "header", 1, GZ_HEADER_BYTES_MAX, &l->header, msg);
+    if (rc == GZ_OK) rc = core_json_hex_buf(obj, path, "commit", 1, GZ_COMMIT_BYTES_MAX, &l->commit, msg);
+    if (rc != GZ_OK) return rc;
+    /* Room for what the array holds (its bound is checked as it is read). */
+    size_t room = json_array_size(json_object_get(obj, "validators"));
+    if (room < 1 || room > GZ_VALIDATORS_MAX) room = 1;
+    l->validators = malloc(room * sizeof *l->validators);
+    if (l->validators == NULL) return gz_fail(msg, GZ_ENOMEM, "%s: out of memory", path);
+    rc = get_validators_at(obj, path, 1, l->validators, &l->n_validators, msg);
+    gz_msg why = {{0}};
+    if (rc == GZ_OK && verify_valset_check(l->validators, l->n_validators, &why) != GZ_OK)
+        rc = gz_fail(msg, GZ_EARG, "%s.%s", path, why.text);
+    return rc;
+}
+
+/* The optional valset_chain of a file: absent is an empty chain. */
+static int get_valset_chain(const json_t *j, verify_valset_chain *c, gz_msg *msg) {
+    memset(c, 0, sizeof *c);
+    if (!json_is_object(j)) return gz_fail(msg, GZ_EARG, "expected an object");
+    if (json_object_get(j, "valset_chain") == NULL) return GZ_OK;
+    const json_t *arr;
     size_t len = 0;
-    *n = 0;
-    int rc = core_json_array(obj, "", "validators", 1, GZ_VALIDATORS_MAX, &v, &len, msg);
+    int rc = core_json_array(j, "", "valset_chain", 0, VERIFY_VALSET_LINKS_MAX, &arr, &len, msg);
+    if (rc != GZ_OK || len == 0) return rc;
+    c->links = calloc(len, sizeof *c->links);
+    if (c->links == NULL) return gz_fail(msg, GZ_ENOMEM, "valset_chain: out of memory");
+    c->n = len;
     for (size_t i = 0; rc == GZ_OK && i < len; i++) {
         char fi[CORE_JSON_PATH_MAX];
-        core_json_path_index(fi, "validators", i);
-        rc = get_validator(json_array_get(v, i), fi, &vals[i], msg);
+        core_json_path_index(fi, "valset_chain", i);
+        rc = get_valset_link(json_array_get(arr, i), fi, &c->links[i], msg);
     }
-    if (rc == GZ_OK) *n = (uint32_t)len;
     return rc;
 }
 
@@ -72,6 +120,13 @@ static int get_signed_header(const json_t *obj, const char *path, verify_signed_
     return rc;
 }
 
+int verify_valset_chain_from_json(verify_valset_chain *c, const json_t *obj, gz_msg *msg) {
+    verify_valset_chain_free(c);
+    int rc = get_valset_chain(obj, c, msg);
+    if (rc != GZ_OK) verify_valset_chain_free(c);
+    return rc;
+}
+
 /* ---- init / free ----------------------------------------------------------------- */
 
 static void signed_header_free(verify_signed_header *sh) {
@@ -84,6 +139,7 @@ void verify_anchor_bundle_init(verify_anchor_bundle *b) { memset(b, 0, sizeof *b
 void verify_anchor_bundle_free(verify_anchor_bundle *b) {
     gz_buf_free(&b->leaf);
     signed_header_free(&b->block);
+    verify_valset_chain_free(&b->valset_chain);
     memset(b, 0, sizeof *b);
 }
 
@@ -92,6 +148,7 @@ void verify_tx_proof_init(verify_tx_proof *t) { memset(t, 0, sizeof *t); }
 void verify_tx_proof_free(verify_tx_proof *t) {
     gz_buf_free(&t->tx);
     signed_header_free(&t->block);
+    verify_valset_chain_free(&t->valset_chain);
     memset(t, 0, sizeof *t);
 }
 
@@ -100,6 +157,7 @@ void verify_log_proof_init(verify_log_proof *l) { memset(l, 0, sizeof *l); }
 void verify_log_proof_free(verify_log_proof *l) {
     signed_header_free(&l->first);
     signed_header_free(&l->second);
+    verify_valset_chain_free(&l->valset_chain);
     memset(l, 0, sizeof *l);
 }
 
@@ -107,7 +165,7 @@ void verify_log_proof_free(verify_log_proof *l) {
 
 int verify_anchor_bundle_from_json(verify_anchor_bundle *b, const json_t *j, gz_msg *msg) {
     static const char *const keys[] = {"artifact", "leaf", "leaf_index", "tree_size", "audit_path",
-                                       "height", "header", "commit", "validators", NULL};
+                                       "height", "header", "commit", "validators", "valset_chain", NULL};
     verify_anchor_bundle_free(b);
     int rc = file_object(j, keys, msg);
     if (rc == GZ_OK) rc = core_json_hex_fixed(j, "", "artifact", b->artifact, 32, msg);
@@ -115,12 +173,13 @@ int verify_anchor_bundle_from_json(verify_anchor_bundle *b, const json_t *j, gz_
     if (rc == GZ_OK) rc = get_proof(j, "", &b->proof, msg);
     if (rc == GZ_OK) rc = get_signed_header(j, "", &b->block, msg);
     if (rc == GZ_OK) rc = get_validators(j, b->validators, &b->n_validators, msg);
+    if (rc == GZ_OK) rc = get_valset_chain(j, &b->valset_chain, msg);
     if (rc != GZ_OK) verify_anchor_bundle_free(b);
     return rc;
 }
 
 int verify_tx_proof_from_json(verify_tx_proof *t, const json_t *j, gz_msg *msg) {
-    static const char *const keys[] = {"txid", "tx", "height", "proof", "header", "commit", "validators", NULL};
+    static const char *const keys[] = {"txid", "tx", "height", "proof", "header", "commit", "validators", "valset_chain", NULL};
     static const char *const proof_keys[] = {"leaf_index", "tree_size", "audit_path", NULL};
     verify_tx_proof_free(t);
     const json_t *proof = NULL;
@@ -131,12 +190,13 @@ int verify_tx_proof_from_json(verify_tx_proof *t, const json_t *j, gz_msg *msg) 
     if (rc == GZ_OK) rc = get_proof(proof, "proof", &t->proof, msg);
     if (rc == GZ_OK) rc = get_signed_header(j, "", &t->block, msg);
     if (rc == GZ_OK) rc = get_validators(j, t->validators, &t->n_validators, msg);
+    if (rc == GZ_OK) rc = get_valset_chain(j, &t->valset_chain, msg);
     if (rc != GZ_OK) verify_tx_proof_free(t);
     return rc;
 }
 
 int verify_log_proof_from_json(verify_log_proof *l, const json_t *j, gz_msg *msg) {
-    static const char *const keys[] = {"first", "second", "proof", "validators", NULL};
+    static const char *const keys[] = {"first", "second", "proof", "validators", "valset_chain", NULL};
     static const char *const end_keys[] = {"height", "header", "commit", NULL};
     verify_log_proof_free(l);
     int rc = file_object(j, keys, msg);
@@ -149,6 +209,7 @@ int verify_log_proof_from_json(verify_log_proof *l, const json_t *j, gz_msg *msg
     }
     if (rc == GZ_OK) rc = get_path(j, "", "proof", l->path, &l->path_len, msg);
     if (rc == GZ_OK) rc = get_validators(j, l->validators, &l->n_validators, msg);
+    if (rc == GZ_OK) rc = get_valset_chain(j, &l->valset_chain, msg);
     if (rc != GZ_OK) verify_log_proof_free(l);
     return rc;
 }
@@ -179,7 +240,28 @@ static json_t *validators_json(const gz_validator *vals, uint32_t n) {
     return a;
 }
 
-static int done(json_t *j, json_t **out) {
+static json_t *chain_json(const verify_valset_chain *c) {
+    json_t *a = json_array();
+    for (size_t i = 0; a != NULL && i < c->n; i++) {
+        const verify_valset_link *l = &c->links[i];
+        json_t *v = json_pack("{s:o, s:o, s:o}", "header", core_json_hex(l->header.data, l->header.len), "commit",
+                              core_json_hex(l->commit.data, l->commit.len), "validators",
+                              validators_json(l->validators, l->n_validators));
+        if (json_array_append_new(a, v) != 0) {
+            json_decref(a);
+            a = NULL;
+        }
+    }
+    return a;
+}
+
+/* Adds the file's valset_chain after its other keys, only when it has links
+ * (SPEC §5: a bundle has one only once the set changed). */
+static int done(json_t *j, const verify_valset_chain *c, json_t **out) {
+    if (j != NULL && c->n > 0 && json_object_set_new(j, "valset_chain", chain_json(c)) != 0) {
+        json_decref(j);
+        j = NULL;
+    }
     *out = j;
     return j != NULL ? GZ_OK : GZ_ENOMEM;
 }
@@ -193,7 +275,7 @@ int verify_anchor_bundle_to_json(const verify_anchor_bundle *b, json_t **out) {
                           core_json_hex(b->block.header.data, b->block.header.len), "commit",
                           core_json_hex(b->block.commit.data, b->block.commit.len), "validators",
                           validators_json(b->validators, b->n_validators)),
-                out);
+                &b->valset_chain, out);
 }
 
 int verify_tx_proof_to_json(const verify_tx_proof *t, json_t **out) {
@@ -205,7 +287,7 @@ int verify_tx_proof_to_json(const verify_tx_proof *t, json_t **out) {
                           core_json_hex(t->block.header.data, t->block.header.len), "commit",
                           core_json_hex(t->block.commit.data, t->block.commit.len), "validators",
                           validators_json(t->validators, t->n_validators)),
-                out);
+                &t->valset_chain, out);
 }
 
 static json_t *end_json(const verify_signed_header *sh) {
@@ -217,5 +299,5 @@ int verify_log_proof_to_json(const verify_log_proof *l, json_t **out) {
     return done(json_pack("{s:o, s:o, s:o, s:o}", "first", end_json(&l->first), "second", end_json(&l->second),
                           "proof", path_json((const uint8_t(*)[32])l->path, l->path_len), "validators",
                           validators_json(l->validators, l->n_validators)),
-                out);
+                &l->valset_chain, out);
 }

@@ -151,6 +151,7 @@ static void make_bundle(verify_anchor_bundle *b, size_t index) {
 
 static void copy_bundle(verify_anchor_bundle *dst, const verify_anchor_bundle *src) {
     *dst = *src;
+    cr_assert_eq(verify_valset_chain_copy(&dst->valset_chain, &src->valset_chain), GZ_OK);
     copy_buf(&dst->leaf, &src->leaf);
     copy_buf(&dst->block.header, &src->block.header);
     copy_buf(&dst->block.commit, &src->block.commit);
@@ -205,10 +206,14 @@ Test(node_verify, a_valid_bundle_verifies_at_every_leaf) {
         run_bundle(&b, leaves[i].artifact, &r);
         cr_assert(verify_report_passed(&r), "leaf %zu: %s", i,
                   verify_report_first_failure(&r) ? verify_report_first_failure(&r)->text : "lost");
-        cr_assert_eq(r.n, 15, "leaf %zu: %zu checks", i, r.n);
+        cr_assert_eq(r.n, 16, "leaf %zu: %zu checks", i, r.n);
+        cr_assert_null(verify_report_find(&r, "valset link"), "no set change, no link");
         const verify_check *c = verify_report_find(&r, "commit signatures");
         cr_assert_not_null(c);
-        cr_assert_str_eq(c->text, "commit signatures: 3 of 4 validators, power 30 of 40 > 2/3");
+        cr_assert_str_eq(c->text, "commit signatures: 3 of 4 validators, power 30 of 40 > 2/3 (the genesis set)");
+        c = verify_report_find(&r, "header set");
+        cr_assert_not_null(c);
+        cr_assert_str_eq(c->text, "header.validators_hash = the genesis set (4 validators)");
         c = verify_report_find(&r, "inclusion proof");
         cr_assert_not_null(c);
         cr_assert(strstr(c->text, "header.log_root") != NULL);
@@ -521,7 +526,8 @@ Test(node_verify, validators_tampered) {
 }
 
 /* A self-consistent bundle from another validator set: its header names its
- * own set and its own validators signed it. Only genesis can tell. */
+ * own set and its own validators signed it. Only genesis can tell, and
+ * without a valset_chain nothing leads from genesis to that set. */
 Test(node_verify, a_foreign_validator_set_is_not_trusted) {
     static verify_anchor_bundle b;
     make_bundle(&b, 2);
@@ -539,7 +545,10 @@ Test(node_verify, a_foreign_validator_set_is_not_trusted) {
     sign_commit(&b.block.commit, &b.block.header, HEIGHT, 0, 0xf, evil);
     verify_report r;
     run_bundle(&b, NULL, &r);
-    assert_first_failure(&r, "trusted validators", "foreign set");
+    assert_first_failure(&r, "header set", "foreign set");
+    cr_assert_str_eq(verify_report_first_failure(&r)->text,
+                     "header.validators_hash is not the genesis set; the bundle has no valset_chain");
+    cr_assert(!verify_report_find(&r, "trusted validators")->ok);
     cr_assert(verify_report_find(&r, "validators hash")->ok);
     cr_assert(verify_report_find(&r, "commit block")->ok);
     cr_assert(!verify_report_find(&r, "commit signatures")->ok);
@@ -1015,6 +1024,8 @@ Test(node_verify, tx_signature_and_chain_are_checked) {
 
 Test(node_verify, block_checks_txids_chain_and_commit) {
     static verify_tx_proof t;
+    verify_valset gs;
+    verify_valset_genesis(&gs, &g);
     make_tx_proof(&t, 0);
     gz_header h;
     uint8_t id[32], prev[32];
@@ -1023,29 +1034,29 @@ Test(node_verify, block_checks_txids_chain_and_commit) {
     const uint8_t *hd = t.block.header.data, *cm = t.block.commit.data;
     size_t hl = t.block.header.len, cl = t.block.commit.len;
     const uint8_t(*ids)[32] = (const uint8_t(*)[32])txids;
-    cr_assert_eq(verify_block(&g, HEIGHT, prev, hd, hl, cm, cl, ids, NTXS, &h, id, &msg), GZ_OK, "%s", msg.text);
+    cr_assert_eq(verify_block(&g, &gs, HEIGHT, prev, hd, hl, cm, cl, ids, NTXS, &h, id, &msg), GZ_OK, "%s", msg.text);
     uint8_t want[32];
     core_block_id(want, hd, hl);
     cr_assert_arr_eq(id, want, 32);
-    cr_assert_eq(verify_block(&g, HEIGHT, NULL, hd, hl, cm, cl, ids, NTXS, &h, id, &msg), GZ_OK);
-    cr_assert_eq(verify_block(&g, HEIGHT + 1, NULL, hd, hl, cm, cl, ids, NTXS, &h, id, &msg), GZ_EVERIFY);
+    cr_assert_eq(verify_block(&g, &gs, HEIGHT, NULL, hd, hl, cm, cl, ids, NTXS, &h, id, &msg), GZ_OK);
+    cr_assert_eq(verify_block(&g, &gs, HEIGHT + 1, NULL, hd, hl, cm, cl, ids, NTXS, &h, id, &msg), GZ_EVERIFY);
     cr_assert(strstr(msg.text, "header.height") != NULL, "%s", msg.text);
     prev[0] ^= 1;
-    cr_assert_eq(verify_block(&g, HEIGHT, prev, hd, hl, cm, cl, ids, NTXS, &h, id, &msg), GZ_EVERIFY);
+    cr_assert_eq(verify_block(&g, &gs, HEIGHT, prev, hd, hl, cm, cl, ids, NTXS, &h, id, &msg), GZ_EVERIFY);
     cr_assert(strstr(msg.text, "prev_block_id") != NULL, "%s", msg.text);
-    cr_assert_eq(verify_block(&g, HEIGHT, NULL, hd, hl, cm, cl, ids, NTXS - 1, &h, id, &msg), GZ_EVERIFY);
+    cr_assert_eq(verify_block(&g, &gs, HEIGHT, NULL, hd, hl, cm, cl, ids, NTXS - 1, &h, id, &msg), GZ_EVERIFY);
     cr_assert(strstr(msg.text, "tx_count") != NULL, "%s", msg.text);
     uint8_t swapped[NTXS][32];
     memcpy(swapped, txids, sizeof swapped);
     memcpy(swapped[0], txids[1], 32);
     memcpy(swapped[1], txids[0], 32);
-    cr_assert_eq(verify_block(&g, HEIGHT, NULL, hd, hl, cm, cl, (const uint8_t(*)[32])swapped, NTXS, &h, id, &msg),
+    cr_assert_eq(verify_block(&g, &gs, HEIGHT, NULL, hd, hl, cm, cl, (const uint8_t(*)[32])swapped, NTXS, &h, id, &msg),
                  GZ_EVERIFY);
     cr_assert(strstr(msg.text, "tx_root") != NULL, "%s", msg.text);
     sign_commit(&t.block.commit, &t.block.header, HEIGHT, 0, 0x6, sk);
     cm = t.block.commit.data;
     cl = t.block.commit.len;
-    cr_assert_eq(verify_block(&g, HEIGHT, NULL, hd, hl, cm, cl, ids, NTXS, &h, id, &msg), GZ_EVERIFY);
+    cr_assert_eq(verify_block(&g, &gs, HEIGHT, NULL, hd, hl, cm, cl, ids, NTXS, &h, id, &msg), GZ_EVERIFY);
     cr_assert(strstr(msg.text, "2/3") != NULL, "%s", msg.text);
     cr_assert(gz_is_zero32(id));
     verify_tx_proof_free(&t);
@@ -1373,5 +1384,50 @@ Test(node_verify, audit_of_a_proposal_never_created) {
     json_decref(cl);
     cr_assert(!verify_audit_created(c.a));
     assert_first_failure(&c.r, "proposal", "no creating tx");
+    chain_end(&c);
+}
+
+/* Validator keys are registered accounts (SPEC §4): genesis' from height 0,
+ * and a key added by a VALIDATOR_UPDATE from its block on. Both may vote
+ * under a proposal open to every account. */
+Test(node_verify, audit_registers_validator_keys) {
+    setup_accounts();
+    static gz_tx create, update, v0;
+    general_proposal(&create, 1, 0);
+    new_tx(&update, keys[GOV], GZ_TX_VALIDATOR_UPDATE, nonces[GOV]++);
+    gz_p_validator_update *p = &update.p.validator_update;
+    cr_assert_eq(core_key_pub(p->pub_key, keys[DAVE]), GZ_OK);
+    p->power = 10;
+    snprintf(p->name, sizeof p->name, "dave");
+    gz_approval ap = {.validator_index = 0};
+    gz_buf approvals = {0};
+    cr_assert_eq(core_approvals_encode(&ap, 1, &approvals), GZ_OK);
+    p->n_approvals = 1;
+    p->approvals = approvals.data;
+    p->approvals_len = approvals.len;
+    chain c;
+    chain_start(&c, create.txid, true);
+    block(&c, T0);
+    feed(&c, &create, GOV, 0, NULL);
+    feed(&c, &update, GOV, 0, NULL);
+    gz_buf_free(&approvals);
+    block(&c, T0 + 100);
+    vote(&c, create.txid, DAVE, 0, 0, vote_events(DAVE, 1, false));
+    new_tx(&v0, sk[0], GZ_TX_VOTE, 0);
+    memcpy(v0.p.vote.proposal_id, create.txid, 32);
+    v0.p.vote.n_choices = 1;
+    static gz_buf b;
+    sign_tx(&v0, sk[0], &b);
+    gz_buf_free(&b);
+    char hex[65];
+    gz_hex_encode(hex, g.validators[0].pub_key, 32);
+    json_t *ev = json_pack("[{s:s, s:{s:s, s:I, s:b}}]", "type", "vote", "attrs", "voter", hex, "weight", 1, "replaced", 0);
+    cr_assert_eq(verify_audit_tx(c.a, &c.r, &v0, c.index++, 0, ev), GZ_OK);
+    json_decref(ev);
+    block(&c, T0 + 1000);
+    json_t *cl = claim(7, "passed", json_integer(0), T0, T0 + 1000, 2, 0, 2, 2);
+    verify_audit_compare(c.a, &c.r, cl);
+    json_decref(cl);
+    cr_assert(verify_report_passed(&c.r), "%s", verify_report_first_failure(&c.r)->text);
     chain_end(&c);
 }
