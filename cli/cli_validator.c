@@ -229,6 +229,21 @@ static int update_parse(update_args *u, int argc, char **argv) {
     return CLI_EXIT_OK;
 }
 
+/* Power added in one height stalls the chain if its node is not up and it
+ * is half the old power or more: the old validators alone then hold 2/3 of
+ * the new total or less (docs/consensus.md, "Validator set changes"). */
+static void warn_liveness(const gz_validator *set, size_t n, const cli_approval *a) {
+    uint64_t total = 0, old = 0;
+    for (size_t i = 0; i < n; i++) {
+        total += set[i].power;
+        if (memcmp(set[i].pub_key, a->pub_key, 32) == 0) old = set[i].power;
+    }
+    if (a->power > old && (a->power - old) * 2 >= total)
+        fprintf(stderr, "gongzhi: warning: this adds %llu power to a set of %llu: unless the new validator's node is "
+                        "up and synced, the chain stops at the next height\n",
+                (unsigned long long)(a->power - old), (unsigned long long)total);
+}
+
 /* Compares the approvals with the node's current set: a stale set is only
  * warned about (the ledger has the last word), a validator_index that names
  * another key in the very set the approvals are for is an error. */
@@ -254,6 +269,7 @@ static int update_against_node(const update_args *u, const cli_approval *a) {
             return cli_die(CLI_EXIT_FAIL, "tx validator-update: %s: validator_index %llu is not its validator's place in the set",
                            u->files[i], (unsigned long long)a[i].validator_index);
     }
+    warn_liveness(set, n, &a[0]);
     return CLI_EXIT_OK;
 }
 
