@@ -190,9 +190,15 @@
 #define GZ_CONFIG_BYTES_MAX (64u * 1024u)
 /* A key file holds 64 hex characters and a newline; anything longer is not one. */
 #define GZ_KEY_FILE_BYTES_MAX 128
+/* Links of a valset_chain (SPEC §5): the set changes from genesis up to one
+ * height, each a signed header, commit and set. A consortium changes its set
+ * when an institution joins, leaves or is jailed: 1024 changes is decades of
+ * that, and bounds what a node serves and a verifier reads. */
+#define GZ_VALSET_CHAIN_MAX 1024u
 /* A proof file (bundle, tx proof, log proof) holds one tx, two headers and
- * commits, an audit path and a validator set as hex: well under 1 MiB. */
-#define GZ_PROOF_FILE_BYTES_MAX (1024u * 1024u)
+ * commits, an audit path, a validator set as hex, and a valset_chain: links of
+ * small sets take about 1 KB each, of 128 validators about 40 KB. */
+#define GZ_PROOF_FILE_BYTES_MAX (64u * 1024u * 1024u)
 
 /* ---- relations the code relies on ---- */
 

@@ -55,9 +55,9 @@ static json_t *validators_json(node *n, uint64_t height) {
 static int valset_chain_json(node *n, uint64_t below, json_t **out) {
     *out = json_array();
     if (*out == NULL) return GZ_ENOMEM;
-    uint64_t heights[GZ_PAGE_LIMIT_MAX];
-    size_t total = ledger_valset_changes(node_ledger(n), below, heights, GZ_PAGE_LIMIT_MAX);
-    if (total > GZ_PAGE_LIMIT_MAX) return GZ_ELIMIT; /* docs/rpc.md: a longer chain is not served whole */
+    static uint64_t heights[GZ_VALSET_CHAIN_MAX]; /* one loop thread serves RPC */
+    size_t total = ledger_valset_changes(node_ledger(n), below, heights, GZ_VALSET_CHAIN_MAX);
+    if (total > GZ_VALSET_CHAIN_MAX) return GZ_ELIMIT; /* docs/rpc.md: a longer chain is not served */
     int rc = GZ_OK;
     for (size_t i = 0; i < total && rc == GZ_OK; i++) {
         chain_stored s;

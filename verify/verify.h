@@ -101,10 +101,8 @@ typedef struct verify_signed_header {
 
 /* ---- validator set changes (SPEC §4, §5 valset_chain) ------------------------- */
 
-/* A proof file's valset_chain holds at most this many links: each is a
- * signed set change, and a chain changes its set rarely (a file of this many
- * one-validator links is still under GZ_PROOF_FILE_BYTES_MAX). */
-#define VERIFY_VALSET_LINKS_MAX 4096u
+/* A proof file's valset_chain holds at most this many links (core/limits.h). */
+#define VERIFY_VALSET_LINKS_MAX GZ_VALSET_CHAIN_MAX
 
 /* One link: the header of a block that changed the set (next_validators_hash
  * differs from validators_hash), its commit, and the new set. */

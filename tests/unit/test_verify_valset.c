@@ -448,7 +448,7 @@ Test(verify_valset, a_link_set_is_read_strictly) {
     expect_parse_error(j, "valset_chain[0].validators[3].pub_key: duplicate validator");
     j = json_deep_copy(good);
     json_object_set_new(j, "valset_chain", json_object());
-    expect_parse_error(j, "valset_chain: expected an array of at most 4096 entries");
+    expect_parse_error(j, "valset_chain: expected an array of at most 1024 entries");
     j = json_deep_copy(good);
     json_object_set_new(json_array_get(json_object_get(j, "valset_chain"), 2), "extra", json_true());
     expect_parse_error(j, "valset_chain[2].extra: unknown key");
