@@ -1,0 +1,256 @@
+/* Validator-set changes as ledger state (SPEC §3 rows 15 and 16, §4
+ * "Validator set changes"): VALIDATOR_UPDATE by more than 2/3 approval,
+ * EVIDENCE that jails, sets per height, the validators and evidence
+ * queries, and determinism. */
+#include "tests/unit/test_ledger_valset_kit.h"
+
+#define ROWS(a) (sizeof(a) / sizeof((a)[0]))
+
+static const uint32_t IDX_ALL3[] = {0, 1, 2};
+
+/* A snapshot of the next set, to show that something left it alone. */
+typedef struct snap {
+    ledger_valset set;
+    uint8_t hash[32];
+    size_t changes;
+} snap;
+
+static void snap_take(vx *x, snap *s) {
+    memset(s, 0, sizeof *s);
+    s->set = *ledger_validators_next(x->t->l);
+    ledger_validators_next_hash(x->t->l, s->hash);
+    s->changes = ledger_valset_changes(x->t->l, UINT64_MAX, NULL, 0);
+}
+
+static void snap_expect_same(vx *x, const snap *s, const char *what) {
+    snap now;
+    snap_take(x, &now);
+    cr_expect_eq(memcmp(now.hash, s->hash, 32), 0, "%s: the next set's hash changed", what);
+    cr_expect_eq(memcmp(&now.set, &s->set, sizeof now.set), 0, "%s: the next set changed", what);
+    cr_expect_eq(now.changes, s->changes, "%s: a change height was recorded", what);
+    cr_expect_eq(memcmp(x->next, x->cur, 32), 0, "%s: next_validators_hash differs from validators_hash", what);
+}
+
+static void expect_refusal(vx *x, int code, int want, const char *field, const char *row) {
+    cr_expect_eq(code, want, "row %s: code %d, want %d (%s)", row, code, want, x->t->msg[0]);
+    cr_expect(strstr(x->t->msg[0], field) != NULL, "row %s: message \"%s\" does not name %s", row, x->t->msg[0],
+              field);
+}
+
+/* ---- VALIDATOR_UPDATE refusals ---- */
+
+enum upd_how {
+    U_TWO_THIRDS,    /* 20 of 30: exactly 2/3 is not more than 2/3 */
+    U_ONE_THIRD,     /* 10 of 30 */
+    U_BAD_SIG,       /* a flipped bit in one approval */
+    U_WRONG_SIGNER,  /* index 2 signed with validator 1's key */
+    U_STALE_SET,     /* signed over the set before the last change */
+    U_OTHER_UPDATE,  /* signed for another power than the tx carries */
+    U_INDEX_OUT,     /* index 3 of a set of 3 */
+    U_INDEX_TWICE,   /* index 0 twice (and 1): 30 "approving" power */
+    U_REMOVE_STRANGER,
+    U_REMOVE_LAST,   /* the only validator removes itself */
+    U_OVER_128,      /* a 129th validator */
+    U_POWER_OVER,    /* one power over GZ_TOTAL_POWER_MAX */
+    U_TOTAL_OVER,    /* a power at the bound, the total over it */
+};
+
+static const struct {
+    const char *name;
+    int how;
+    int code;
+    const char *field;
+} UPD_ROWS[] = {
+    {"exactly 2/3 of the power", U_TWO_THIRDS, 6, "payload.approvals"},
+    {"1/3 of the power", U_ONE_THIRD, 6, "payload.approvals"},
+    {"bad approval signature", U_BAD_SIG, 2, "payload.approvals[2].sig"},
+    {"approval by another validator's key", U_WRONG_SIGNER, 2, "payload.approvals[2].sig"},
+    {"approval over the previous set's hash", U_STALE_SET, 2, "payload.approvals[0].sig"},
+    {"approval of another power", U_OTHER_UPDATE, 2, "payload.approvals[0].sig"},
+    {"validator index out of the set", U_INDEX_OUT, 12, "payload.approvals[2].validator_index"},
+    {"the same index twice", U_INDEX_TWICE, 12, "payload.approvals[1].validator_index"},
+    {"removing a key that is not a validator", U_REMOVE_STRANGER, 7, "payload.pub_key"},
+    {"removing the last validator", U_REMOVE_LAST, 9, "payload.power"},
+    {"a set over 128", U_OVER_128, 9, "payload.pub_key"},
+    {"power over the bound", U_POWER_OVER, 9, "payload.power"},
+    {"total power over the bound", U_TOTAL_OVER, 9, "payload.power"},
+};
+
+static vx *upd_fixture(int how) {
+    vx *x;
+    if (how == U_REMOVE_LAST) {
+        x = vx_new(1, 10);
+    } else if (how == U_OVER_128) {
+        /* One heavy validator, so its approval alone is more than 2/3. */
+        x = vx_new(GZ_VALIDATORS_MAX, 1);
+        x->t->g.validators[0].power = 1000;
+    } else {
+        x = vx_new(3, 10);
+    }
+    vx_open(x);
+    vx_tick(x, 1);
+    return x;
+}
+
+static gz_tx *upd_stale(vx *x) {
+    uint8_t old[32];
+    ledger_validators_next_hash(x->t->l, old);
+    VX_OK(x, vx_update_all(x, 0, 11, "val0"));
+    gz_approval a[3];
+    for (uint32_t i = 0; i < 3; i++) vx_approve(x, &a[i], i, (int)i, old, VX_NEW, 10, "new");
+    return vx_update_with(x, VX_NEW, 10, "new", a, 3);
+}
+
+/* The row's tx on fixture x (a row may first change the set). */
+static gz_tx *upd_row_tx(vx *x, int how) {
+    uint8_t vh[32];
+    ledger_validators_next_hash(x->t->l, vh);
+    gz_approval a[3];
+    switch (how) {
+    case U_TWO_THIRDS: return vx_update(x, VX_NEW, 10, "new", IDX_ALL3, 2);
+    case U_ONE_THIRD: return vx_update(x, VX_NEW, 10, "new", IDX_ALL3, 1);
+    case U_BAD_SIG:
+        for (uint32_t i = 0; i < 3; i++) vx_approve(x, &a[i], i, (int)i, vh, VX_NEW, 10, "new");
+        a[2].sig[10] ^= 1;
+        return vx_update_with(x, VX_NEW, 10, "new", a, 3);
+    case U_WRONG_SIGNER:
+        for (uint32_t i = 0; i < 3; i++) vx_approve(x, &a[i], i, i == 2 ? 1 : (int)i, vh, VX_NEW, 10, "new");
+        return vx_update_with(x, VX_NEW, 10, "new", a, 3);
+    case U_STALE_SET: return upd_stale(x);
+    case U_OTHER_UPDATE:
+        for (uint32_t i = 0; i < 3; i++) vx_approve(x, &a[i], i, (int)i, vh, VX_NEW, 11, "new");
+        return vx_update_with(x, VX_NEW, 10, "new", a, 3);
+    case U_INDEX_OUT:
+        for (uint32_t i = 0; i < 3; i++) vx_approve(x, &a[i], i, (int)i, vh, VX_NEW, 10, "new");
+        a[2].validator_index = 3;
+        return vx_update_with(x, VX_NEW, 10, "new", a, 3);
+    case U_INDEX_TWICE:
+        vx_approve(x, &a[0], 0, 0, vh, VX_NEW, 10, "new");
+        vx_approve(x, &a[1], 0, 0, vh, VX_NEW, 10, "new");
+        vx_approve(x, &a[2], 1, 1, vh, VX_NEW, 10, "new");
+        return vx_update_with(x, VX_NEW, 10, "new", a, 3);
+    case U_REMOVE_STRANGER: return vx_update_all(x, VX_NEW, 0, "new");
+    case U_REMOVE_LAST: return vx_update_all(x, 0, 0, "val0");
+    case U_OVER_128: return vx_update(x, VX_NEW, 1, "new", IDX_ALL3, 1);
+    case U_POWER_OVER: return vx_update_all(x, VX_NEW, GZ_TOTAL_POWER_MAX + 1, "new");
+    case U_TOTAL_OVER: return vx_update_all(x, VX_NEW, GZ_TOTAL_POWER_MAX, "new");
+    default: cr_assert_fail("row"); return NULL;
+    }
+}
+
+Test(ledger_valset, update_refusals) {
+    for (size_t r = 0; r < ROWS(UPD_ROWS); r++) {
+        vx *x = upd_fixture(UPD_ROWS[r].how);
+        gz_tx *tx = upd_row_tx(x, UPD_ROWS[r].how);
+        snap before;
+        snap_take(x, &before);
+        int code = vx_run(x, tx);
+        expect_refusal(x, code, UPD_ROWS[r].code, UPD_ROWS[r].field, UPD_ROWS[r].name);
+        snap_expect_same(x, &before, UPD_ROWS[r].name);
+        json_t *a = NULL;
+        cr_expect_eq(ledger_query_account(x->t->l, x->pub[VX_NEW], &a), GZ_ENOTFOUND,
+                     "row %s: a refused update registered the key", UPD_ROWS[r].name);
+        json_decref(a);
+        vx_free(x);
+    }
+}
+
+/* ---- VALIDATOR_UPDATE successes ---- */
+
+Test(ledger_valset, genesis_validators_are_accounts) {
+    vx *x = vx_new(3, 10);
+    vx_open(x);
+    for (int i = 0; i < 3; i++) {
+        json_t *a = NULL;
+        cr_assert_eq(ledger_query_account(x->t->l, x->pub[i], &a), GZ_OK, "genesis validator %d", i);
+        cr_expect_eq(jint(a, "level"), 0);
+        cr_expect_eq(jint(a, "classes"), 0);
+        json_decref(a);
+    }
+    vx_free(x);
+}
+
+Test(ledger_valset, update_add_appends_and_registers) {
+    vx *x = vx_new(3, 10);
+    vx_open(x);
+    VX_OK(x, vx_update_all(x, VX_NEW, 7, "partner"));
+    static const int keys[] = {0, 1, 2, VX_NEW};
+    static const uint64_t pw[] = {10, 10, 10, 7};
+    const ledger_valset *s = ledger_validators_next(x->t->l);
+    vx_expect_set(x, s, keys, pw, 4, "after add");
+    cr_expect_str_eq(s->v[3].name, "partner");
+    json_t *a = NULL;
+    cr_assert_eq(ledger_query_account(x->t->l, x->pub[VX_NEW], &a), GZ_OK, "the added key is an account");
+    cr_expect_eq(jint(a, "level"), 0);
+    cr_expect_eq(jint(a, "classes"), 0);
+    cr_expect_eq(jint(a, "nonce"), 0);
+    json_decref(a);
+    json_t *e = gt_event(x->t->ev[0], "validator_update", 0);
+    cr_assert_not_null(e, "a validator_update event");
+    cr_expect_eq(jint(e, "power"), 7);
+    cr_expect_eq(jint(e, "from_height"), 2);
+    cr_expect_eq(jint(e, "approving_power"), 30);
+    cr_expect_eq(jint(e, "validators"), 4);
+    cr_expect_eq(jint(e, "total_power"), 37);
+    vx_free(x);
+}
+
+Test(ledger_valset, update_reweight_keeps_place) {
+    vx *x = vx_new(3, 10);
+    vx_open(x);
+    VX_OK(x, vx_update_all(x, 1, 25, "val1 bigger"));
+    static const int keys[] = {0, 1, 2};
+    static const uint64_t pw[] = {10, 25, 10};
+    const ledger_valset *s = ledger_validators_next(x->t->l);
+    vx_expect_set(x, s, keys, pw, 3, "after re-weight");
+    cr_expect_str_eq(s->v[1].name, "val1 bigger");
+    /* The heavier validator now counts for more: 25 + 10 of 45 is more than 2/3. */
+    static const uint32_t idx[] = {1, 2};
+    VX_OK(x, vx_update(x, VX_NEW, 1, "new", idx, 2));
+    cr_expect_eq(ledger_validators_next(x->t->l)->n, 4);
+    vx_free(x);
+}
+
+Test(ledger_valset, update_remove) {
+    vx *x = vx_new(4, 10);
+    vx_open(x);
+    VX_OK(x, vx_update_all(x, 1, 0, ""));
+    static const int keys[] = {0, 2, 3};
+    static const uint64_t pw[] = {10, 10, 10};
+    vx_expect_set(x, ledger_validators_next(x->t->l), keys, pw, 3, "after remove");
+    /* Removing does not unregister the account. */
+    json_t *a = NULL;
+    cr_expect_eq(ledger_query_account(x->t->l, x->pub[1], &a), GZ_OK);
+    json_decref(a);
+    /* The removed key's approval is now out of range of the smaller set. */
+    gz_approval ap[3];
+    uint8_t vh[32];
+    ledger_validators_next_hash(x->t->l, vh);
+    for (uint32_t i = 0; i < 3; i++) vx_approve(x, &ap[i], i, keys[i], vh, VX_NEW, 10, "n");
+    ap[2].validator_index = 3;
+    cr_expect_eq(vx_run(x, vx_update_with(x, VX_NEW, 10, "n", ap, 3)), 12, "%s", x->t->msg[0]);
+    vx_free(x);
+}
+
+/* A partner replaces its key: add the new key and remove the old one in one
+ * block, both approved against the block's starting set. */
+Test(ledger_valset, update_key_rotation_in_one_block) {
+    vx *x = vx_new(3, 10);
+    vx_open(x);
+    vx_tick(x, 1);
+    gz_tx *txs[2] = {vx_update_all(x, VX_NEW, 10, "val1 rotated"), vx_update_all(x, 1, 0, "val1")};
+    int codes[2];
+    vx_block(x, txs, 2, codes);
+    cr_expect_eq(codes[0], 0, "add: %s", x->t->msg[0]);
+    cr_expect_eq(codes[1], 0, "remove: %s", x->t->msg[1]);
+    static const int keys[] = {0, 2, VX_NEW};
+    static const uint64_t pw[] = {10, 10, 10};
+    vx_expect_set(x, ledger_validators_next(x->t->l), keys, pw, 3, "after rotation");
+    uint8_t want[32];
+    vx_hash_of(x, want, keys, pw, 3);
+    cr_expect_eq(memcmp(x->next, want, 32), 0, "next_validators_hash is the rotated set's");
+    uint64_t ch[4];
+    cr_expect_eq(ledger_valset_changes(x->t->l, UINT64_MAX, ch, 4), 1, "one change height for the two txs");
+    cr_expect_eq(ch[0], 2);
+    vx_free(x);
+}
