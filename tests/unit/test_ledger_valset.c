@@ -254,3 +254,128 @@ Test(ledger_valset, update_key_rotation_in_one_block) {
     cr_expect_eq(ch[0], 2);
     vx_free(x);
 }
+
+/* ---- the change takes effect at the next height ---- */
+
+/* A set written as key indexes and powers. */
+typedef struct xset {
+    uint32_t n;
+    int keys[8];
+    uint64_t pw[8];
+} xset;
+
+static const xset S0 = {3, {0, 1, 2}, {10, 10, 10}};
+static const xset S1 = {4, {0, 1, 2, 3}, {10, 10, 10, 5}};  /* block 2 adds key 3 */
+static const xset S2 = {3, {1, 2, 3}, {10, 10, 5}};         /* block 5 removes key 0 */
+static const xset S3 = {3, {1, 2, 3}, {10, 10, 20}};        /* block 6 re-weights key 3 */
+static const xset S4 = {4, {1, 2, 3, VX_NEW}, {10, 10, 20, 1}}; /* block 8, after reopening */
+
+/* The set that signs each height 0..9 of the history below (NULL: none). */
+static const xset *const HISTORY[] = {NULL, &S0, &S0, &S1, &S1, &S1, &S2, &S3, &S3, &S4};
+
+static void expect_history(vx *x, uint64_t top, const char *when) {
+    for (uint64_t h = 0; h <= top + 2; h++) {
+        ledger_valset s;
+        char what[64];
+        snprintf(what, sizeof what, "%s: height %llu", when, (unsigned long long)h);
+        int err = ledger_validators_at(x->t->l, h, &s);
+        if (h == 0 || h > ledger_height(x->t->l) + 1) {
+            cr_expect_eq(err, GZ_ENOTFOUND, "%s: no set", what);
+            cr_expect_eq(s.n, 0, "%s: emptied", what);
+            continue;
+        }
+        cr_assert_eq(err, GZ_OK, "%s", what);
+        const xset *w = HISTORY[h];
+        vx_expect_set(x, &s, w->keys, w->pw, w->n, what);
+        json_t *q = vx_validators(x, h);
+        cr_expect_eq(json_array_size(q), w->n, "%s: the validators query", what);
+        for (uint32_t i = 0; i < w->n; i++) {
+            json_t *e = vx_entry(x, q, w->keys[i]);
+            cr_assert_not_null(e, "%s: key %d in the query", what, w->keys[i]);
+            cr_expect_eq(jint(e, "index"), i);
+            cr_expect_eq(jint(e, "power"), (long long)w->pw[i]);
+        }
+        json_decref(q);
+    }
+}
+
+static void expect_changes(vx *x, const uint64_t *want, size_t n, const char *when) {
+    uint64_t got[8] = {0};
+    cr_assert_eq(ledger_valset_changes(x->t->l, UINT64_MAX, got, 8), n, "%s: change count", when);
+    for (size_t i = 0; i < n; i++) cr_expect_eq(got[i], want[i], "%s: change %zu", when, i);
+    /* Only heights below `below`, and only max of them written. */
+    cr_expect_eq(ledger_valset_changes(x->t->l, want[1], got, 8), 1, "%s: below the second change", when);
+    cr_expect_eq(ledger_valset_changes(x->t->l, want[1] + 1, got, 8), 2, "%s: up to the second change", when);
+    uint64_t one[2] = {0, 77};
+    cr_expect_eq(ledger_valset_changes(x->t->l, UINT64_MAX, one, 1), n, "%s: the count with max 1", when);
+    cr_expect_eq(one[0], want[0]);
+    cr_expect_eq(one[1], 77, "%s: wrote past max", when);
+}
+
+/* Runs one block of the history and checks the header hashes it would carry. */
+static void history_block(vx *x, gz_tx *tx, int want_code, bool changes) {
+    uint64_t h = ledger_height(x->t->l) + 1;
+    int code = 0;
+    vx_block(x, tx ? &tx : NULL, tx ? 1 : 0, tx ? &code : NULL);
+    cr_expect_eq(code, want_code, "block %llu: %s", (unsigned long long)h, x->t->msg[0]);
+    uint8_t want_cur[32], want_next[32];
+    const xset *c = HISTORY[h], *n = HISTORY[h + 1];
+    vx_hash_of(x, want_cur, c->keys, c->pw, c->n);
+    vx_hash_of(x, want_next, n->keys, n->pw, n->n);
+    cr_expect_eq(memcmp(x->cur, want_cur, 32), 0, "block %llu: validators_hash", (unsigned long long)h);
+    cr_expect_eq(memcmp(x->next, want_next, 32), 0, "block %llu: next_validators_hash", (unsigned long long)h);
+    cr_expect_eq(memcmp(x->cur, x->next, 32) != 0, changes, "block %llu: the hashes differ only if it changed the set",
+                 (unsigned long long)h);
+}
+
+/* Executes an update without committing it: the ledger's sets stay as they are. */
+static void speculative_update(vx *x) {
+    snap before;
+    snap_take(x, &before);
+    gz_tx *tx = vx_update_all(x, VX_NEW, 3, "maybe");
+    vx_wire(x, &tx);
+    ledger_block *b = NULL;
+    cr_assert_eq(ledger_exec_block(x->t->l, ledger_height(x->t->l) + 1, x->t->time + 500, x->t->pub[T_STRANGER],
+                                   (const gz_tx *const *)&tx, 1, &b),
+                 GZ_OK);
+    cr_expect_eq(ledger_block_tx_code(b, 0), 0, "%s", ledger_block_tx_message(b, 0));
+    cr_expect_eq(ledger_block_next_validators(b)->n, before.set.n + 1, "the block's own next set has the key");
+    ledger_block_free(b);
+    free(tx);
+    x->t->nonce[VX_SENDER]--;
+    ledger_validators_next_hash(x->t->l, x->cur);
+    memcpy(x->next, x->cur, 32);
+    snap_expect_same(x, &before, "an executed block that was not committed");
+}
+
+Test(ledger_valset, sets_per_height_across_changes_and_reopen) {
+    vx *x = vx_new(3, 10);
+    vx_open(x);
+    history_block(x, NULL, 0, false);                                        /* 1 */
+    history_block(x, vx_update_all(x, 3, 5, "val3"), 0, true);               /* 2 */
+    history_block(x, vx_update(x, 0, 0, "val0", IDX_ALL3, 1), 6, false);     /* 3: refused */
+    history_block(x, NULL, 0, false);                                        /* 4 */
+    speculative_update(x);
+    history_block(x, vx_update_all(x, 0, 0, "val0"), 0, true);               /* 5 */
+    history_block(x, vx_update_all(x, 3, 20, "val3"), 0, true);              /* 6 */
+    history_block(x, NULL, 0, false);                                        /* 7 */
+    static const uint64_t ch[] = {2, 5, 6};
+    expect_history(x, 7, "before reopening");
+    expect_changes(x, ch, 3, "before reopening");
+    uint8_t root[32], root2[32];
+    ledger_state_root(x->t->l, root);
+    ledger_close(x->t->l);
+    gz_msg msg;
+    gz_msg_clear(&msg);
+    cr_assert_eq(ledger_open(&x->t->l, x->t->s, &x->t->g, &msg), GZ_OK, "%s", msg.text);
+    ledger_state_root(x->t->l, root2);
+    cr_assert_eq(memcmp(root, root2, 32), 0);
+    expect_history(x, 7, "after reopening");
+    expect_changes(x, ch, 3, "after reopening");
+    /* The reopened ledger goes on: approvals against its loaded set work. */
+    history_block(x, vx_update_all(x, VX_NEW, 1, "new"), 0, true);          /* 8 */
+    static const uint64_t ch2[] = {2, 5, 6, 8};
+    expect_history(x, 8, "after a change on the reopened ledger");
+    expect_changes(x, ch2, 4, "after a change on the reopened ledger");
+    vx_free(x);
+}
