@@ -379,3 +379,132 @@ Test(ledger_valset, sets_per_height_across_changes_and_reopen) {
     expect_changes(x, ch2, 4, "after a change on the reopened ledger");
     vx_free(x);
 }
+
+/* ---- EVIDENCE ---- */
+
+/* Validators 0..3 (power 10), evidence at most 5 heights old; block 2
+ * removes validator 3, blocks up to 6 are committed and the rows run in
+ * block 7. */
+static vx *ev_fixture(void) {
+    vx *x = vx_new(4, 10);
+    x->t->g.consensus.evidence_max_age = 5;
+    vx_open(x);
+    vx_tick(x, 1);
+    VX_OK(x, vx_update_all(x, 3, 0, "val3"));
+    vx_tick(x, 4);
+    cr_assert_eq(ledger_height(x->t->l), 6);
+    return x;
+}
+
+enum ev_how {
+    E_OK, E_OWN_HEIGHT, E_NIL_VS_BLOCK, E_PREVOTES, E_REMOVED_SINCE, E_OLDEST,
+    E_SAME_BLOCK, E_BOTH_NIL, E_OTHER_HEIGHT, E_OTHER_ROUND, E_OTHER_TYPE,
+    E_WRONG_CHAIN, E_WRONG_CHAIN_B, E_BAD_SIG_A, E_BAD_SIG_B, E_OTHER_SIGNER,
+    E_NOT_VALIDATOR, E_EARLIER_VALIDATOR, E_TOO_OLD, E_FUTURE, E_HEIGHT_ZERO, E_UNDECODABLE,
+};
+
+static const struct {
+    const char *name;
+    int how;
+    int code;
+    const char *field; /* for a refusal */
+    int key;           /* the accused validator */
+    bool jailed;       /* for an acceptance */
+} EV_ROWS[] = {
+    {"two precommits for two blocks", E_OK, 0, "", 1, true},
+    {"votes of the block's own height", E_OWN_HEIGHT, 0, "", 1, true},
+    {"a nil vote against a block vote", E_NIL_VS_BLOCK, 0, "", 1, true},
+    {"two prevotes", E_PREVOTES, 0, "", 2, true},
+    {"a validator then, removed since", E_REMOVED_SINCE, 0, "", 3, false},
+    {"exactly evidence_max_age old", E_OLDEST, 0, "", 1, true},
+    {"the same block_id", E_SAME_BLOCK, 12, "payload.vote_b", 1, false},
+    {"two nil votes", E_BOTH_NIL, 12, "payload.vote_b", 1, false},
+    {"another height", E_OTHER_HEIGHT, 12, "payload.vote_b", 1, false},
+    {"another round", E_OTHER_ROUND, 12, "payload.vote_b", 1, false},
+    {"another type", E_OTHER_TYPE, 12, "payload.vote_b", 1, false},
+    {"both votes of another chain", E_WRONG_CHAIN, 3, "payload.vote_a", 1, false},
+    {"vote_b of another chain", E_WRONG_CHAIN_B, 3, "payload.vote_b", 1, false},
+    {"bad sig_a", E_BAD_SIG_A, 2, "payload.sig_a", 1, false},
+    {"bad sig_b", E_BAD_SIG_B, 2, "payload.sig_b", 1, false},
+    {"votes signed by another validator", E_OTHER_SIGNER, 2, "payload.sig_a", 1, false},
+    {"never a validator", E_NOT_VALIDATOR, 7, "payload.validator", 100, false},
+    {"a validator earlier, not at that height", E_EARLIER_VALIDATOR, 7, "payload.validator", 3, false},
+    {"older than evidence_max_age", E_TOO_OLD, 9, "payload.vote_a.height", 1, false},
+    {"a future height", E_FUTURE, 12, "payload.vote_a.height", 1, false},
+    {"height 0", E_HEIGHT_ZERO, 12, "payload.vote_a.height", 1, false},
+    {"vote_a that does not decode", E_UNDECODABLE, 1, "payload.vote_a", 1, false},
+};
+
+static uint64_t ev_row_height(int how) {
+    switch (how) {
+    case E_OWN_HEIGHT: return 7;
+    case E_REMOVED_SINCE: return 2;    /* 7 - 2 = 5 heights old, the most allowed */
+    case E_OLDEST: return 2;
+    case E_EARLIER_VALIDATOR: return 4; /* validator 3 left the set at height 3 */
+    case E_TOO_OLD: return 1;
+    case E_FUTURE: return 8;
+    case E_HEIGHT_ZERO: return 0;
+    default: return 6;
+    }
+}
+
+/* Votes a and b of the row (a precommit pair at height 6 unless the row says otherwise). */
+static void ev_row_votes(const vx *x, int how, gz_vote *a, gz_vote *b) {
+    uint64_t h = ev_row_height(how);
+    uint64_t type = how == E_PREVOTES ? GZ_VOTE_PREVOTE : GZ_VOTE_PRECOMMIT;
+    *a = vx_vote(x, type, h, 0, how == E_BOTH_NIL ? -1 : 1);
+    *b = vx_vote(x, type, h, 0, how == E_SAME_BLOCK ? 1 : how == E_NIL_VS_BLOCK || how == E_BOTH_NIL ? -1 : 2);
+    if (how == E_OTHER_HEIGHT) b->height = 5;
+    if (how == E_OTHER_ROUND) b->round = 1;
+    if (how == E_OTHER_TYPE) b->type = GZ_VOTE_PREVOTE;
+    if (how == E_WRONG_CHAIN) snprintf(a->chain_id, sizeof a->chain_id, "another-chain");
+    if (how == E_WRONG_CHAIN || how == E_WRONG_CHAIN_B) snprintf(b->chain_id, sizeof b->chain_id, "another-chain");
+}
+
+static gz_tx *ev_row_tx(vx *x, size_t r) {
+    gz_vote a, b;
+    int how = EV_ROWS[r].how, key = EV_ROWS[r].key;
+    ev_row_votes(x, how, &a, &b);
+    gz_tx *tx = vx_evidence_by(x, key, how == E_OTHER_SIGNER ? 2 : key, &a, &b);
+    gz_p_evidence *p = &tx->p.evidence;
+    if (how == E_BAD_SIG_A) p->sig_a[0] ^= 1;
+    if (how == E_BAD_SIG_B) p->sig_b[63] ^= 0x80;
+    if (how == E_UNDECODABLE) p->vote_a[0] = 0xc1; /* never used in msgpack */
+    return tx;
+}
+
+/* After row r: the one record it left (or none) and the next set. */
+static void ev_row_expect(vx *x, size_t r, const snap *before) {
+    const char *name = EV_ROWS[r].name;
+    json_t *page = vx_evidence_page(x, -1, 10, NULL);
+    json_t *list = json_object_get(page, "evidence");
+    if (EV_ROWS[r].code != 0) {
+        cr_expect_eq(json_array_size(list), 0, "row %s: a refused EVIDENCE recorded something", name);
+        snap_expect_same(x, before, name);
+        json_decref(page);
+        return;
+    }
+    cr_assert_eq(json_array_size(list), 1, "row %s: one record", name);
+    json_t *rec = json_array_get(list, 0);
+    cr_expect_eq(json_is_true(json_object_get(rec, "jailed")), EV_ROWS[r].jailed, "row %s: jailed", name);
+    bool in_next = false;
+    const ledger_valset *s = ledger_validators_next(x->t->l);
+    for (uint32_t i = 0; i < s->n; i++) in_next |= vx_key(x, s->v[i].pub_key) == EV_ROWS[r].key;
+    cr_expect_eq(in_next, false, "row %s: the accused is not in the next set", name);
+    cr_expect_eq(s->n, EV_ROWS[r].jailed ? before->set.n - 1 : before->set.n, "row %s: next set size", name);
+    json_decref(page);
+}
+
+Test(ledger_valset, evidence_rows) {
+    for (size_t r = 0; r < ROWS(EV_ROWS); r++) {
+        vx *x = ev_fixture();
+        gz_tx *tx = ev_row_tx(x, r);
+        snap before;
+        snap_take(x, &before);
+        int code = vx_run(x, tx);
+        if (EV_ROWS[r].code != 0) expect_refusal(x, code, EV_ROWS[r].code, EV_ROWS[r].field, EV_ROWS[r].name);
+        else cr_expect_eq(code, 0, "row %s: %s", EV_ROWS[r].name, x->t->msg[0]);
+        ev_row_expect(x, r, &before);
+        vx_free(x);
+    }
+}
