@@ -508,3 +508,227 @@ Test(ledger_valset, evidence_rows) {
         vx_free(x);
     }
 }
+
+Test(ledger_valset, evidence_duplicate) {
+    vx *x = vx_new(4, 10);
+    vx_open(x);
+    vx_tick(x, 4);
+    VX_OK(x, vx_equivocation(x, 1, 3, 0));
+    /* Another equivocation of the same validator at the same height, other round. */
+    int code = vx_run(x, vx_equivocation(x, 1, 3, 1));
+    expect_refusal(x, code, 8, "payload.validator", "again for (validator, height)");
+    /* Twice in one block: the second sees the first's record. */
+    gz_tx *txs[2] = {vx_equivocation(x, 2, 4, 0), vx_equivocation(x, 2, 4, 2)};
+    int codes[2];
+    vx_block(x, txs, 2, codes);
+    cr_expect_eq(codes[0], 0, "%s", x->t->msg[0]);
+    cr_expect_eq(codes[1], 8, "%s", x->t->msg[1]);
+    cr_expect(strstr(x->t->msg[1], "payload.validator") != NULL, "%s", x->t->msg[1]);
+    /* The same validator at another height is new evidence (recorded; it is out already). */
+    VX_OK(x, vx_equivocation(x, 1, 4, 0));
+    json_t *page = vx_evidence_page(x, -1, 10, NULL);
+    cr_expect_eq(json_array_size(json_object_get(page, "evidence")), 3);
+    json_decref(page);
+    vx_free(x);
+}
+
+/* Jailing: power 0 from the next height, shown by both queries. */
+Test(ledger_valset, evidence_jails_from_the_next_height) {
+    vx *x = vx_new(4, 10);
+    vx_open(x);
+    vx_tick(x, 3);
+    gz_vote a = vx_vote(x, GZ_VOTE_PRECOMMIT, 3, 0, 1), b = vx_vote(x, GZ_VOTE_PRECOMMIT, 3, 0, 2);
+    VX_OK(x, vx_evidence_by(x, 1, 1, &a, &b)); /* block 4 */
+    json_t *ev = gt_event(x->t->ev[0], "evidence", 0);
+    cr_assert_not_null(ev);
+    cr_expect(json_is_true(json_object_get(ev, "jailed")));
+    cr_expect_eq(jint(ev, "from_height"), 5);
+    static const int keys[] = {0, 2, 3};
+    static const uint64_t pw[] = {10, 10, 10};
+    uint8_t want[32];
+    vx_hash_of(x, want, keys, pw, 3);
+    cr_expect_eq(memcmp(x->next, want, 32), 0, "next_validators_hash leaves the jailed validator out");
+    cr_expect_neq(memcmp(x->next, x->cur, 32), 0);
+    ledger_valset s;
+    cr_assert_eq(ledger_validators_at(x->t->l, 4, &s), GZ_OK);
+    cr_expect_eq(s.n, 4, "it still signs height 4");
+    cr_assert_eq(ledger_validators_at(x->t->l, 5, &s), GZ_OK);
+    vx_expect_set(x, &s, keys, pw, 3, "height 5");
+
+    json_t *q4 = vx_validators(x, 4), *q5 = vx_validators(x, 5);
+    json_t *m = vx_entry(x, q4, 1);
+    cr_assert_not_null(m);
+    cr_expect_eq(jint(m, "index"), 1);
+    cr_expect_eq(jint(m, "power"), 10);
+    cr_expect_null(json_object_get(m, "jailed"), "a member at height 4 is not shown as jailed");
+    cr_expect_eq(json_array_size(q4), 4);
+    cr_expect_eq(json_array_size(q5), 4, "three members and the jailed one");
+    json_t *j = vx_entry(x, q5, 1);
+    cr_assert_not_null(j);
+    cr_expect(json_is_true(json_object_get(j, "jailed")));
+    cr_expect_eq(jint(j, "power"), 0);
+    cr_expect_eq(jint(j, "jailed_at"), 5);
+    cr_expect_eq(jint(j, "evidence_height"), 3);
+    cr_expect_str_eq(jstr(j, "name"), "val1");
+    json_decref(q4);
+    json_decref(q5);
+
+    json_t *page = vx_evidence_page(x, -1, 10, NULL);
+    json_t *list = json_object_get(page, "evidence");
+    cr_assert_eq(json_array_size(list), 1);
+    json_t *r = json_array_get(list, 0);
+    char hex[65];
+    gz_hex_encode(hex, x->pub[1], 32);
+    cr_expect_str_eq(jstr(r, "validator"), hex);
+    cr_expect_eq(jint(r, "height"), 3);
+    cr_expect_eq(jint(r, "round"), 0);
+    cr_expect_eq(jint(r, "type"), GZ_VOTE_PRECOMMIT);
+    gz_hex_encode(hex, a.block_id, 32);
+    cr_expect_str_eq(jstr(r, "block_id_a"), hex);
+    gz_hex_encode(hex, b.block_id, 32);
+    cr_expect_str_eq(jstr(r, "block_id_b"), hex);
+    cr_expect_eq(jint(r, "recorded_at"), 4);
+    cr_expect(json_is_true(json_object_get(r, "jailed")));
+    cr_expect(json_is_null(json_object_get(page, "next")));
+    uint8_t txid[32];
+    cr_assert_eq(gz_hex_decode(txid, 32, jstr(r, "txid")), GZ_OK);
+    json_t *res = NULL;
+    cr_assert_eq(ledger_query_tx_result(x->t->l, txid, &res), GZ_OK, "the record names the EVIDENCE tx");
+    cr_expect_str_eq(jstr(res, "type"), "evidence");
+    cr_expect_eq(jint(res, "code"), 0);
+    cr_expect_eq(jint(res, "height"), 4);
+    json_decref(res);
+    json_decref(page);
+    vx_free(x);
+}
+
+/* (validator hex, height) of each record of a page, appended to out. */
+static size_t page_keys(const json_t *page, char (*out)[80], size_t at) {
+    size_t i;
+    json_t *r;
+    json_array_foreach(json_object_get(page, "evidence"), i, r) {
+        snprintf(out[at++], 80, "%s:%lld", jstr(r, "validator"), jint(r, "height"));
+    }
+    return at;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(a, b); }
+
+/* Follows `next` from the start with pages of limit; returns the records seen. */
+static size_t walk_pages(vx *x, int key, uint32_t limit, char (*out)[80]) {
+    size_t n = 0;
+    char after[80] = "";
+    for (int pages = 0; pages < 20; pages++) {
+        json_t *page = vx_evidence_page(x, key, limit, after[0] ? after : NULL);
+        cr_expect_leq(json_array_size(json_object_get(page, "evidence")), limit);
+        n = page_keys(page, out, n);
+        json_t *next = json_object_get(page, "next");
+        bool more = json_is_string(next);
+        if (more) snprintf(after, sizeof after, "%s", json_string_value(next));
+        json_decref(page);
+        if (!more) return n;
+    }
+    cr_assert_fail("paging does not end");
+    return n;
+}
+
+Test(ledger_valset, evidence_query_pages_and_filter) {
+    vx *x = vx_new(5, 10);
+    vx_open(x);
+    vx_tick(x, 4);
+    gz_tx *txs[4] = {vx_equivocation(x, 1, 2, 0), vx_equivocation(x, 1, 3, 0), vx_equivocation(x, 3, 1, 0),
+                     vx_equivocation(x, 2, 4, 1)};
+    int codes[4];
+    vx_block(x, txs, 4, codes);
+    for (int i = 0; i < 4; i++) cr_assert_eq(codes[i], 0, "tx %d: %s", i, x->t->msg[i]);
+    cr_expect_eq(ledger_validators_next(x->t->l)->n, 2, "three validators jailed, two left");
+    /* Expected order: by validator key bytes (as hex), then height. */
+    char want[4][80];
+    static const int who[] = {1, 1, 3, 2};
+    static const int at[] = {2, 3, 1, 4};
+    for (int i = 0; i < 4; i++) {
+        char hex[65];
+        gz_hex_encode(hex, x->pub[who[i]], 32);
+        snprintf(want[i], 80, "%s:%d", hex, at[i]);
+    }
+    qsort(want, 4, 80, cmp_str);
+    char got[32][80];
+    for (uint32_t limit = 1; limit <= 5; limit++) {
+        cr_assert_eq(walk_pages(x, -1, limit, got), 4, "limit %u", limit);
+        for (int i = 0; i < 4; i++) cr_expect_str_eq(got[i], want[i], "limit %u, record %d", limit, i);
+    }
+    size_t n = walk_pages(x, 1, 1, got);
+    cr_assert_eq(n, 2, "validator 1's records");
+    char hex[65];
+    gz_hex_encode(hex, x->pub[1], 32);
+    cr_expect(strncmp(got[0], hex, 64) == 0 && strcmp(got[0] + 65, "2") == 0, "%s", got[0]);
+    cr_expect(strncmp(got[1], hex, 64) == 0 && strcmp(got[1] + 65, "3") == 0, "%s", got[1]);
+    cr_expect_eq(walk_pages(x, 4, 10, got), 0, "validator 4 has none");
+    json_t *o = NULL;
+    gz_msg msg;
+    gz_msg_clear(&msg);
+    cr_expect_eq(ledger_query_evidence(x->t->l, NULL, 10, "not-a-cursor", &o, &msg), GZ_EARG);
+    cr_expect(strstr(msg.text, "after") != NULL, "%s", msg.text);
+    cr_expect_null(o);
+    cr_expect_eq(ledger_query_evidence(x->t->l, NULL, 0, NULL, &o, &msg), GZ_EARG);
+    cr_expect(strstr(msg.text, "limit") != NULL, "%s", msg.text);
+    cr_expect_eq(ledger_query_evidence(x->t->l, NULL, GZ_PAGE_LIMIT_MAX + 1, NULL, &o, &msg), GZ_EARG);
+    vx_free(x);
+}
+
+Test(ledger_valset, evidence_against_the_last_validator_only_records) {
+    vx *x = vx_new(1, 10);
+    vx_open(x);
+    vx_tick(x, 2);
+    VX_OK(x, vx_equivocation(x, 0, 2, 0));
+    json_t *ev = gt_event(x->t->ev[0], "evidence", 0);
+    cr_assert_not_null(ev);
+    cr_expect(json_is_false(json_object_get(ev, "jailed")));
+    cr_expect_eq(memcmp(x->next, x->cur, 32), 0, "the set did not change");
+    cr_expect_eq(ledger_validators_next(x->t->l)->n, 1);
+    cr_expect_eq(ledger_valset_changes(x->t->l, UINT64_MAX, NULL, 0), 0);
+    json_t *page = vx_evidence_page(x, 0, 10, NULL);
+    json_t *list = json_object_get(page, "evidence");
+    cr_assert_eq(json_array_size(list), 1);
+    cr_expect(json_is_false(json_object_get(json_array_get(list, 0), "jailed")));
+    json_decref(page);
+    json_t *q = vx_validators(x, ledger_height(x->t->l) + 1);
+    cr_expect_eq(json_array_size(q), 1, "not listed as jailed");
+    cr_expect_null(json_object_get(json_array_get(q, 0), "jailed"));
+    json_decref(q);
+    vx_free(x);
+}
+
+Test(ledger_valset, jailed_validator_readded) {
+    vx *x = vx_new(4, 10);
+    vx_open(x);
+    vx_tick(x, 2);
+    VX_OK(x, vx_equivocation(x, 1, 2, 0)); /* block 3: jailed from 4 */
+    /* Its approval no longer counts: it is not in the set the update is checked against. */
+    VX_OK(x, vx_update_all(x, 1, 10, "val1 again")); /* block 4: back from 5, at the end */
+    static const int keys[] = {0, 2, 3, 1};
+    static const uint64_t pw[] = {10, 10, 10, 10};
+    vx_expect_set(x, ledger_validators_next(x->t->l), keys, pw, 4, "after re-adding");
+    json_t *q = vx_validators(x, 5);
+    cr_expect_eq(json_array_size(q), 4, "four members, nobody jailed");
+    json_t *e = vx_entry(x, q, 1);
+    cr_assert_not_null(e);
+    cr_expect_null(json_object_get(e, "jailed"), "no longer listed as jailed");
+    cr_expect_eq(jint(e, "index"), 3);
+    cr_expect_str_eq(jstr(e, "name"), "val1 again");
+    json_decref(q);
+    /* The evidence record stays; a new equivocation jails it again. */
+    json_t *page = vx_evidence_page(x, 1, 10, NULL);
+    cr_expect_eq(json_array_size(json_object_get(page, "evidence")), 1);
+    json_decref(page);
+    vx_tick(x, 1);
+    VX_OK(x, vx_equivocation(x, 1, 5, 0));
+    cr_expect_eq(ledger_validators_next(x->t->l)->n, 3);
+    q = vx_validators(x, ledger_height(x->t->l) + 1);
+    e = vx_entry(x, q, 1);
+    cr_assert_not_null(e);
+    cr_expect(json_is_true(json_object_get(e, "jailed")));
+    cr_expect_eq(jint(e, "evidence_height"), 5);
+    json_decref(q);
+    vx_free(x);
+}
