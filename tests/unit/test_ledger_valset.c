@@ -799,3 +799,19 @@ Test(ledger_valset, same_blocks_same_roots) {
     vx_free(c);
     vx_free(d);
 }
+
+/* Re-admission clears the jail: a validator re-added and later voted out is
+ * not shown as jailed (it left by approval, not by evidence). */
+Test(ledger_valset, readded_then_removed_is_not_jailed) {
+    vx *x = vx_new(4, 10);
+    vx_open(x);
+    vx_tick(x, 2);
+    VX_OK(x, vx_equivocation(x, 1, 2, 0));
+    VX_OK(x, vx_update_all(x, 1, 10, "val1 again"));
+    VX_OK(x, vx_update_all(x, 1, 0, "val1"));
+    json_t *q = vx_validators(x, ledger_height(x->t->l) + 1);
+    cr_expect_eq(json_array_size(q), 3, "three members and nobody jailed");
+    cr_expect_null(vx_entry(x, q, 1), "voted out, not jailed");
+    json_decref(q);
+    vx_free(x);
+}
