@@ -140,8 +140,12 @@ static int cursor_parse(const char *after, uint8_t key[42], gz_msg *msg) {
     key[0] = LK_VALSET;
     key[1] = VK_EVIDENCE;
     const char *colon = strchr(after, ':');
-    char *end = NULL;
-    if (colon == NULL || colon - after != 64 || gz_hex_decode(key + 2, 32, after) != GZ_OK)
+    char *end = NULL, hex[65];
+    if (colon == NULL || colon - after != 64)
+        return gz_fail(msg, GZ_EARG, "after: expected the `next` of a previous page");
+    memcpy(hex, after, 64); /* gz_hex_decode takes exactly the 64 hex chars */
+    hex[64] = '\0';
+    if (gz_hex_decode(key + 2, 32, hex) != GZ_OK)
         return gz_fail(msg, GZ_EARG, "after: expected the `next` of a previous page");
     unsigned long long h = strtoull(colon + 1, &end, 10);
     if (end == colon + 1 || *end != '\0') return gz_fail(msg, GZ_EARG, "after: expected the `next` of a previous page");

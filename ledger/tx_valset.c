@@ -161,8 +161,10 @@ static int votes_check(ledger_ctx *x, const gz_p_evidence *p, gz_vote *a, gz_vot
         return gz_fail(msg, GZ_EENCODING, "payload.vote_a: %s", why.text);
     if (core_vote_decode(b, p->vote_b, p->vote_b_len, &why) != GZ_OK)
         return gz_fail(msg, GZ_EENCODING, "payload.vote_b: %s", why.text);
-    if (strcmp(a->chain_id, x->g->chain_id) != 0 || strcmp(b->chain_id, x->g->chain_id) != 0)
+    if (strcmp(a->chain_id, x->g->chain_id) != 0)
         return gz_fail(msg, GZ_ECHAIN, "payload.vote_a: not a vote of chain %s", x->g->chain_id);
+    if (strcmp(b->chain_id, x->g->chain_id) != 0)
+        return gz_fail(msg, GZ_ECHAIN, "payload.vote_b: not a vote of chain %s", x->g->chain_id);
     if (a->type != b->type || a->height != b->height || a->round != b->round)
         return gz_fail(msg, GZ_EARG, "payload.vote_b: not for the same type, height and round as vote_a");
     if (a->has_block_id == b->has_block_id && (!a->has_block_id || memcmp(a->block_id, b->block_id, 32) == 0))
