@@ -63,8 +63,10 @@ int ledger_query_validators(ledger *l, uint64_t height, json_t **out) {
         if (m == NULL || json_array_append_new(arr, m) != 0) err = GZ_ENOMEM;
     }
     jail_scan c = {.l = l, .set = set, .height = height, .out = arr, .err = GZ_OK};
-    uint8_t pfx[2] = {LK_VALSET, VK_JAIL};
-    if (err == GZ_OK) err = ledger_committed_scan(l, pfx, 2, NULL, 0, jail_cb, &c);
+    if (err == GZ_OK) {
+        const uint8_t pfx[2] = {LK_VALSET, VK_JAIL};
+        err = ledger_committed_scan(l, pfx, 2, NULL, 0, jail_cb, &c);
+    }
     if (err == GZ_OK) err = c.err;
     free(set);
     if (err != GZ_OK) {

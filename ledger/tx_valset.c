@@ -92,6 +92,9 @@ static int update_apply(const ledger_valset *next, const gz_p_validator_update *
         set_remove(out, (uint32_t)at);
         return GZ_OK;
     }
+    if (at >= 0 && out->v[at].power == p->power)
+        return gz_fail(msg, GZ_EDUP, "payload.power: the validator already has power %llu (a name alone is not a set change)",
+                       (unsigned long long)p->power);
     if (at < 0) {
         if (out->n == GZ_VALIDATORS_MAX)
             return gz_fail(msg, GZ_ELIMIT, "payload.pub_key: the set already has %d validators", GZ_VALIDATORS_MAX);

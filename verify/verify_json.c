@@ -39,7 +39,7 @@ static int get_validator(const json_t *v, const char *f, uint64_t power_min, gz_
     int rc = core_json_object(v, f, NULL, keys, &v, msg);
     if (rc == GZ_OK) rc = core_json_str(v, f, "name", 0, GZ_LABEL_MAX, out->name, msg);
     if (rc == GZ_OK) rc = core_json_hex_fixed(v, f, "pub_key", out->pub_key, 32, msg);
-    if (rc == GZ_OK) rc = core_json_u64(v, f, "power", power_min, UINT64_MAX, &out->power, msg);
+    if (rc == GZ_OK) rc = core_json_u64(v, f, "power", power_min, GZ_TOTAL_POWER_MAX, &out->power, msg);
     return rc;
 }
 

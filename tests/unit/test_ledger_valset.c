@@ -53,6 +53,7 @@ enum upd_how {
     U_OVER_128,      /* a 129th validator */
     U_POWER_OVER,    /* one power over GZ_TOTAL_POWER_MAX */
     U_TOTAL_OVER,    /* a power at the bound, the total over it */
+    U_SAME_POWER,    /* a member's own power again, with another name */
 };
 
 static const struct {
@@ -74,6 +75,7 @@ static const struct {
     {"a set over 128", U_OVER_128, 9, "payload.pub_key"},
     {"power over the bound", U_POWER_OVER, 9, "payload.power"},
     {"total power over the bound", U_TOTAL_OVER, 9, "payload.power"},
+    {"a member's own power again (a rename alone)", U_SAME_POWER, 8, "payload.power"},
 };
 
 static vx *upd_fixture(int how) {
@@ -134,6 +136,7 @@ static gz_tx *upd_row_tx(vx *x, int how) {
     case U_OVER_128: return vx_update(x, VX_NEW, 1, "new", IDX_ALL3, 1);
     case U_POWER_OVER: return vx_update_all(x, VX_NEW, GZ_TOTAL_POWER_MAX + 1, "new");
     case U_TOTAL_OVER: return vx_update_all(x, VX_NEW, GZ_TOTAL_POWER_MAX, "new");
+    case U_SAME_POWER: return vx_update_all(x, 1, 10, "renamed");
     default: cr_assert_fail("row"); return NULL;
     }
 }
