@@ -146,7 +146,7 @@ GZ_WUR int ledger_query_proposals(ledger *l, const char *status, uint64_t kind, 
 
 /* SPEC §8 `validators` of height (1..ledger_height + 1): the set's members
  * [{index, name, pub_key, power}] in order, then the validators jailed at or
- * before that height and not back in it, as {name, pub_key, power: 0,
+ * before that height and still jailed (not back in the set since), as {name, pub_key, power: 0,
  * jailed: true, jailed_at, evidence_height}. GZ_ENOTFOUND for another height. */
 GZ_WUR int ledger_query_validators(ledger *l, uint64_t height, json_t **out);
 /* SPEC §8 `evidence`: {"evidence": [{validator, height, round, type,
