@@ -1,14 +1,16 @@
 /* Deterministic simulation of a gongzhi network running the real node.
  *
- * n validators and one full node are real node engines (node/node.h: the
+ * n validators and two full nodes are real node engines (node/node.h: the
  * same chain, gossip, admission, sync and commit code the binary runs) on
  * memory stores, with their real WAL and sign state in files of the run's
  * own directory, over a simulated network and clock. Clients submit signed
  * txs as real clients do (valid ones, duplicates, future nonces, unregistered
  * signers, bad signatures, txs racing their commit); one validator may be
  * Byzantine (junk bytes, equivocating votes, replays, committed txs in its
- * blocks). One 64-bit seed drives everything, so a failing seed replays
- * exactly. */
+ * blocks). An operator changes the validator set by VALIDATOR_UPDATE and
+ * the Byzantine validator gets jailed by EVIDENCE; every check uses the set
+ * of its own height. One 64-bit seed drives everything, so a failing seed
+ * replays exactly. */
 #ifndef GZ_SIM_SIM_H
 #define GZ_SIM_SIM_H
 
