@@ -61,7 +61,7 @@ sim: build
 
 # Each injected bug must be found (docs/consensus.md, "The simulator"): the
 # runs are expected to fail, and passing runs fail this target.
-SIM_BUGS := double:5 admit-sig:5 chain-dup:10 lock:30
+SIM_BUGS := double:5 admit-sig:5 chain-dup:10 lock:30 old-powers:5
 sim-bugs: build
 	@for b in $(SIM_BUGS); do bug=$${b%%:*}; n=$${b##*:}; \
 	  out=$$(./$(BUILD)/gz_sim --seeds $$n --inject-bug $$bug 2>&1); rc=$$?; \

@@ -267,6 +267,13 @@ int chain_build(chain *c, const mempool *mp, uint64_t now_ms, const uint8_t prop
         ledger_block_next_validators_hash(b->exec, h->next_validators_hash);
         rc = block_encode(b, &txs_enc);
     }
+    /* A VALIDATOR_UPDATE decoded from the mempool's bytes points into them,
+     * and they go when the tx leaves the mempool: decode it again from the
+     * block's own copy. */
+    gz_msg why;
+    for (size_t i = 0; rc == GZ_OK && i < b->n_txs; i++)
+        if (b->txs[i].type == GZ_TX_VALIDATOR_UPDATE)
+            rc = core_tx_decode(&b->txs[i], b->bytes.data + b->tx_off[i], b->tx_len[i], &why);
     gz_buf_free(&txs_enc);
     if (rc != GZ_OK) {
         chain_block_free(b);
@@ -323,7 +330,9 @@ static int add_txs(chain *c, const mempool *mp, chain_block *b, const uint8_t *b
         b->tx_off[i] = (size_t)(p - base);
         b->tx_len[i] = (uint32_t)len;
         gz_msg why;
-        rc = core_tx_decode(&b->txs[i], p, len, &why);
+        /* From the block's own copy: a decoded VALIDATOR_UPDATE points into
+         * the bytes it was decoded from, and the caller's go after this call. */
+        rc = core_tx_decode(&b->txs[i], b->bytes.data + b->tx_off[i], len, &why);
         if (rc != GZ_OK) return gz_fail(msg, rc, "%s: %s", field, why.text);
     }
     int rc = mp_rd_end(rd);

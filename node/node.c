@@ -164,6 +164,15 @@ static int32_t index_in(const node *n, const ledger_valset *s) {
     return -1;
 }
 
+/* The voting powers consensus weighs set s's votes by. NODE_FAULT_OLD_POWERS
+ * (tests only) keeps the genesis powers for the indices genesis had, as a
+ * node that does not follow a change would. */
+static void set_powers(const node *n, const ledger_valset *s, uint64_t powers[GZ_VALIDATORS_MAX]) {
+    for (uint32_t i = 0; i < s->n; i++) powers[i] = s->v[i].power;
+    if (!(n->test_faults & NODE_FAULT_OLD_POWERS)) return;
+    for (uint32_t i = 0; i < s->n && i < n->g.n_validators; i++) powers[i] = n->g.validators[i].power;
+}
+
 /* Installs the ledger's set of the next height in consensus when a block
  * changed it (SPEC §4: a change takes effect at the next height). */
 static void valset_follow(node *n) {
@@ -172,7 +181,7 @@ static void valset_follow(node *n) {
     if (memcmp(vh, n->valset_hash, 32) == 0) return;
     const ledger_valset *s = node_valset(n);
     uint64_t powers[GZ_VALIDATORS_MAX];
-    for (uint32_t i = 0; i < s->n; i++) powers[i] = s->v[i].power;
+    set_powers(n, s, powers);
     int32_t me = index_in(n, s);
     int rc = cons_set_validators(&n->cs, powers, s->n, me);
     assert(rc == GZ_OK); /* the ledger keeps sets within consensus's bounds */
@@ -311,7 +320,7 @@ static int open_key(node *n, const uint8_t seckey[32], gz_msg *msg) {
 static int open_consensus(node *n, gz_msg *msg) {
     const ledger_valset *s = node_valset(n);
     uint64_t powers[GZ_VALIDATORS_MAX];
-    for (uint32_t i = 0; i < s->n; i++) powers[i] = s->v[i].power;
+    set_powers(n, s, powers);
     n->my_index = index_in(n, s);
     ledger_validators_next_hash(n->lg, n->valset_hash);
     cons_config cc = {

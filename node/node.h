@@ -68,7 +68,10 @@ enum node_fault {
     NODE_FAULT_CHAIN_NO_DUP = 1u << 1,    /* block checks let an already committed tx in */
     /* A Byzantine proposer's: admission takes committed txs and used nonces,
      * and its blocks take txs whatever their nonce, so they carry them. */
-    NODE_FAULT_ADMIT_COMMITTED = 1u << 2
+    NODE_FAULT_ADMIT_COMMITTED = 1u << 2,
+    /* Consensus keeps weighing votes by the genesis set's powers after the
+     * set changed (the indices genesis had keep their genesis power). */
+    NODE_FAULT_OLD_POWERS = 1u << 3
 };
 
 typedef struct node_env {

@@ -1,14 +1,16 @@
 /* Deterministic simulation of a gongzhi network running the real node.
  *
- * n validators and one full node are real node engines (node/node.h: the
+ * n validators and two full nodes are real node engines (node/node.h: the
  * same chain, gossip, admission, sync and commit code the binary runs) on
  * memory stores, with their real WAL and sign state in files of the run's
  * own directory, over a simulated network and clock. Clients submit signed
  * txs as real clients do (valid ones, duplicates, future nonces, unregistered
  * signers, bad signatures, txs racing their commit); one validator may be
  * Byzantine (junk bytes, equivocating votes, replays, committed txs in its
- * blocks). One 64-bit seed drives everything, so a failing seed replays
- * exactly. */
+ * blocks). An operator changes the validator set by VALIDATOR_UPDATE and
+ * the Byzantine validator gets jailed by EVIDENCE; every check uses the set
+ * of its own height. One 64-bit seed drives everything, so a failing seed
+ * replays exactly. */
 #ifndef GZ_SIM_SIM_H
 #define GZ_SIM_SIM_H
 
@@ -39,7 +41,8 @@ enum sim_fault {
     SIM_FAULT_LOCK,       /* consensus: prevote ignoring the lock (CONS_FAULT_IGNORE_LOCK) */
     SIM_FAULT_DOUBLE,     /* consensus: count every vote twice (CONS_FAULT_DOUBLE_COUNT) */
     SIM_FAULT_ADMIT_SIG,  /* admit.c: a bad signature is admitted (NODE_FAULT_ADMIT_NO_SIG) */
-    SIM_FAULT_CHAIN_DUP   /* chain.c: a committed tx is let in again (NODE_FAULT_CHAIN_NO_DUP) */
+    SIM_FAULT_CHAIN_DUP,  /* chain.c: a committed tx is let in again (NODE_FAULT_CHAIN_NO_DUP) */
+    SIM_FAULT_OLD_POWERS  /* node.c: consensus keeps the genesis powers after a change (NODE_FAULT_OLD_POWERS) */
 };
 
 typedef struct sim_options {
@@ -62,6 +65,9 @@ typedef struct sim_result {
     bool byzantine;           /* this run had a Byzantine validator */
     bool outsiders;           /* this run had hostile peers without a validator key */
     uint64_t outsider_msgs, outsider_drops;
+    uint64_t set_changes;     /* heights whose block changed the set */
+    uint64_t stale_refused;   /* VALIDATOR_UPDATEs with stale approvals, refused */
+    bool jailed;              /* the Byzantine validator was jailed */
     char first[256];          /* what the first violation was */
 } sim_result;
 

@@ -38,6 +38,12 @@ void sim_genesis(sim_world *w) {
         g->n_authorities[r] = 1;
         sim_key(sk, g->authorities[r][0], "authority", r);
     }
+    /* The operator signs the VALIDATOR_UPDATEs (any account may, SPEC §3). */
+    gz_genesis_account op = {.level = 8, .classes = 1};
+    sim_key(w->operator_sk, w->operator_pk, "operator", 0);
+    memcpy(op.account, w->operator_pk, 32);
+    snprintf(op.label, sizeof op.label, "operator");
+    if (ledger_genesis_add_account(g, &op) != GZ_OK) abort();
     for (int i = 0; i < SIM_HOLDERS; i++) {
         gz_genesis_account a = {.level = 8, .classes = 1};
         sim_key(sk, a.account, "holder", i);
@@ -48,7 +54,7 @@ void sim_genesis(sim_world *w) {
 
 /* ---- clients -------------------------------------------------------------- */
 
-static int pick_up_node(sim_world *w) {
+int sim_pick_up_node(sim_world *w) {
     for (int tries = 0; tries < 16; tries++) {
         int i = (int)sim_rng_below(&w->rng, (uint64_t)w->n_nodes);
         if (w->nodes[i].up) return i;
@@ -60,7 +66,7 @@ static int pick_up_node(sim_world *w) {
  * node says (a client that lost track asks, as real ones do after a crash
  * lost their tx). */
 static uint64_t next_nonce(sim_world *w, int holder, const uint8_t pk[32]) {
-    int i = pick_up_node(w);
+    int i = sim_pick_up_node(w);
     uint64_t nonce;
     if (i >= 0 && sim_rng_chance(&w->rng, 100000) &&
         ledger_account_nonce(node_ledger(w->nodes[i].eng), pk, &nonce) == GZ_OK)
@@ -119,7 +125,7 @@ static void remember_sent(sim_world *w, const gz_buf *tx) {
     s->len = tx->len;
 }
 
-static void submit(sim_world *w, int node, gz_buf *tx, uint8_t kind) {
+void sim_client_submit(sim_world *w, int node, gz_buf *tx, uint8_t kind) {
     sim_tag *t = &w->tags[w->tag_next++ % SIM_TAGS_MAX];
     t->kind = kind;
     t->node = node;
@@ -132,7 +138,7 @@ static void submit(sim_world *w, int node, gz_buf *tx, uint8_t kind) {
  * racing its own commit), to a node that is up; then the next action is
  * scheduled, in bursts with quiet gaps. */
 void sim_client_step(sim_world *w) {
-    int node = pick_up_node(w);
+    int node = sim_pick_up_node(w);
     if (node >= 0) {
         gz_buf tx;
         gz_buf_init(&tx);
@@ -145,7 +151,7 @@ void sim_client_step(sim_world *w) {
             kind = make_tx(w, &tx);
             if (kind == TX_VALID) remember_sent(w, &tx);
         }
-        submit(w, node, &tx, kind);
+        sim_client_submit(w, node, &tx, kind);
         gz_buf_free(&tx);
     }
     uint64_t gap = sim_rng_chance(&w->rng, 50000) ? sim_rng_range(&w->rng, 1500, 4000)
@@ -179,8 +185,9 @@ static void send_all(sim_world *w, sim_node *b, uint8_t type, const uint8_t *p, 
             sim_net_send(w, b->idx, to, type, p, len);
 }
 
-/* The vote message for v, signed with the Byzantine validator's key. */
-static void vote_msg(const sim_node *b, const gz_vote *v, gz_buf *msg) {
+/* The vote message for v, signed with the Byzantine validator's key, under
+ * its index in the set of v's height. */
+static void vote_msg(const sim_node *b, int index, const gz_vote *v, gz_buf *msg) {
     uint8_t h[32], sig[64];
     gz_buf vb;
     gz_buf_init(&vb);
@@ -189,7 +196,7 @@ static void vote_msg(const sim_node *b, const gz_vote *v, gz_buf *msg) {
     if (rc == GZ_OK) rc = core_vote_encode(v, &vb);
     if (rc == GZ_OK) rc = mp_put_array(msg, 3);
     if (rc == GZ_OK) rc = mp_put_bin(msg, vb.data, vb.len);
-    if (rc == GZ_OK) rc = mp_put_uint(msg, (uint64_t)b->val);
+    if (rc == GZ_OK) rc = mp_put_uint(msg, (uint64_t)index);
     if (rc == GZ_OK) rc = mp_put_bin(msg, sig, 64);
     if (rc != GZ_OK) abort();
     gz_buf_free(&vb);
@@ -213,16 +220,18 @@ static bool equivocated(sim_node *b, const gz_vote *v) {
 }
 
 static void equivocate(sim_world *w, sim_node *b) {
+    if (w->now < w->byz_votes_from) return;
     node_status st;
     node_status_get(b->eng, &st);
     gz_vote v = {.type = sim_rng_chance(&w->rng, 500000) ? 1 : 2, .height = st.height + 1, .round = st.round,
                  .has_block_id = sim_rng_chance(&w->rng, 700000), .time = w->g.genesis_time + w->now};
-    if (equivocated(b, &v)) return;
+    int index = sim_set_index(sim_valset_at(w, v.height), b->pk);
+    if (index < 0 || equivocated(b, &v)) return; /* jailed, or removed */
     snprintf(v.chain_id, sizeof v.chain_id, SIM_CHAIN_ID);
     for (int i = 0; i < 32; i++) v.block_id[i] = (uint8_t)sim_rng_next(&w->rng);
     gz_buf msg;
     gz_buf_init(&msg);
-    vote_msg(b, &v, &msg);
+    vote_msg(b, index, &v, &msg);
     send_all(w, b, NODE_MSG_VOTE, msg.data, msg.len);
     gz_buf_free(&msg);
 }
@@ -232,7 +241,9 @@ static void equivocate(sim_world *w, sim_node *b) {
  * some peers get instead. Returns it in alt (empty when none). */
 void sim_byz_vote(sim_world *w, sim_node *b, const uint8_t *payload, size_t len, gz_buf *alt) {
     gz_vote v;
-    if (!sim_rng_chance(&w->rng, 400000) || !sim_vote_of(payload, len, &v) || equivocated(b, &v)) return;
+    if (w->now < w->byz_votes_from || !sim_rng_chance(&w->rng, 400000) || !sim_vote_of(payload, len, &v)) return;
+    int index = sim_set_index(sim_valset_at(w, v.height), b->pk);
+    if (index < 0 || equivocated(b, &v)) return;
     uint8_t was[32];
     memcpy(was, v.block_id, 32);
     uint64_t r = sim_rng_below(&w->rng, 3);
@@ -250,7 +261,7 @@ void sim_byz_vote(sim_world *w, sim_node *b, const uint8_t *payload, size_t len,
         if (memcmp(v.block_id, was, 32) == 0)
             for (int i = 0; i < 32; i++) v.block_id[i] = (uint8_t)sim_rng_next(&w->rng);
     }
-    vote_msg(b, &v, alt);
+    vote_msg(b, index, &v, alt);
 }
 
 /* The blocks others propose, which its second votes may then back. */
@@ -284,7 +295,7 @@ static void feed(sim_world *w, sim_node *b) {
     gz_buf tx;
     gz_buf_init(&tx);
     if (gz_buf_append(&tx, s->bytes, s->len) != GZ_OK) abort();
-    submit(w, b->idx, &tx, TX_DUP);
+    sim_client_submit(w, b->idx, &tx, TX_DUP);
     gz_buf_free(&tx);
 }
 

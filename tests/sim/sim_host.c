@@ -115,6 +115,7 @@ static unsigned faults_of(const sim_node *n, unsigned *cons_faults) {
     if (f == SIM_FAULT_DOUBLE) *cons_faults = CONS_FAULT_DOUBLE_COUNT;
     if (f == SIM_FAULT_ADMIT_SIG) return NODE_FAULT_ADMIT_NO_SIG;
     if (f == SIM_FAULT_CHAIN_DUP) return NODE_FAULT_CHAIN_NO_DUP;
+    if (f == SIM_FAULT_OLD_POWERS) return NODE_FAULT_OLD_POWERS;
     return 0;
 }
 

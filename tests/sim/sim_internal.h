@@ -11,7 +11,11 @@
 #include "tests/sim/sim.h"
 
 #define SIM_VALIDATORS_MAX 7
-#define SIM_NODES_MAX (SIM_VALIDATORS_MAX + 1) /* plus one full node */
+/* Plus two full nodes: one a VALIDATOR_UPDATE adds, one whose key another
+ * validator rotates to (sim_ops.c). */
+#define SIM_NODES_MAX (SIM_VALIDATORS_MAX + 2)
+/* Members a set of the simulation can have: every node's key at most. */
+#define SIM_SET_MAX SIM_NODES_MAX
 #define SIM_HOLDERS 8         /* registered accounts that send txs */
 #define SIM_OUTSIDERS 3       /* keys no genesis knows */
 #define SIM_CHAIN_ID "gongzhi-sim"
@@ -39,7 +43,8 @@
 
 enum sim_ev_kind {
     EV_TIMER = 1, EV_DELIVER, EV_CONN_DOWN, EV_REDIAL, EV_CLIENT, EV_BYZ,
-    EV_CRASH, EV_RESTART, EV_PARTITION, EV_HEAL, EV_GST, EV_END, EV_OUTSIDER, EV_OUTSIDER_DOWN
+    EV_CRASH, EV_RESTART, EV_PARTITION, EV_HEAL, EV_GST, EV_END, EV_OUTSIDER, EV_OUTSIDER_DOWN,
+    EV_VALSET
 };
 
 typedef struct sim_event {
@@ -64,7 +69,7 @@ typedef struct sim_vote_key {
 typedef struct sim_node {
     sim_world *w;
     int idx;
-    int32_t val;              /* validator index, -1 for the full node */
+    int32_t val;              /* its index in the genesis set, -1 for a full node */
     bool byz;
     bool up;
     uint32_t inc;
@@ -76,6 +81,7 @@ typedef struct sim_node {
     int64_t skew_ms;          /* its wall clock's offset */
     uint64_t height;          /* last committed */
     uint64_t gst_height;
+    uint64_t signed_after_gst; /* own votes sent after GST (sim_lock.c) */
     gz_buf byz_sent[SIM_BYZ_KEEP]; /* Byzantine: own messages, for replays */
     uint8_t byz_sent_type[SIM_BYZ_KEEP];
     size_t byz_sent_n;
@@ -87,7 +93,7 @@ typedef struct sim_node {
 } sim_node;
 
 /* What a client's tx is meant to meet. */
-enum sim_tx_kind { TX_VALID = 1, TX_DUP, TX_FUTURE, TX_OUTSIDER, TX_BADSIG };
+enum sim_tx_kind { TX_VALID = 1, TX_DUP, TX_FUTURE, TX_OUTSIDER, TX_BADSIG, TX_OPERATOR };
 
 typedef struct sim_tag {
     uint8_t kind;
@@ -121,6 +127,26 @@ typedef struct sim_outsider {
     uint8_t sk[32], pk[32];
 } sim_outsider;
 
+/* A validator set as the simulator derives it (sim_valset.c). */
+typedef struct sim_set {
+    uint32_t n;
+    gz_validator v[SIM_SET_MAX];
+} sim_set;
+
+/* A set change the operator makes (sim_ops.c). */
+enum sim_op_kind { OP_NONE = 0, OP_ADD, OP_REWEIGHT, OP_REMOVE, OP_ROTATE_ADD, OP_ROTATE_REMOVE, OP_STALE };
+
+typedef struct sim_op {
+    uint8_t kind;
+    int node;                 /* whose key the update is for */
+    uint64_t power;           /* 0 removes */
+    char name[GZ_LABEL_MAX + 1];
+    uint64_t started_at, tried_at;
+    uint32_t tries;
+    uint8_t txid[32];         /* the last attempt */
+    sim_set before;           /* the set its approvals were first made for */
+} sim_op;
+
 /* A committed txid and its height, in an open-addressing set. */
 typedef struct sim_txid {
     uint8_t id[32];
@@ -136,7 +162,10 @@ struct sim_world {
     size_t heap_len, heap_cap;
     uint64_t seq;
     uint64_t events;
-    int n_val, n_nodes, f, byz;  /* byz: index of the Byzantine validator, -1 none */
+    int n_val, n_nodes, byz;  /* byz: index of the Byzantine validator, -1 none */
+    /* When the Byzantine validator starts equivocating its votes: the first
+     * EVIDENCE jails it, so before that its blocks and proposals are tried. */
+    uint64_t byz_votes_from;
     gz_genesis g;
     sim_node nodes[SIM_NODES_MAX];
     char dir[256];
@@ -173,6 +202,21 @@ struct sim_world {
     bool outsiders_on;
     sim_rng orng;             /* the outsiders' own generator */
     sim_outsider outsiders[SIM_OUTSIDER_PEERS];
+    /* the reference sets: ref_set[h] signs height h, known once h - 1 is committed */
+    sim_set *ref_set;
+    uint8_t *ref_have;
+    size_t ref_cap;
+    uint64_t ref_top;         /* highest height whose set is known */
+    uint64_t gst_top;         /* the highest committed height at GST */
+    /* the operator's set changes */
+    uint8_t operator_sk[32], operator_pk[32];
+    uint8_t plan[8];          /* enum sim_op_kind, in order */
+    size_t plan_n, plan_next;
+    uint64_t plan_at[8];      /* not started before */
+    sim_op op;                /* in progress (kind OP_NONE: none) */
+    int rotate_old;           /* the node whose key a rotation replaces */
+    sim_set last_before;      /* the set before the last change the operator made */
+    bool have_last_before;
     uint64_t outsider_keys, outsider_txs;
     gz_buf outsider_prop;     /* the latest proposal a node broadcast */
     mempool empty_pool;       /* what the equivocating proposer builds its second block from */
@@ -202,8 +246,34 @@ void sim_net_send(sim_world *w, int from, int to, uint8_t type, const uint8_t *d
 void sim_conn_drop(sim_world *w, int a, int b);
 /* Dials a and b again after delay. */
 void sim_conn_redial_later(sim_world *w, int a, int b, uint64_t delay);
+/* Whether a tx with this id is in a committed block. */
+bool sim_tx_committed(const sim_world *w, const uint8_t id[32]);
 /* Checks a block one node committed (agreement, validity, its commit). */
 void sim_check_commit(sim_world *w, sim_node *n, const chain_block *b);
+
+/* ---- sim_valset.c: the reference validator sets and their checks ---- */
+void sim_valset_init(sim_world *w);
+void sim_valset_free(sim_world *w);
+/* The set of height h (NULL while unknown). */
+const sim_set *sim_valset_at(const sim_world *w, uint64_t h);
+/* The latest known set: the one of the height after the highest committed. */
+const sim_set *sim_valset_now(const sim_world *w);
+/* pk's index in s, or -1. */
+int sim_set_index(const sim_set *s, const uint8_t pk[32]);
+uint64_t sim_set_power(const sim_set *s);
+/* The first commit of block b at its height: derives the next set. */
+void sim_valset_first_commit(sim_world *w, sim_node *n, const chain_block *b);
+/* Every node's commit of b: its headers' sets, its ledger's, its stored commit. */
+void sim_valset_check_commit(sim_world *w, sim_node *n, const chain_block *b);
+/* At the end: every honest validator of the heights after GST signed. */
+void sim_valset_final(sim_world *w);
+
+/* ---- sim_ops.c: the operator's VALIDATOR_UPDATEs ---- */
+void sim_ops_init(sim_world *w);
+void sim_ops_step(sim_world *w);
+/* Whether every planned change took effect. */
+bool sim_ops_done(const sim_world *w);
+void sim_ops_final(sim_world *w);
 
 /* ---- sim_host.c: real engines in the world ---- */
 int sim_node_open(sim_world *w, sim_node *n);
@@ -226,6 +296,10 @@ void sim_faults_stop(sim_world *w);
 void sim_key(uint8_t sk[32], uint8_t pk[32], const char *what, int i);
 void sim_genesis(sim_world *w);
 void sim_client_step(sim_world *w);
+/* A node that is up, at random (-1 when none was found). */
+int sim_pick_up_node(sim_world *w);
+/* Submits tx to node as a client does (node_submit), its verdict awaited as kind. */
+void sim_client_submit(sim_world *w, int node, gz_buf *tx, uint8_t kind);
 void sim_client_admitted(sim_world *w, sim_node *n, void *tag, const node_admission *a);
 void sim_byz_step(sim_world *w);
 void sim_byz_note(sim_node *n, uint8_t type, const uint8_t *payload, size_t len);

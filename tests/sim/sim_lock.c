@@ -56,8 +56,11 @@ static bool vote_validator(const uint8_t *payload, size_t len, uint64_t *idx) {
 static void check_vote(sim_world *w, const sim_node *n, const uint8_t *payload, size_t len) {
     gz_vote v;
     uint64_t idx;
-    if (n->val < 0 || !vote_validator(payload, len, &idx) || idx != (uint64_t)n->val) return;
-    if (!sim_vote_of(payload, len, &v) || !v.has_block_id) return;
+    if (!vote_validator(payload, len, &idx) || !sim_vote_of(payload, len, &v)) return;
+    int me = sim_set_index(sim_valset_at(w, v.height), n->pk); /* its index at that height */
+    if (me < 0 || idx != (uint64_t)me) return;
+    if (w->stable) w->nodes[n->idx].signed_after_gst++;
+    if (!v.has_block_id) return;
     sim_lock *l = &w->locks[n->idx];
     if (v.type == GZ_VOTE_PRECOMMIT) {
         if (l->height != v.height || v.round >= l->round) {

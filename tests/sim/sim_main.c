@@ -6,8 +6,10 @@
  * --store-faults makes every node's store fail writes until GST
  * (tests/sim/sim_faults.c).
  *
- * BUG is lock or double (consensus), admit-sig (node/admit.c) or chain-dup
- * (node/chain.c): the honest nodes break that rule, and the runs must find it.
+ * BUG is lock or double (consensus), admit-sig (node/admit.c), chain-dup
+ * (node/chain.c) or old-powers (node/node.c: consensus keeps the genesis
+ * powers after a set change): the honest nodes break that rule, and the runs
+ * must find it.
  * Prints one line per failing run with the command that replays it, then
  * exactly one summary line. Exit 0 if every run passed, 1 if any failed, 2 on
  * bad usage. A run that dies (a node's own assertion or FATAL stop) first
@@ -36,14 +38,14 @@ static const struct {
     const char *name;
     int fault;
 } BUGS[] = {{"lock", SIM_FAULT_LOCK}, {"double", SIM_FAULT_DOUBLE}, {"admit-sig", SIM_FAULT_ADMIT_SIG},
-            {"chain-dup", SIM_FAULT_CHAIN_DUP}};
+            {"chain-dup", SIM_FAULT_CHAIN_DUP}, {"old-powers", SIM_FAULT_OLD_POWERS}};
 
 static int usage(const char *why) {
     fprintf(stderr, "gz_sim: %s\n", why);
     fprintf(stderr,
             "usage: gz_sim --seeds N [--start S] [--validators 4|7|both] [--inject-bug BUG] [--store-faults]\n"
             "       gz_sim --seed X [--validators 4|7|both] [--verbose] [--inject-bug BUG] [--store-faults]\n"
-            "BUG: lock, double, admit-sig or chain-dup\n");
+            "BUG: lock, double, admit-sig, chain-dup or old-powers\n");
     return 2;
 }
 
@@ -92,7 +94,7 @@ static int parse(int argc, char **argv, cli *c) {
         } else if (strcmp(a, "--inject-bug") == 0) {
             for (size_t k = 0; k < sizeof BUGS / sizeof BUGS[0]; k++)
                 if (strcmp(v, BUGS[k].name) == 0) c->bug = BUGS[k].fault;
-            if (c->bug == SIM_FAULT_NONE) return usage("--inject-bug: lock, double, admit-sig or chain-dup");
+            if (c->bug == SIM_FAULT_NONE) return usage("--inject-bug: lock, double, admit-sig, chain-dup or old-powers");
             c->bug_name = v;
         } else {
             return usage("unknown option");
@@ -120,9 +122,10 @@ static void report(const cli *c, uint64_t s, int n, const sim_result *res) {
     if (!c->multi)
         printf("seed 0x%016" PRIx64 " validators %d%s%s: %" PRIu64 " heights, %" PRIu64 " events, %" PRIu64
                " txs committed (%" PRIu64 " of %" PRIu64 " submissions admitted), %" PRIu64
-               " crashes, recovered %.1fs after GST%s%s\n",
+               " crashes, %" PRIu64 " set changes%s, %" PRIu64 " stale updates refused, recovered %.1fs after GST%s%s\n",
                s, n, res->byzantine ? " (one Byzantine)" : "", res->outsiders ? " (outsiders)" : "", res->heights, res->events, res->txs_committed,
-               res->admitted, res->submitted, res->crashes, res->recover_ms / 1000.0, res->first[0] ? "; " : "",
+               res->admitted, res->submitted, res->crashes, res->set_changes, res->jailed ? " (one jailing)" : "",
+               res->stale_refused, res->recover_ms / 1000.0, res->first[0] ? "; " : "",
                res->first);
     if (c->multi && (res->safety > 0 || res->liveness > 0))
         printf("FAIL %s; replay: gz_sim --seed 0x%016" PRIx64 " --validators %d%s%s%s --verbose\n", res->first, s,

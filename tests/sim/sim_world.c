@@ -312,19 +312,14 @@ static void check_block_txs(sim_world *w, const chain_block *b) {
     }
 }
 
-/* The commit the node stored must carry more than 2/3 of the power. */
-static void check_stored_commit(sim_world *w, sim_node *n, uint64_t h, const uint8_t id[32]) {
-    gz_buf cm;
-    gz_buf_init(&cm);
-    static gz_commit c;
-    gz_msg msg = {{0}};
-    int rc = chain_commit_bytes(node_chain(n->eng), h, &cm);
-    if (rc == GZ_OK) rc = core_commit_decode(&c, cm.data, cm.len, &msg);
-    if (rc == GZ_OK) rc = core_commit_verify(&c, w->g.chain_id, id, h, w->g.validators, w->g.n_validators, &msg);
-    if (rc != GZ_OK)
-        sim_violation(w, true, "node %d stored a commit for %llu that does not verify: %s", n->idx,
-                      (unsigned long long)h, msg.text);
-    gz_buf_free(&cm);
+bool sim_tx_committed(const sim_world *w, const uint8_t id[32]) {
+    if (w->txids_cap == 0) return false;
+    size_t i = (size_t)gz_get_u64be(id) & (w->txids_cap - 1);
+    while (w->txids[i].used) {
+        if (memcmp(w->txids[i].id, id, 32) == 0) return true;
+        i = (i + 1) & (w->txids_cap - 1);
+    }
+    return false;
 }
 
 void sim_check_commit(sim_world *w, sim_node *n, const chain_block *b) {
@@ -341,10 +336,11 @@ void sim_check_commit(sim_world *w, sim_node *n, const chain_block *b) {
         w->dec_have[h] = 1;
         memcpy(w->dec_id[h], b->block_id, 32);
         check_block_txs(w, b);
+        sim_valset_first_commit(w, n, b);
     } else if (memcmp(w->dec_id[h], b->block_id, 32) != 0) {
         sim_violation(w, true, "node %d committed another block at height %llu", n->idx, (unsigned long long)h);
     }
-    check_stored_commit(w, n, h, b->block_id);
+    sim_valset_check_commit(w, n, b);
 }
 
 /* ---- faults before GST ---------------------------------------------------- */
@@ -363,18 +359,27 @@ static void fault_partition(sim_world *w) {
     (void)sim_push(w, dur, EV_HEAL, -1);
 }
 
-static int down_count(const sim_world *w) {
-    int d = 0;
-    for (int i = 0; i < w->n_val; i++) d += !w->nodes[i].up;
-    return d;
+/* The crash budget f, by power, of the current set: whether n may go down
+ * with the members already down keeping under a third of its power. A node
+ * outside the set may always crash. */
+static bool may_crash(const sim_world *w, const sim_node *n) {
+    const sim_set *s = sim_valset_now(w);
+    int k = sim_set_index(s, n->pk);
+    if (k < 0) return true;
+    uint64_t down = s->v[k].power;
+    for (int i = 0; i < w->n_nodes; i++) {
+        int j = w->nodes[i].up ? -1 : sim_set_index(s, w->nodes[i].pk);
+        if (j >= 0) down += s->v[j].power;
+    }
+    return (__uint128_t)down * 3 < (__uint128_t)sim_set_power(s);
 }
 
-/* A validator (at most f down at once, never the Byzantine one) or the full
+/* A validator (within the crash budget, never the Byzantine one) or a full
  * node crashes and comes back before GST. */
 static void fault_crash(sim_world *w) {
     int pick = (int)sim_rng_below(&w->rng, (uint64_t)w->n_nodes);
     sim_node *n = &w->nodes[pick];
-    if (n->byz || !n->up || (n->val >= 0 && down_count(w) >= w->f)) return;
+    if (n->byz || !n->up || !may_crash(w, n)) return;
     sim_node_crash(n);
     uint64_t dur = sim_rng_range(&w->rng, 300, 6000);
     if (w->now + dur > SIM_GST_MS) dur = SIM_GST_MS - w->now;
@@ -399,13 +404,14 @@ static void gst(sim_world *w) {
     for (int i = 0; i < w->n_nodes; i++)
         if (!w->nodes[i].up) sim_node_restart(&w->nodes[i]);
     for (int i = 0; i < w->n_nodes; i++) w->nodes[i].gst_height = w->nodes[i].height;
+    w->gst_top = w->ref_top - 1;
     sim_trace(w, -1, "GST: network stable, every node up");
 }
 
 /* After GST: once every honest node has gained the live heights and a tx
  * has committed, the run ends a little later. */
 static void check_live(sim_world *w) {
-    if (!w->stable || w->live_at != 0 || w->txs_after_gst == 0) return;
+    if (!w->stable || w->live_at != 0 || w->txs_after_gst == 0 || !sim_ops_done(w)) return;
     for (int i = 0; i < w->n_nodes; i++) {
         const sim_node *n = &w->nodes[i];
         if (honest(n) && n->height < n->gst_height + SIM_LIVE_HEIGHTS) return;
@@ -459,6 +465,7 @@ static void dispatch(sim_world *w, const sim_event *ev) {
     case EV_CLIENT: sim_client_step(w); break;
     case EV_BYZ: sim_byz_step(w); break;
     case EV_OUTSIDER: sim_outsider_step(w); break;
+    case EV_VALSET: sim_ops_step(w); break;
     case EV_CRASH: fault_crash(w); break;
     case EV_PARTITION:
         if (!w->partitioned) fault_partition(w);
@@ -480,7 +487,6 @@ static void setup_params(sim_world *w) {
     w->dup_ppm = (uint32_t)sim_rng_range(&w->rng, 0, 50000);
     w->drop_precommit_ppm = (uint32_t)sim_rng_range(&w->rng, 0, 400000);
     w->delay_max_ms = sim_rng_range(&w->rng, 10, 500);
-    w->f = (w->n_val - 1) / 3;
     w->byz = sim_rng_chance(&w->rng, 750000) ? 0 : -1;
     /* Outsiders draw from a generator of their own, so that runs without
      * them (and the seeds that find injected bugs) keep their event order. */
@@ -496,15 +502,16 @@ static int world_init(sim_world *w, const sim_options *opt, sim_result *res) {
     w->res = res;
     sim_rng_seed(&w->rng, opt->seed);
     w->n_val = opt->validators;
-    w->n_nodes = w->n_val + 1;
+    w->n_nodes = w->n_val + 2;
     if (w->n_val < 4 || w->n_val > SIM_VALIDATORS_MAX) return -1;
     if (mempool_init(&w->empty_pool, 1, 1) != GZ_OK) return -1;
     setup_params(w);
     res->byzantine = w->byz >= 0;
+    w->byz_votes_from = sim_rng_chance(&w->rng, 250000) ? 0 : sim_rng_range(&w->rng, 5000, SIM_GST_MS + 10000);
     const char *tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
     snprintf(w->dir, sizeof w->dir, "%s/gz_sim.XXXXXX", tmp);
     if (mkdtemp(w->dir) == NULL) return -1;
-    sim_trace(w, -1, "seed 0x%016llx, %d validators + 1 full node, byzantine %d, drop %.1f%%, dup %.1f%%, "
+    sim_trace(w, -1, "seed 0x%016llx, %d validators + 2 full nodes, byzantine %d, drop %.1f%%, dup %.1f%%, "
               "delay <= %llu ms", (unsigned long long)opt->seed, w->n_val, w->byz, w->drop_ppm / 1e4,
               w->dup_ppm / 1e4, (unsigned long long)w->delay_max_ms);
     for (int i = 0; i < w->n_nodes; i++) {
@@ -518,7 +525,9 @@ static int world_init(sim_world *w, const sim_options *opt, sim_result *res) {
     }
     for (int lo = 0; lo < w->n_nodes; lo++)
         for (int hi = lo + 1; hi < w->n_nodes; hi++) conn_up(w, lo, hi);
+    sim_valset_init(w);
     schedule_faults(w);
+    sim_ops_init(w);
     (void)sim_push(w, 10, EV_CLIENT, -1);
     if (w->byz >= 0) (void)sim_push(w, 100, EV_BYZ, -1);
     if (w->outsiders_on) (void)sim_push(w, 50, EV_OUTSIDER, -1);
@@ -543,6 +552,7 @@ static void world_free(sim_world *w) {
     free(w->txids);
     mempool_free(&w->empty_pool);
     sim_outsider_free(w);
+    sim_valset_free(w);
     remove_dir(w);
     ledger_genesis_free(&w->g);
 }
@@ -567,6 +577,8 @@ static void final_checks(sim_world *w) {
         }
     }
     if (w->txs_after_gst == 0) sim_violation(w, false, "no tx was committed after GST");
+    sim_valset_final(w);
+    sim_ops_final(w);
 }
 
 int sim_run(const sim_options *opt, sim_result *res) {
