@@ -22,11 +22,26 @@ KEY3=$(rpc "$(url 3)" status '{}' | jq -r .result.node_id)
 check "validator 3 is in the set with power 10" \
     test "$(rpc "$(url 0)" validators '{}' | jq -r --arg k "$KEY3" '[.result[] | select(.pub_key == $k and .power > 0)] | length')" = 1
 
+# Two connections of one key to one peer are one too many (docs/p2p.md keeps the
+# one dialled by the lower key), so each twin gets its own side: validator 3
+# talks to validator 2 only, the twin to validators 0 and 1. Both sides relay
+# votes, so the honest validators see both of validator 3's votes.
+P3="127.0.0.1:$((BASE + 103))"
+for i in 0 1; do
+    stop_node "$(home $i)"
+    jq --arg p "$P3" '.peers -= [$p]' "$(home $i)/config.json" >"$E2E_DIR/c.json" && mv "$E2E_DIR/c.json" "$(home $i)/config.json"
+    start_node "$(home $i)"
+done
+stop_node "$(home 3)"
+jq --arg p "127.0.0.1:$((BASE + 102))" '.peers = [$p]' "$(home 3)/config.json" >"$E2E_DIR/c.json" && mv "$E2E_DIR/c.json" "$(home 3)/config.json"
+start_node "$(home 3)"
+check "the four validators go on after their restarts" wait_for 30 all_at_least $(($(max_height 0 1 2 3) + 2)) 0 1 2 3
+
 # The twin: same key, same genesis, its own ports, data and sign state.
 mkdir -p "$TWIN"
 cp "$NET/genesis.json" "$(home 3)/node.key" "$TWIN/"
 jq --arg rpc "127.0.0.1:$((BASE + 4))" --arg p2p "127.0.0.1:$((BASE + 104))" \
-    '.rpc_listen = $rpc | .p2p_listen = $p2p | .genesis_file = "genesis.json" | .peers = [range(0;3) as $i | "127.0.0.1:\(('"$BASE"' + 100 + $i))"]' \
+    '.rpc_listen = $rpc | .p2p_listen = $p2p | .genesis_file = "genesis.json" | .peers = [range(0;2) as $i | "127.0.0.1:\(('"$BASE"' + 100 + $i))"]' \
     "$(home 3)/config.json" >"$TWIN/config.json"
 start_node "$TWIN"
 check "the twin answers status" wait_for 20 sh -c "curl -s -m 1 $(url twin)/rpc -d '{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"status\",\"params\":{}}' | grep -q height"
@@ -45,7 +60,7 @@ EV=$(rpc "$(url 1)" evidence "{\"validator\":\"$KEY3\"}")
 check "evidence lists the equivocation of validator 3" test "$(jq -r '.result.evidence | length' <<<"$EV")" -ge 1
 check "the evidence record says it jailed" test "$(jq -r '.result.evidence[0].jailed' <<<"$EV")" = true
 check "its two block ids differ" test "$(jq -r '.result.evidence[0] | .block_id_a != .block_id_b' <<<"$EV")" = true
-JH=$(jq -r '.result.evidence[0].recorded_at' <<<"$EV")
+JH=$(jq -r '.result.evidence[0].recorded_at // 0' <<<"$EV")
 check "the evidence tx is committed and ok" \
     test "$(rpc "$(url 2)" tx "{\"txid\":\"$(jq -r '.result.evidence[0].txid' <<<"$EV")\"}" | jq -r .result.code)" = 0
 check "the set from height $((JH + 1)) has three validators" \
@@ -61,10 +76,8 @@ check "node 3 follows as a full node (validator_index -1)" \
 check "nodes 0, 1, 2 and 3 agree on every block (no fork)" wait_for 30 agree "$((H + 5))" 0 1 2 3
 check "the twin, if it kept up, never committed a different block" \
     sh -c "h=\$(curl -s -m 2 $(url twin)/rpc -d '{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"status\",\"params\":{}}' | jq -r .result.height); [ \"\$h\" -lt 1 ] || [ \"\$(curl -s -m 2 $(url twin)/rpc -d '{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"block\",\"params\":{\"height\":'\$h'}}' | jq -r .result.block_id)\" = \"\$(curl -s -m 2 $(url 0)/rpc -d '{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"block\",\"params\":{\"height\":'\$h'}}' | jq -r .result.block_id)\" ]"
-# Whoever saw both votes first proves it: an honest node, or node 3 itself
-# (one key's two processes share one connection slot at each peer, so the
-# twin's votes often reach the others only through node 3's relays).
-check "a node logged the evidence it submitted" grep -q "evidence: submitted for validator" "$NET"/node*/node.log "$TWIN"/node.log
+check "an honest validator logged the evidence it submitted" \
+    grep -q "evidence: submitted for validator" "$NET"/node0/node.log "$NET"/node1/node.log "$NET"/node2/node.log
 e2e_stop_all
 check "the node logs hold no sanitizer report or failed assertion" logs_clean "$NET"/node*/node.log "$TWIN"/node.log
 finish
