@@ -62,10 +62,12 @@ void node_feed_future(node *n) {
 }
 
 static void equivocated(node *n, const cons_vote *v) {
-    char who[17];
-    node_log(n, "evidence: validator %u (%s…) equivocated at %llu/%llu", v->validator,
-             hex8(node_valset(n)->v[v->validator].pub_key, who), (unsigned long long)v->height,
-             (unsigned long long)v->round);
+    char who[17] = "?";
+    const ledger_valset *vs = node_valset(n);
+    /* The set of the vote's height is the one after the committed height. */
+    if (v->height == n->ch.height + 1 && v->validator < vs->n) hex8(vs->v[v->validator].pub_key, who);
+    node_log(n, "evidence: validator %u (%s…) equivocated at %llu/%llu", v->validator, who,
+             (unsigned long long)v->height, (unsigned long long)v->round);
     node_evidence_submit(n);
 }
 

@@ -180,3 +180,80 @@ Test(node_chain, a_pool_full_of_unexecutable_txs_builds_quickly, .timeout = 60) 
     cr_expect_lt(ms, 2000.0, "a build over a full pool of junk takes %.0f ms", ms);
     fixture_close(&f);
 }
+
+/* ---- a VALIDATOR_UPDATE's approvals live in the block's own bytes ----------- */
+
+/* The fixture's validator (secret key {1}) adds a new key with power 1: one
+ * approval, all of the power. The tx goes into f's pool; its bytes into out. */
+static void add_update(fixture *f, gz_buf *out) {
+    static gz_tx tx;
+    memset(&tx, 0, sizeof tx);
+    uint8_t sk[32] = {1}, vh[32], digest[32];
+    snprintf(tx.chain_id, sizeof tx.chain_id, "%s", f->g.chain_id);
+    memcpy(tx.signer, f->proposer, 32);
+    tx.type = GZ_TX_VALIDATOR_UPDATE;
+    gz_p_validator_update *p = &tx.p.validator_update;
+    memset(p->pub_key, 0, 32);
+    uint8_t other[32] = {2};
+    cr_assert_eq(core_key_pub(p->pub_key, other), GZ_OK);
+    p->power = 1;
+    snprintf(p->name, sizeof p->name, "new");
+    ledger_validators_next_hash(f->lg, vh);
+    cr_assert_eq(core_valset_approval_hash(digest, f->g.chain_id, vh, p->pub_key, 1, "new"), GZ_OK);
+    gz_approval a = {.validator_index = 0};
+    cr_assert_eq(core_sign32(a.sig, sk, digest, NULL), GZ_OK);
+    gz_buf approvals;
+    gz_buf_init(&approvals);
+    cr_assert_eq(core_approvals_encode(&a, 1, &approvals), GZ_OK);
+    p->n_approvals = 1;
+    p->approvals = approvals.data;
+    p->approvals_len = approvals.len;
+    cr_assert_eq(core_tx_sign_encode(&tx, sk, out), GZ_OK);
+    gz_buf_free(&approvals);
+    add_tx(&f->mp, &tx, out->data, out->len);
+}
+
+static void expect_own_approvals(const chain_block *b) {
+    cr_assert_eq(b->n_txs, 1);
+    const gz_p_validator_update *p = &b->txs[0].p.validator_update;
+    cr_assert(p->approvals >= b->bytes.data && p->approvals + p->approvals_len <= b->bytes.data + b->bytes.len,
+              "the approvals point into the block's own bytes");
+    gz_approval a;
+    cr_assert_eq(core_approvals_get(p, 0, &a), GZ_OK);
+    cr_assert_eq(a.validator_index, 0);
+    cr_assert(memcmp(b->header.validators_hash, b->header.next_validators_hash, 32) != 0, "the block changes the set");
+}
+
+/* A built block keeps its txs when they leave the pool, and a received one
+ * when the message it came in is gone: a decoded VALIDATOR_UPDATE points at
+ * its bytes (core/codec.h), so both must be the block's (the simulator found
+ * a node reading a freed message here after a WAL replay). */
+Test(node_chain, validator_update_approvals_stay_with_the_block) {
+    fixture f, g;
+    holders_fixture_open(&f, NULL, 0);
+    holders_fixture_open(&g, NULL, 0);
+    gz_buf tx;
+    gz_buf_init(&tx);
+    add_update(&f, &tx);
+    chain_block *b = NULL;
+    cr_assert_eq(chain_build(&f.ch, &f.mp, f.g.genesis_time + 1000, f.proposer, &b), GZ_OK);
+    cr_assert(mempool_remove(&f.mp, b->txs[0].txid));
+    expect_own_approvals(b);
+    cr_assert_eq(ledger_block_tx_code(b->exec, 0), 0, "%s", ledger_block_tx_message(b->exec, 0));
+    /* The same block received by another node, from a message freed at once. */
+    gz_buf msg_bytes;
+    gz_buf_init(&msg_bytes);
+    cr_assert_eq(gz_buf_append(&msg_bytes, b->bytes.data, b->bytes.len), GZ_OK);
+    chain_block *r = NULL;
+    gz_msg msg = {{0}};
+    cr_assert_eq(chain_add_block(&g.ch, &g.mp, msg_bytes.data, msg_bytes.len, b->block_id, &r, &msg), GZ_OK, "%s",
+                 msg.text);
+    memset(msg_bytes.data, 0, msg_bytes.len);
+    gz_buf_free(&msg_bytes);
+    expect_own_approvals(r);
+    cr_assert(chain_validate(&g.ch, r, f.g.genesis_time + 1000), "%s", r->reason);
+    cr_assert_eq(ledger_block_tx_code(r->exec, 0), 0, "%s", ledger_block_tx_message(r->exec, 0));
+    gz_buf_free(&tx);
+    fixture_close(&f);
+    fixture_close(&g);
+}
