@@ -58,6 +58,9 @@ typedef struct ledger_valset {
     gz_validator v[GZ_VALIDATORS_MAX];
 } ledger_valset;
 
+/* The index of pub in s, or -1. */
+int32_t ledger_valset_index(const ledger_valset *s, const uint8_t pub[32]);
+
 /* The set that signs the next height (ledger_height + 1), and its hash. */
 const ledger_valset *ledger_validators_next(const ledger *l);
 void ledger_validators_next_hash(const ledger *l, uint8_t out[32]);

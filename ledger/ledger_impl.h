@@ -70,6 +70,8 @@ struct ledger_block {
 };
 
 /* ---- validator sets (ledger/valset.c) ---- */
+/* The second byte of an LK_VALSET key (docs/ledger.md, "State layout"). */
+enum { LEDGER_VK_CURRENT = 'c', LEDGER_VK_FROM = 'h', LEDGER_VK_JAIL = 'j', LEDGER_VK_EVIDENCE = 'e' };
 /* Writes the genesis set (and registers its keys as accounts). */
 GZ_WUR int ledger_valset_genesis(ledger_ctx *x);
 /* Loads the committed set and the heights of its changes at open. */

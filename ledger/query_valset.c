@@ -7,9 +7,6 @@
 #include "core/mp.h"
 #include "ledger/ledger_impl.h"
 
-/* Kept in step with ledger/valset.c's key layout. */
-enum { VK_JAIL = 'j', VK_EVIDENCE = 'e' };
-
 static json_t *member_json(const gz_validator *v, uint32_t index) {
     return json_pack("{s:I, s:s, s:o, s:I}", "index", (json_int_t)index, "name", v->name, "pub_key",
                      core_json_hex(v->pub_key, 32), "power", (json_int_t)v->power);
@@ -23,12 +20,6 @@ typedef struct jail_scan {
     int err;
 } jail_scan;
 
-static bool in_set(const ledger_valset *s, const uint8_t pub[32]) {
-    for (uint32_t i = 0; i < s->n; i++)
-        if (memcmp(s->v[i].pub_key, pub, 32) == 0) return true;
-    return false;
-}
-
 static bool jail_cb(const uint8_t *key, size_t key_len, const uint8_t *val, size_t val_len, void *data) {
     jail_scan *c = data;
     if (key_len != 2 + 32 || val_len != 16) {
@@ -37,7 +28,7 @@ static bool jail_cb(const uint8_t *key, size_t key_len, const uint8_t *val, size
     }
     const uint8_t *pub = key + 2;
     uint64_t jailed_at = gz_get_u64be(val), evidence_height = gz_get_u64be(val + 8);
-    if (jailed_at > c->height || in_set(c->set, pub)) return true;
+    if (jailed_at > c->height || ledger_valset_index(c->set, pub) >= 0) return true;
     ledger_account a;
     int err = ledger_account_committed_get(c->l, pub, &a);
     if (err != GZ_OK && err != GZ_ENOTFOUND) {
@@ -64,7 +55,7 @@ int ledger_query_validators(ledger *l, uint64_t height, json_t **out) {
     }
     jail_scan c = {.l = l, .set = set, .height = height, .out = arr, .err = GZ_OK};
     if (err == GZ_OK) {
-        const uint8_t pfx[2] = {LK_VALSET, VK_JAIL};
+        const uint8_t pfx[2] = {LK_VALSET, LEDGER_VK_JAIL};
         err = ledger_committed_scan(l, pfx, 2, NULL, 0, jail_cb, &c);
     }
     if (err == GZ_OK) err = c.err;
@@ -140,7 +131,7 @@ static bool ev_cb(const uint8_t *key, size_t key_len, const uint8_t *val, size_t
 /* "<validator hex>:<height>" of the first entry of the page. */
 static int cursor_parse(const char *after, uint8_t key[42], gz_msg *msg) {
     key[0] = LK_VALSET;
-    key[1] = VK_EVIDENCE;
+    key[1] = LEDGER_VK_EVIDENCE;
     const char *colon = strchr(after, ':');
     char *end = NULL, hex[65];
     if (colon == NULL || colon - after != 64)
@@ -160,7 +151,7 @@ int ledger_query_evidence(ledger *l, const uint8_t *validator, uint32_t limit, c
     *out = NULL;
     if (limit < 1 || limit > GZ_PAGE_LIMIT_MAX)
         return gz_fail(msg, GZ_EARG, "limit: must be in 1..%d", GZ_PAGE_LIMIT_MAX);
-    uint8_t pfx[34] = {LK_VALSET, VK_EVIDENCE}, start[42];
+    uint8_t pfx[34] = {LK_VALSET, LEDGER_VK_EVIDENCE}, start[42];
     size_t pfx_len = 2;
     if (validator != NULL) {
         memcpy(pfx + 2, validator, 32);

@@ -12,26 +12,17 @@
 #include "core/mp.h"
 #include "ledger/ledger_impl.h"
 
-/* Kept in step with ledger/valset.c's key layout. */
-enum { VK_JAIL = 'j', VK_EVIDENCE = 'e' };
-
 static void jail_key(ledger_key *k, const uint8_t pub[32]) {
     ledger_key_init(k, LK_VALSET);
-    ledger_key_add_u8(k, VK_JAIL);
+    ledger_key_add_u8(k, LEDGER_VK_JAIL);
     ledger_key_add(k, pub, 32);
 }
 
 static void evidence_key(ledger_key *k, const uint8_t pub[32], uint64_t height) {
     ledger_key_init(k, LK_VALSET);
-    ledger_key_add_u8(k, VK_EVIDENCE);
+    ledger_key_add_u8(k, LEDGER_VK_EVIDENCE);
     ledger_key_add(k, pub, 32);
     ledger_key_add_u64(k, height);
-}
-
-static int set_find(const ledger_valset *s, const uint8_t pub[32]) {
-    for (uint32_t i = 0; i < s->n; i++)
-        if (memcmp(s->v[i].pub_key, pub, 32) == 0) return (int)i;
-    return -1;
 }
 
 static uint64_t set_power(const ledger_valset *s) {
@@ -85,7 +76,7 @@ static int approvals_check(ledger_ctx *x, const gz_p_validator_update *p, uint64
 /* The set after the update, into out (from the block's working copy). */
 static int update_apply(const ledger_valset *next, const gz_p_validator_update *p, ledger_valset *out, gz_msg *msg) {
     *out = *next;
-    int at = set_find(out, p->pub_key);
+    int at = ledger_valset_index(out, p->pub_key);
     if (p->power == 0) {
         if (at < 0) return gz_fail(msg, GZ_ENOTFOUND, "payload.pub_key: not a validator");
         if (out->n == 1) return gz_fail(msg, GZ_ELIMIT, "payload.power: removing the last validator would empty the set");
@@ -196,7 +187,7 @@ static int signer_check(ledger_ctx *x, const gz_p_evidence *p, uint64_t height, 
     if (set == NULL) return GZ_ENOMEM;
     int err = ledger_validators_at(x->l, height, set); /* x->height is the ledger's next height */
     if (err == GZ_ENOTFOUND) err = GZ_ECORRUPT;
-    if (err == GZ_OK && set_find(set, p->validator) < 0)
+    if (err == GZ_OK && ledger_valset_index(set, p->validator) < 0)
         err = gz_fail(msg, GZ_ENOTFOUND, "payload.validator: not a validator at height %llu", (unsigned long long)height);
     free(set);
     if (err != GZ_OK) return err;
@@ -249,7 +240,7 @@ int ledger_tx_evidence(ledger_ctx *x, const gz_tx *tx, gz_msg *msg) {
     if (err == GZ_OK) err = signer_check(x, p, a.height, msg);
     if (err != GZ_OK) return err;
     ledger_block *blk = ledger_ctx_block(x);
-    int at = set_find(&blk->next, p->validator);
+    int at = ledger_valset_index(&blk->next, p->validator);
     /* Jailing the last validator would stop the chain: then it is only recorded. */
     bool jail = at >= 0 && blk->next.n > 1;
     const char *why = at < 0 ? "not in the next set" : jail ? "jailed" : "the last validator: recorded only";

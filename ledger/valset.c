@@ -26,7 +26,6 @@
 #include "core/mp.h"
 #include "ledger/ledger_impl.h"
 
-enum { VK_CURRENT = 'c', VK_FROM = 'h' }; /* 'j' and 'e': tx_valset.c, query_valset.c */
 
 static void vkey(ledger_key *k, uint8_t sub) {
     ledger_key_init(k, LK_VALSET);
@@ -74,6 +73,12 @@ static void valset_hash(const ledger_valset *s, uint8_t out[32]) {
     (void)err;
 }
 
+int32_t ledger_valset_index(const ledger_valset *s, const uint8_t pub[32]) {
+    for (uint32_t i = 0; i < s->n; i++)
+        if (memcmp(s->v[i].pub_key, pub, 32) == 0) return (int32_t)i;
+    return -1;
+}
+
 static int valset_put(ledger_ctx *x, const ledger_key *k, const ledger_valset *s) {
     gz_buf b = {0};
     int err = valset_encode(s, &b);
@@ -95,14 +100,19 @@ static int register_key(ledger_ctx *x, const gz_validator *v) {
 
 /* ---- open, end of block, commit ---- */
 
+int ledger_valset_reserve(ledger *l) {
+    if (l->n_valset_from < l->cap_valset_from) return GZ_OK;
+    size_t cap = l->cap_valset_from ? 2 * l->cap_valset_from : 16;
+    uint64_t *p = realloc(l->valset_from, cap * sizeof *p);
+    if (p == NULL) return GZ_ENOMEM;
+    l->valset_from = p;
+    l->cap_valset_from = cap;
+    return GZ_OK;
+}
+
 static int from_note(ledger *l, uint64_t from) {
-    if (l->n_valset_from == l->cap_valset_from) {
-        size_t cap = l->cap_valset_from ? 2 * l->cap_valset_from : 16;
-        uint64_t *p = realloc(l->valset_from, cap * sizeof *p);
-        if (p == NULL) return GZ_ENOMEM;
-        l->valset_from = p;
-        l->cap_valset_from = cap;
-    }
+    int err = ledger_valset_reserve(l);
+    if (err != GZ_OK) return err;
     assert(l->n_valset_from == 0 || l->valset_from[l->n_valset_from - 1] < from);
     l->valset_from[l->n_valset_from++] = from;
     return GZ_OK;
@@ -117,9 +127,9 @@ int ledger_valset_genesis(ledger_ctx *x) {
     int err = GZ_OK;
     for (uint32_t i = 0; err == GZ_OK && i < l->valset.n; i++) err = register_key(x, &l->valset.v[i]);
     ledger_key k;
-    vkey(&k, VK_CURRENT);
+    vkey(&k, LEDGER_VK_CURRENT);
     if (err == GZ_OK) err = valset_put(x, &k, &l->valset);
-    vkey(&k, VK_FROM);
+    vkey(&k, LEDGER_VK_FROM);
     ledger_key_add_u64(&k, 1);
     if (err == GZ_OK) err = valset_put(x, &k, &l->valset);
     l->n_valset_from = 0;
@@ -146,7 +156,7 @@ static bool from_scan_cb(const uint8_t *key, size_t key_len, const uint8_t *val,
 
 int ledger_valset_load(ledger *l, gz_msg *msg) {
     ledger_key k;
-    vkey(&k, VK_CURRENT);
+    vkey(&k, LEDGER_VK_CURRENT);
     gz_buf b = {0};
     int err = ledger_committed_get(l, &k, &b);
     if (err == GZ_OK) err = valset_decode(&l->valset, b.data, b.len);
@@ -154,7 +164,7 @@ int ledger_valset_load(ledger *l, gz_msg *msg) {
     if (err == GZ_ENOTFOUND) err = GZ_ECORRUPT;
     if (err != GZ_OK) return gz_fail(msg, err, "ledger: the validator set in the store cannot be read");
     valset_hash(&l->valset, l->valset_hash);
-    uint8_t pfx[2] = {LK_VALSET, VK_FROM};
+    uint8_t pfx[2] = {LK_VALSET, LEDGER_VK_FROM};
     from_scan c = {.l = l, .err = GZ_OK};
     l->n_valset_from = 0;
     err = ledger_committed_scan(l, pfx, 2, NULL, 0, from_scan_cb, &c);
@@ -170,22 +180,12 @@ int ledger_valset_end_block(ledger_ctx *x) {
     b->valset_changed = memcmp(b->next_hash, x->l->valset_hash, 32) != 0;
     if (!b->valset_changed) return GZ_OK;
     ledger_key k;
-    vkey(&k, VK_CURRENT);
+    vkey(&k, LEDGER_VK_CURRENT);
     int err = valset_put(x, &k, &b->next);
-    vkey(&k, VK_FROM);
+    vkey(&k, LEDGER_VK_FROM);
     ledger_key_add_u64(&k, x->height + 1);
     if (err == GZ_OK) err = valset_put(x, &k, &b->next);
     return err;
-}
-
-int ledger_valset_reserve(ledger *l) {
-    if (l->n_valset_from < l->cap_valset_from) return GZ_OK;
-    size_t cap = l->cap_valset_from ? 2 * l->cap_valset_from : 16;
-    uint64_t *p = realloc(l->valset_from, cap * sizeof *p);
-    if (p == NULL) return GZ_ENOMEM;
-    l->valset_from = p;
-    l->cap_valset_from = cap;
-    return GZ_OK;
 }
 
 void ledger_valset_committed(ledger *l, const ledger_block *b) {
@@ -220,7 +220,7 @@ int ledger_validators_at(ledger *l, uint64_t height, ledger_valset *out) {
     assert(l->n_valset_from > 0);
     assert(l->valset_from[lo] <= height);
     ledger_key k;
-    vkey(&k, VK_FROM);
+    vkey(&k, LEDGER_VK_FROM);
     ledger_key_add_u64(&k, l->valset_from[lo]);
     gz_buf b = {0};
     int err = ledger_committed_get(l, &k, &b);

@@ -431,14 +431,6 @@ static bool txs_unique(chain *c, chain_block *b) {
     return ok;
 }
 
-static bool proposer_known(const chain *c, const uint8_t pub[32]) {
-    const ledger_valset *s = ledger_validators_next(c->lg);
-    for (uint32_t i = 0; i < s->n; i++) {
-        if (memcmp(s->v[i].pub_key, pub, 32) == 0) return true;
-    }
-    return false;
-}
-
 static bool header_valid(chain *c, chain_block *b, uint64_t now_ms) {
     const gz_header *h = &b->header;
     const char *why = NULL;
@@ -449,7 +441,7 @@ static bool header_valid(chain *c, chain_block *b, uint64_t now_ms) {
         why = "header.time: too far ahead of this node's clock";
     else if (memcmp(h->validators_hash, vh, 32) != 0)
         why = "header.validators_hash: not the validator set of this height";
-    else if (!proposer_known(c, h->proposer)) why = "header.proposer: not a validator";
+    else if (ledger_valset_index(ledger_validators_next(c->lg), h->proposer) < 0) why = "header.proposer: not a validator";
     if (why != NULL) snprintf(b->reason, sizeof b->reason, "%s", why);
     return why == NULL;
 }

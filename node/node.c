@@ -156,14 +156,6 @@ static void on_cons_timer(node *n, size_t k) {
         node_wal_note(n, NODE_WAL_TIMEOUT, rec, sizeof rec, false);
 }
 
-/* Starts consensus for the height after the committed one. */
-/* This node's index in set s, or -1. */
-static int32_t index_in(const node *n, const ledger_valset *s) {
-    for (uint32_t i = 0; i < s->n; i++)
-        if (memcmp(s->v[i].pub_key, n->pk, 32) == 0) return (int32_t)i;
-    return -1;
-}
-
 /* The voting powers consensus weighs set s's votes by. NODE_FAULT_OLD_POWERS
  * (tests only) keeps the genesis powers for the indices genesis had, as a
  * node that does not follow a change would. */
@@ -182,7 +174,7 @@ static void valset_follow(node *n) {
     const ledger_valset *s = node_valset(n);
     uint64_t powers[GZ_VALIDATORS_MAX];
     set_powers(n, s, powers);
-    int32_t me = index_in(n, s);
+    int32_t me = ledger_valset_index(s, n->pk);
     int rc = cons_set_validators(&n->cs, powers, s->n, me);
     assert(rc == GZ_OK); /* the ledger keeps sets within consensus's bounds */
     (void)rc;
@@ -193,6 +185,7 @@ static void valset_follow(node *n) {
     memcpy(n->valset_hash, vh, 32);
 }
 
+/* Starts consensus for the height after the committed one. */
 static void start_next_height(node *n) {
     n->decided = false;
     for (size_t i = 0; i < n->n_height_votes; i++) gz_buf_reset(&n->height_votes[i]);
@@ -321,7 +314,7 @@ static int open_consensus(node *n, gz_msg *msg) {
     const ledger_valset *s = node_valset(n);
     uint64_t powers[GZ_VALIDATORS_MAX];
     set_powers(n, s, powers);
-    n->my_index = index_in(n, s);
+    n->my_index = ledger_valset_index(s, n->pk);
     ledger_validators_next_hash(n->lg, n->valset_hash);
     cons_config cc = {
         .powers = powers,
@@ -465,12 +458,7 @@ void node_status_get(const node *n, node_status *out) {
 
 const gz_genesis *node_genesis(const node *n) { return &n->g; }
 
-bool node_is_validator(const node *n, const uint8_t pk[32]) {
-    const ledger_valset *s = node_valset(n);
-    for (uint32_t i = 0; i < s->n; i++)
-        if (memcmp(s->v[i].pub_key, pk, 32) == 0) return true;
-    return false;
-}
+bool node_is_validator(const node *n, const uint8_t pk[32]) { return ledger_valset_index(node_valset(n), pk) >= 0; }
 
 void node_wal_extent(const node *n, uint64_t *synced, uint64_t *written) {
     *synced = n->wal.synced;

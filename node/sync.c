@@ -200,10 +200,7 @@ void node_sync_tick(node *n, uint64_t now) {
 }
 
 void node_ban_key(node *n, const uint8_t pubkey[32]) {
-    const ledger_valset *vs = node_valset(n);
-    for (uint32_t i = 0; i < vs->n; i++) {
-        if (memcmp(vs->v[i].pub_key, pubkey, 32) == 0) return; /* validators are always let in */
-    }
+    if (ledger_valset_index(node_valset(n), pubkey) >= 0) return; /* validators are always let in */
     uint64_t now = node_mono_ms(n);
     node_ban *slot = &n->bans[0];
     for (size_t i = 0; i < NODE_BANS_MAX; i++) {
