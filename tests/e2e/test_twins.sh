@@ -76,8 +76,10 @@ check "node 3 follows as a full node (validator_index -1)" \
 check "nodes 0, 1, 2 and 3 agree on every block (no fork)" wait_for 30 agree "$((H + 5))" 0 1 2 3
 check "the twin, if it kept up, never committed a different block" \
     sh -c "h=\$(curl -s -m 2 $(url twin)/rpc -d '{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"status\",\"params\":{}}' | jq -r .result.height); [ \"\$h\" -lt 1 ] || [ \"\$(curl -s -m 2 $(url twin)/rpc -d '{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"block\",\"params\":{\"height\":'\$h'}}' | jq -r .result.block_id)\" = \"\$(curl -s -m 2 $(url 0)/rpc -d '{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"block\",\"params\":{\"height\":'\$h'}}' | jq -r .result.block_id)\" ]"
-check "an honest validator logged the evidence it submitted" \
-    grep -q "evidence: submitted for validator" "$NET"/node0/node.log "$NET"/node1/node.log "$NET"/node2/node.log
+# Whoever sees both votes before the height is over submits the evidence:
+# usually the honest validators, sometimes only a copy of validator 3 itself.
+check "a node logged the evidence it submitted" \
+    grep -q "evidence: submitted for validator" "$NET"/node*/node.log "$TWIN"/node.log
 e2e_stop_all
 check "the node logs hold no sanitizer report or failed assertion" logs_clean "$NET"/node*/node.log "$TWIN"/node.log
 finish
